@@ -1,0 +1,164 @@
+/**
+ * The contract between the UI and main: one typed table of methods (`domain.verb`, one JSON
+ * argument each) and events. Main validates every argument against these schemas where it
+ * enters (Electron IPC, WebSocket); the renderer only ever sees the typed client built on it.
+ * Pure TypeScript: used by main, preload, the renderer and the tests.
+ */
+import { z } from 'zod';
+import { ExperimentSpec } from '../experiments/spec';
+
+export const RunStatus = z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const RunId = z.number().int().positive();
+
+export const RunSummary = z.object({
+  id: RunId,
+  experimentId: z.number().int(),
+  experimentName: z.string(),
+  kind: z.string(),
+  status: RunStatus,
+  createdMs: z.number(),
+  startedMs: z.number().nullable(),
+  finishedMs: z.number().nullable(),
+  progress: z.number().min(0).max(1),
+  etaMs: z.number().nullable(),
+  executionProvider: z.string().nullable(),
+  seed: z.number().nullable(),
+  error: z.string().nullable(),
+  tags: z.array(z.string()),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const MetricPoint = z.object({
+  name: z.string(),
+  value: z.number(),
+  variant: z.string().nullable(),
+  param: z.number().nullable(),
+  layer: z.number().int().nullable(),
+  head: z.number().int().nullable(),
+  seqLen: z.number().int().nullable(),
+  example: z.number().int().nullable(),
+  step: z.number().int().nullable(),
+});
+export type MetricPoint = z.infer<typeof MetricPoint>;
+
+export const RunDetail = RunSummary.extend({
+  spec: z.unknown(),
+  specHash: z.string(),
+  versions: z.record(z.string(), z.string()),
+  params: z.record(z.string(), z.string()),
+  metrics: z.array(MetricPoint),
+});
+export type RunDetail = z.infer<typeof RunDetail>;
+
+export const PresetSummary = z.object({
+  name: z.string(),
+  title: z.string(),
+  description: z.string(),
+  kind: z.string(),
+});
+export type PresetSummary = z.infer<typeof PresetSummary>;
+
+export const SystemInfo = z.object({
+  appVersion: z.string(),
+  host: z.enum(['electron', 'web', 'cli', 'test']),
+  dbPath: z.string(),
+  providers: z.array(z.object({ name: z.string(), available: z.boolean() })),
+  versions: z.record(z.string(), z.string()),
+});
+export type SystemInfo = z.infer<typeof SystemInfo>;
+
+const Empty = z.object({}).strict();
+
+/** Methods: name -> { input schema, output schema }. Inputs are validated by main. */
+export const methods = {
+  'system.info': { input: Empty, output: SystemInfo },
+  'presets.list': { input: Empty, output: z.array(PresetSummary) },
+  'runs.start': {
+    input: z.union([
+      z.object({ preset: z.string().min(1).max(100) }).strict(),
+      z.object({ spec: ExperimentSpec }).strict(),
+    ]),
+    output: z.object({ runId: RunId }),
+  },
+  'runs.list': {
+    input: z.object({ limit: z.number().int().min(1).max(10_000).optional() }).strict(),
+    output: z.array(RunSummary),
+  },
+  'runs.get': { input: z.object({ runId: RunId }).strict(), output: RunDetail },
+  'runs.cancel': { input: z.object({ runId: RunId }).strict(), output: z.object({ cancelled: z.boolean() }) },
+  'reports.export': {
+    input: z.object({ runId: RunId, format: z.literal('html') }).strict(),
+    output: z.object({ fileName: z.string(), mimeType: z.string(), content: z.string() }),
+  },
+} as const;
+
+export const RunProgress = z.object({
+  runId: RunId,
+  done: z.number().int().min(0),
+  total: z.number().int().min(0),
+  fraction: z.number().min(0).max(1),
+  etaMs: z.number().nullable(),
+  message: z.string(),
+});
+export type RunProgress = z.infer<typeof RunProgress>;
+
+export const RunFinished = z.object({
+  runId: RunId,
+  status: RunStatus,
+  error: z.string().nullable(),
+});
+export type RunFinished = z.infer<typeof RunFinished>;
+
+/** Events main pushes to every connected UI. */
+export const events = {
+  'run.progress': RunProgress,
+  'run.finished': RunFinished,
+} as const;
+
+export type MethodName = keyof typeof methods;
+export type EventName = keyof typeof events;
+export type MethodInput<M extends MethodName> = z.input<(typeof methods)[M]['input']>;
+export type MethodParsedInput<M extends MethodName> = z.output<(typeof methods)[M]['input']>;
+export type MethodOutput<M extends MethodName> = z.output<(typeof methods)[M]['output']>;
+export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
+
+export const methodNames = Object.keys(methods) as MethodName[];
+export const eventNames = Object.keys(events) as EventName[];
+
+export function isMethodName(name: unknown): name is MethodName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(methods, name);
+}
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(events, name);
+}
+
+/** Electron IPC channels: the only two the preload bridge allows. */
+export const IPC_INVOKE_CHANNEL = 'attn:invoke';
+export const IPC_EVENT_CHANNEL = 'attn:event';
+
+/** Errors crossing the contract: a code and a human message, never a stack. */
+export const ContractError = z.object({
+  code: z.enum(['invalid-argument', 'not-found', 'unknown-method', 'conflict', 'internal', 'unauthorized']),
+  message: z.string(),
+});
+export type ContractError = z.infer<typeof ContractError>;
+
+/** What a transport returns for one call. */
+export type CallResult<M extends MethodName> =
+  | { ok: true; value: MethodOutput<M> }
+  | { ok: false; error: ContractError };
+
+/** The typed client the renderer (and tests) use, whatever carries it. */
+export interface ContractClient {
+  call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>>;
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+}
+
+/** The service implementing the contract (main), as transports see it. */
+export interface ContractHandler {
+  /** Validates `input` against the method's schema and runs it; never throws. */
+  dispatch(method: string, input: unknown): Promise<{ ok: true; value: unknown } | { ok: false; error: ContractError }>;
+  subscribe(listener: <E extends EventName>(event: E, payload: EventPayload<E>) => void): () => void;
+}
