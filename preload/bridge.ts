@@ -1,0 +1,47 @@
+/**
+ * What the Electron preload exposes to the renderer as `window.attn`, and the allow-lists it
+ * enforces. Pure and dependency-free on purpose: the sandboxed preload bundles this file, and
+ * importing the contract's values would drag zod into it. The lists are checked against the
+ * contract at compile time (below) and at test time (bridge.test.ts), so a method added to the
+ * contract and not here fails `npm run typecheck`.
+ */
+import type {
+  CallResult,
+  EventName,
+  EventPayload,
+  IPC_EVENT_CHANNEL,
+  IPC_INVOKE_CHANNEL,
+  MethodName,
+} from './contract';
+
+/** The global the preload defines in the renderer's main world. */
+export const BRIDGE_KEY = 'attn';
+
+/** `window.attn`: calls go out over one allow-listed IPC channel, events come back over another. */
+export interface AttnBridge {
+  /** Resolves to the call's result or contract error; unknown method names give `unknown-method`. */
+  invoke<M extends MethodName>(method: M, input: unknown): Promise<CallResult<M>>;
+  /** Subscribes to one event (unknown names throw); returns the unsubscribe function. */
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+}
+
+export const INVOKE_CHANNEL = 'attn:invoke' satisfies typeof IPC_INVOKE_CHANNEL;
+export const EVENT_CHANNEL = 'attn:event' satisfies typeof IPC_EVENT_CHANNEL;
+
+export const METHOD_ALLOW_LIST = [
+  'system.info',
+  'presets.list',
+  'runs.start',
+  'runs.list',
+  'runs.get',
+  'runs.cancel',
+  'reports.export',
+] as const satisfies readonly MethodName[];
+
+export const EVENT_ALLOW_LIST = ['run.progress', 'run.finished'] as const satisfies readonly EventName[];
+
+// Compile-time exhaustiveness: every contract method and event is in the lists above.
+type MissingMethods = Exclude<MethodName, (typeof METHOD_ALLOW_LIST)[number]>;
+type MissingEvents = Exclude<EventName, (typeof EVENT_ALLOW_LIST)[number]>;
+type AllListed<Missing> = [Missing] extends [never] ? true : { notInAllowList: Missing };
+export const allowListsComplete: AllListed<MissingMethods> & AllListed<MissingEvents> = true;
