@@ -1,0 +1,24 @@
+/** A tiny hash router: `#/` is the runs page, `#/runs/<id>` a run's detail. */
+export type Route = { readonly name: 'runs' } | { readonly name: 'run'; readonly runId: number } | { readonly name: 'not-found'; readonly hash: string };
+
+export function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#/, '').replace(/\/+$/, '');
+  if (path === '' || path === '/' || path === '/runs') return { name: 'runs' };
+  const m = /^\/runs\/(\d{1,15})$/.exec(path);
+  if (m && m[1] !== undefined) {
+    const runId = Number(m[1]);
+    if (Number.isSafeInteger(runId) && runId > 0) return { name: 'run', runId };
+  }
+  return { name: 'not-found', hash };
+}
+
+export function routeHash(route: Route): string {
+  switch (route.name) {
+    case 'runs':
+      return '#/';
+    case 'run':
+      return `#/runs/${route.runId}`;
+    default:
+      return route.hash;
+  }
+}
