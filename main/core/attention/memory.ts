@@ -1,0 +1,135 @@
+/**
+ * Memory estimates for attention graphs, computed from the graph that would actually be built
+ * (its recorded value shapes), before anything large is allocated.
+ *
+ * The model is a liveness walk over the nodes in order: graph inputs and constants live
+ * throughout, a node's outputs are allocated when it runs, and a value is freed after its last
+ * consumer. View ops (Reshape, Unsqueeze, ...) share their input's buffer. The peak of that walk
+ * is what the runtime needs at least; it ignores allocator slack and scratch buffers.
+ */
+import { elemTypeBytes, staticSize } from '../onnx/builder';
+import type { GraphBuilder } from '../onnx/builder';
+import { describeAttentionGraph } from './graphs';
+import type { AttentionGraphOptions } from './graphParts';
+import type { AttentionDims } from './shapes';
+import type { VariantSpec } from './spec';
+
+const VIEW_OPS = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Flatten', 'Identity']);
+
+export interface GraphMemoryEstimate {
+  /** Most bytes live at once. */
+  readonly peakBytes: number;
+  /** The single largest value. */
+  readonly largest: { readonly name: string; readonly bytes: number; readonly shape: readonly (number | string)[] };
+}
+
+export interface AttentionMemoryEstimate extends GraphMemoryEstimate {
+  /** e.g. "exact attention at n=4096" */
+  readonly label: string;
+  readonly spec: VariantSpec;
+  readonly dims: AttentionDims;
+  readonly causal: boolean;
+}
+
+/** Peak live bytes of a built graph (values with unknown or symbolic shapes count as 0). */
+export function estimateGraphPeakBytes(g: GraphBuilder): GraphMemoryEstimate {
+  const bytesOf = new Map<string, number>();
+  let largest: { name: string; bytes: number; shape: readonly (number | string)[] } = { name: '', bytes: 0, shape: [] };
+  for (const rec of g.values()) {
+    const bytes = (staticSize(rec.shape) ?? 0) * elemTypeBytes(rec.elemType);
+    bytesOf.set(rec.name, bytes);
+    if (bytes > largest.bytes) largest = { name: rec.name, bytes, shape: rec.shape ?? [] };
+  }
+
+  // Buffers: a view shares its input's buffer; a buffer lives until the last use of any of its values.
+  const nodes = g.nodes();
+  const bufferOf = new Map<string, string>();
+  const bufferBytes = new Map<string, number>();
+  const lastUse = new Map<string, number>();
+  let pinned = 0; // inputs and initializers
+  for (const rec of g.values()) {
+    if (rec.role !== 'intermediate') pinned += bytesOf.get(rec.name) ?? 0;
+  }
+  nodes.forEach((node, index) => {
+    for (const input of node.inputs) {
+      const buf = bufferOf.get(input);
+      if (buf !== undefined) lastUse.set(buf, Math.max(lastUse.get(buf) ?? -1, index));
+    }
+    node.outputs.forEach((out, k) => {
+      const source = node.inputs[0];
+      const aliased = k === 0 && VIEW_OPS.has(node.opType) && source !== undefined ? bufferOf.get(source) : undefined;
+      if (aliased !== undefined) bufferOf.set(out, aliased);
+      else {
+        bufferOf.set(out, out);
+        bufferBytes.set(out, bytesOf.get(out) ?? 0);
+        lastUse.set(out, index);
+      }
+    });
+  });
+  for (const out of g.graphOutputs()) {
+    const buf = bufferOf.get(out);
+    if (buf !== undefined) lastUse.set(buf, Number.POSITIVE_INFINITY);
+  }
+
+  let live = pinned;
+  let peak = pinned;
+  const freeAt = new Map<number, string[]>();
+  for (const [buf, at] of lastUse) {
+    if (!bufferBytes.has(buf) || !Number.isFinite(at)) continue;
+    const list = freeAt.get(at) ?? [];
+    list.push(buf);
+    freeAt.set(at, list);
+  }
+  nodes.forEach((node, index) => {
+    for (const out of node.outputs) {
+      if (bufferOf.get(out) === out) live += bufferBytes.get(out) ?? 0;
+    }
+    peak = Math.max(peak, live);
+    for (const buf of freeAt.get(index) ?? []) live -= bufferBytes.get(buf) ?? 0;
+  });
+  return { peakBytes: peak, largest };
+}
+
+function attentionLabel(spec: VariantSpec, dims: AttentionDims): string {
+  const name = spec.kind === 'exact' ? 'exact attention' : `sliding-window attention (w=${spec.window})`;
+  const where = dims.seqQ === dims.seqK ? `n=${dims.seqQ}` : `Sq=${dims.seqQ}, Sk=${dims.seqK}`;
+  return `${name} at ${where}`;
+}
+
+/**
+ * Peak bytes of the graph buildAttentionGraph builds for these dims (pass `graph` when it is
+ * already described, to avoid building it twice).
+ */
+export function estimateAttentionPeakBytes(
+  spec: VariantSpec,
+  dims: AttentionDims,
+  options: AttentionGraphOptions,
+  graph: GraphBuilder = describeAttentionGraph(spec, dims, options),
+): AttentionMemoryEstimate {
+  const est = estimateGraphPeakBytes(graph);
+  return { ...est, label: attentionLabel(spec, dims), spec, dims, causal: options.causal };
+}
+
+/** "32.0 GiB", "12.5 MiB", "300 B" */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Throw a clear error when the estimate exceeds the available bytes. */
+export function checkFitsInMemory(estimate: AttentionMemoryEstimate, availableBytes: number): void {
+  if (estimate.peakBytes <= availableBytes) return;
+  const advice =
+    estimate.spec.kind === 'exact'
+      ? 'use a sliding window or a shorter sequence'
+      : 'use a smaller window, fewer heads or a shorter sequence';
+  throw new Error(
+    `${estimate.label} needs ~${formatBytes(estimate.peakBytes)} of intermediates, more than the ${formatBytes(availableBytes)} available; ${advice}`,
+  );
+}
