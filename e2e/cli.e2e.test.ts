@@ -1,0 +1,194 @@
+/**
+ * The built `attn` command as a user runs it (node bin/attn.mjs -> out/main/cli.js): attention
+ * on .npy files checked against the float64 reference, clear errors and non-zero exits for bad
+ * input, and a headless experiment run -> runs listing -> HTML export through the store.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { referenceAttention } from '../main/core/attention/reference';
+import { decodeNpy, encodeNpy } from '../main/core/npy';
+import { SeededRandom } from '../main/core/random';
+import { relativeError } from '../main/core/stats';
+import { float32Tensor } from '../main/core/tensor';
+
+const root = resolve(__dirname, '..');
+let dir: string;
+
+function attn(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'attn.mjs'), ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function writeTensor(name: string, shape: number[], seed: number): string {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const path = join(dir, name);
+  writeFileSync(path, encodeNpy(float32Tensor(shape, new SeededRandom(seed).normalArray(n))));
+  return path;
+}
+
+/** A float64 .npy (dtype '<f8') written by hand: magic, version 1.0, header, data. */
+function writeFloat64Npy(name: string, shape: number[]): string {
+  const header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const total = 10 + header.length + 1;
+  const padded = header + ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const n = shape.reduce((a, b) => a * b, 1);
+  const buf = Buffer.alloc(10 + padded.length + 8 * n);
+  buf.write('\x93NUMPY', 0, 'latin1');
+  buf[6] = 1;
+  buf[7] = 0;
+  buf.writeUInt16LE(padded.length, 8);
+  buf.write(padded, 10, 'latin1');
+  const path = join(dir, name);
+  writeFileSync(path, buf);
+  return path;
+}
+
+beforeAll(() => {
+  if (!existsSync(join(root, 'out', 'main', 'cli.js'))) throw new Error('build first: npm run build');
+  dir = mkdtempSync(join(tmpdir(), 'attn-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('attn attention', () => {
+  const cases = [
+    { name: 'exact, grouped-query', variant: { kind: 'exact' as const }, causal: false },
+    { name: 'sliding w=3, causal', variant: { kind: 'sliding' as const, window: 3 }, causal: true },
+    { name: 'sliding w=5, bidirectional', variant: { kind: 'sliding' as const, window: 5 }, causal: false },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: matches the float64 reference to 1e-5`, () => {
+      const q = writeTensor('q.npy', [2, 4, 37, 16], 1);
+      const k = writeTensor('k.npy', [2, 2, 37, 16], 2);
+      const v = writeTensor('v.npy', [2, 2, 37, 16], 3);
+      const out = join(dir, 'o.npy');
+      const r = attn(['attention', '--variant', JSON.stringify(c.variant), '--q', q, '--k', k, '--v', v, '--out', out, ...(c.causal ? ['--causal'] : [])]);
+      expect(r.stderr).not.toMatch(/attn:/);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/wrote .*o\.npy \[2, 4, 37, 16\] \(provider cpu\)/);
+      const o = decodeNpy(new Uint8Array(readFileSync(out)));
+      expect(o.shape).toEqual([2, 4, 37, 16]);
+      const tq = decodeNpy(new Uint8Array(readFileSync(q)));
+      const tk = decodeNpy(new Uint8Array(readFileSync(k)));
+      const tv = decodeNpy(new Uint8Array(readFileSync(v)));
+      if (tq.dtype !== 'float32' || tk.dtype !== 'float32' || tv.dtype !== 'float32' || o.dtype !== 'float32') throw new Error('dtype');
+      const ref = referenceAttention(c.variant, tq, tk, tv, { causal: c.causal });
+      expect(relativeError(o.data, ref.output.data).max).toBeLessThan(1e-5);
+    });
+  }
+
+  it('refuses bad input with a message naming the problem and a non-zero exit', () => {
+    const q = writeTensor('q.npy', [1, 3, 8, 4], 1);
+    const k = writeTensor('k.npy', [1, 2, 8, 4], 2);
+    const v = writeTensor('v.npy', [1, 2, 8, 4], 3);
+    const out = join(dir, 'bad-out.npy');
+    const heads = attn(['attention', '--variant', '{"kind":"exact"}', '--q', q, '--k', k, '--v', v, '--out', out]);
+    expect(heads.status).not.toBe(0);
+    expect(heads.stderr).toMatch(/head/i);
+    expect(existsSync(out)).toBe(false);
+
+    const k1 = writeTensor('k1.npy', [1, 1, 8, 4], 2);
+    const v1 = writeTensor('v1.npy', [1, 1, 8, 4], 3);
+    const f64 = writeFloat64Npy('q64.npy', [1, 3, 8, 4]);
+    const dtype = attn(['attention', '--variant', '{"kind":"exact"}', '--q', f64, '--k', k1, '--v', v1, '--out', out]);
+    expect(dtype.status).not.toBe(0);
+    expect(dtype.stderr).toMatch(/q64\.npy/);
+    expect(dtype.stderr).toMatch(/<f8|float64/);
+
+    const missing = attn(['attention', '--variant', '{"kind":"exact"}', '--q', join(dir, 'nope.npy'), '--k', k1, '--v', v1, '--out', out]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/nope\.npy/);
+
+    const notNpy = join(dir, 'text.npy');
+    writeFileSync(notNpy, 'hello, not numpy');
+    const garbage = attn(['attention', '--variant', '{"kind":"exact"}', '--q', notNpy, '--k', k1, '--v', v1, '--out', out]);
+    expect(garbage.status).not.toBe(0);
+    expect(garbage.stderr).toMatch(/text\.npy/);
+
+    const variant = attn(['attention', '--variant', '{"kind":"sliding","window":-2}', '--q', q, '--k', k1, '--v', v1, '--out', out]);
+    expect(variant.status).not.toBe(0);
+    expect(variant.stderr).toMatch(/window/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('attn run / runs / export', () => {
+  it('runs a spec headless, lists it, and exports a self-contained report', () => {
+    const db = join(dir, 'cli.sqlite');
+    const spec = join(dir, 'spec.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({ kind: 'kernel-scaling', name: 'cli sweep', variants: ['exact', 'sliding'], seqLens: [32, 64], windows: [4], heads: 2, headDim: 8, repeats: 2, provider: 'cpu' }),
+    );
+    const run = attn(['run', spec, '--db', db]);
+    expect(run.stderr).toMatch(/run 1 started/);
+    expect(run.stderr).toMatch(/\[100%\] 4\/4/);
+    expect(run.stdout).toMatch(/run 1 done in [\d.]+ s on cpu/);
+    expect(run.stdout).toMatch(/n=64\s+sliding\(w=4\)/);
+    expect(run.status).toBe(0);
+
+    const runs = attn(['runs', '--db', db, '--json']);
+    expect(runs.status).toBe(0);
+    const listed = JSON.parse(runs.stdout) as { id: number; status: string; experimentName: string; executionProvider: string }[];
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ id: 1, status: 'done', experimentName: 'cli sweep', executionProvider: 'cpu' });
+
+    const out = join(dir, 'reports', 'run1.html');
+    const exp = attn(['export', '1', '--format', 'html', '--out', out, '--db', db]);
+    expect(exp.status).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('Run 1: cli sweep');
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script|(src|href)=["']?https?:/i);
+
+    const missingRun = attn(['export', '7', '--format', 'html', '--out', out, '--db', db]);
+    expect(missingRun.status).not.toBe(0);
+    expect(missingRun.stderr).toMatch(/no run with id 7/);
+  });
+
+  it('uses ATTN_DB when --db is not given, and --db over ATTN_DB', () => {
+    const envDb = join(dir, 'env.sqlite');
+    const r = attn(['runs'], { ATTN_DB: envDb });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/no runs yet/);
+    expect(existsSync(envDb)).toBe(true);
+    const other = join(dir, 'flag.sqlite');
+    expect(attn(['runs', '--db', other], { ATTN_DB: envDb }).status).toBe(0);
+    expect(existsSync(other)).toBe(true);
+  });
+
+  it('refuses an invalid spec and a database from a newer version, touching neither', () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ kind: 'kernel-scaling', variants: ['sliding'], seqLens: [64] }));
+    const db = join(dir, 'bad.sqlite');
+    const r = attn(['run', bad, '--db', db]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/window/);
+    expect(JSON.parse(attn(['runs', '--db', db, '--json']).stdout)).toEqual([]);
+
+    const future = join(dir, 'future.sqlite');
+    const h = new Database(future);
+    h.pragma('application_id = 1096046411');
+    h.pragma('user_version = 99');
+    h.close();
+    const before = readFileSync(future);
+    const mtime = statSync(future).mtimeMs;
+    const f = attn(['runs', '--db', future]);
+    expect(f.status).not.toBe(0);
+    expect(f.stderr).toMatch(/schema version 99/);
+    expect(readFileSync(future).equals(before)).toBe(true);
+    expect(statSync(future).mtimeMs).toBe(mtime);
+
+    const unknown = attn(['run', 'no-such-preset', '--db', db]);
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toMatch(/neither a preset/);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * End to end through every layer, in Debian's Chromium driven by playwright-core, against
+ * `attn serve` (the built CLI, web host, service, worker, ONNX Runtime and SQLite):
+ * start the quickstart from the UI, watch it finish, check that the 3D plot really drew
+ * pixels, export the report, and check that requests without the token are refused.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(__dirname, '..');
+const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+let server: ChildProcess;
+let url: string;
+let origin: string;
+let token: string;
+let dir: string;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'out', 'main', 'cli.js'))) throw new Error('build first: npm run build');
+  if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath} (apt-get install chromium)`);
+  dir = mkdtempSync(join(tmpdir(), 'attn-e2e-'));
+  server = spawn(process.execPath, [join(root, 'bin', 'attn.mjs'), 'serve', '--db', join(dir, 'e2e.sqlite'), '--port', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  url = await new Promise<string>((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => rej(new Error(`attn serve did not start: ${out}${stderr}`)), 30_000);
+    server.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]!);
+      }
+    });
+    server.on('exit', (code) => rej(new Error(`attn serve exited with ${code}: ${out}${stderr}`)));
+  });
+  const parsed = new URL(url);
+  origin = parsed.origin;
+  token = parsed.searchParams.get('token')!;
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('web host security', () => {
+  it('refuses the page, assets and the WebSocket without the token', async () => {
+    expect((await fetch(`${origin}/`)).status).toBe(401);
+    expect((await fetch(`${origin}/?token=${'0'.repeat(token.length)}`)).status).toBe(401);
+    expect((await fetch(`${origin}/index.html`)).status).toBe(401);
+    const upgradeStatus = await new Promise<number>((res, rej) => {
+      const req = request(`${origin}/ws`, {
+        headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', Origin: origin },
+      });
+      req.on('response', (r) => {
+        r.resume();
+        res(r.statusCode ?? 0);
+      });
+      req.on('upgrade', () => res(101));
+      req.on('error', rej);
+      req.end();
+    });
+    expect(upgradeStatus).toBe(401);
+    expect((await fetch(url)).status).toBe(200);
+  });
+});
+
+describe('quickstart from the UI', () => {
+  it('starts the preset, shows progress, finishes, draws the 3D surface and exports a report', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.getByTestId('preset-start-quickstart').click();
+    const row = page.locator('[data-testid^="run-row-"]').first();
+    await row.waitFor();
+    const runId = Number((await row.getAttribute('data-testid'))!.replace('run-row-', ''));
+    expect(runId).toBeGreaterThan(0);
+    // progress bar appears while running, then the run finishes
+    await expect.poll(async () => row.getAttribute('data-status'), { timeout: 15_000 }).toMatch(/running|done/);
+    await page.getByTestId(`run-progress-${runId}`).waitFor();
+    await expect.poll(async () => row.getAttribute('data-status'), { timeout: 150_000, interval: 500 }).toBe('done');
+
+    await page.getByTestId(`run-open-${runId}`).click();
+    await page.getByTestId('run-detail').waitFor();
+    await page.getByTestId('line-chart').waitFor();
+    const canvas = page.getByTestId('surface-canvas');
+    await canvas.waitFor();
+    // Pixels, not just the element: count distinct colours drawn on the WebGL canvas.
+    await expect
+      .poll(
+        () =>
+          canvas.evaluate((el) => {
+            const c = el as HTMLCanvasElement;
+            const probe = document.createElement('canvas');
+            probe.width = c.width;
+            probe.height = c.height;
+            const ctx = probe.getContext('2d')!;
+            ctx.drawImage(c, 0, 0);
+            const data = ctx.getImageData(0, 0, probe.width, probe.height).data;
+            const colours = new Set<number>();
+            for (let i = 0; i < data.length; i += 4 * 7) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+            return colours.size;
+          }),
+        { timeout: 20_000 },
+      )
+      .toBeGreaterThan(50);
+    // the hover read-out names a grid point when the pointer is over the surface
+    await canvas.scrollIntoViewIfNeeded();
+    const box = (await canvas.boundingBox())!;
+    let readout = '';
+    for (const [fx, fy] of [[0.5, 0.5], [0.45, 0.55], [0.55, 0.45], [0.5, 0.6], [0.4, 0.5], [0.6, 0.5], [0.5, 0.4], [0.35, 0.45], [0.65, 0.55]] as const) {
+      await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy);
+      readout = (await page.getByTestId('surface-readout').textContent()) ?? '';
+      if (/n=\d+/.test(readout)) break;
+    }
+    expect(readout).toMatch(/n=\d+/);
+
+    const downloadPromise = page.waitForEvent('download');
+    await page.getByTestId('export-report').click();
+    const download = await downloadPromise;
+    expect(download.suggestedFilename()).toBe(`attention-workbench-run-${runId}.html`);
+    const saved = join(dir, 'report.html');
+    await download.saveAs(saved);
+    const html = readFileSync(saved, 'utf8');
+    expect(html).toContain(`Run ${runId}: quickstart`);
+    expect(html).toContain('sliding(w=64)');
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/partial and not a complete run/);
+    expect(errors).toEqual([]);
+  }, 240_000);
+});

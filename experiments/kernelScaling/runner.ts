@@ -1,0 +1,162 @@
+/**
+ * Kernel-scaling runner: measures exact and sliding-window attention over a grid of sequence
+ * lengths and windows on seeded random Q/K/V. Runs inside a worker thread (experiments/worker.ts);
+ * it never touches the store: it reports points to its caller, which writes them.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { VariantSpec } from '../../main/core/attention/spec';
+import { referenceAttention } from '../../main/core/attention/reference';
+import { SeededRandom, deriveSeed } from '../../main/core/random';
+import { median, relativeError } from '../../main/core/stats';
+import { float32Tensor } from '../../main/core/tensor';
+import { AttentionKernel } from '../../main/node/attention/kernel';
+import type { MetricInput } from '../../db/store';
+import type { KernelPoint } from './plan';
+import { planKernelScaling, pointWeight } from './plan';
+import type { KernelScalingSpec } from './spec';
+
+export interface KernelScalingCallbacks {
+  /** Polled between calls; when it returns true the run stops at the next safe point. */
+  isCancelled(): boolean;
+  /** A point finished: its metrics (empty for an unrecorded exact reference) and progress. */
+  onPoint(point: KernelPoint, metrics: MetricInput[], progress: { done: number; total: number; fraction: number }): void;
+  /** The execution provider actually used (reported once, with any fallback reasons). */
+  onProvider(name: string, fallbacks: readonly { provider: string; reason: string }[]): void;
+  log(message: string): void;
+}
+
+/**
+ * Errors: exact is checked against the float64 reference (up to this many B·H·n²·D
+ * multiply-adds; larger exact points carry no error metric); each sliding point is compared
+ * with the exact ONNX output at the same length, i.e. it measures the approximation itself.
+ */
+const REFERENCE_BUDGET = 6e8;
+
+export async function runKernelScaling(spec: KernelScalingSpec, cb: KernelScalingCallbacks): Promise<'done' | 'cancelled'> {
+  const points = planKernelScaling(spec);
+  const weights = points.map((p) => pointWeight(spec, p));
+  const totalWeight = weights.reduce((a, b) => a + b, 0);
+  let doneWeight = 0;
+  let providerReported = false;
+  let exactOutput: Float32Array | null = null;
+  let inputs: { n: number; q: Float32Array; k: Float32Array; v: Float32Array } | null = null;
+
+  for (let index = 0; index < points.length; index++) {
+    if (cb.isCancelled()) return 'cancelled';
+    const point = points[index]!;
+    const n = point.seqLen;
+    if (inputs?.n !== n) {
+      inputs = makeInputs(spec, n);
+      exactOutput = null;
+    }
+    const variant: VariantSpec = point.variant === 'exact' ? { kind: 'exact' } : { kind: 'sliding', window: point.window ?? 0 };
+    const metrics: MetricInput[] = [];
+    const rssBefore = resetPeakRss();
+    const kernel = await AttentionKernel.create(
+      variant,
+      { batch: spec.batch, heads: spec.heads, kvHeads: spec.kvHeads ?? spec.heads, seqQ: n, seqK: n, headDim: spec.headDim, valueDim: spec.headDim },
+      { causal: spec.causal, provider: spec.provider, log: cb.log },
+    );
+    try {
+      if (!providerReported) {
+        cb.onProvider(kernel.provider, kernel.fallbacks);
+        providerReported = true;
+      }
+      let output: Float32Array | null = null;
+      const timings: number[] = [];
+      const calls = point.recorded ? spec.warmup + spec.repeats : 1;
+      for (let r = 0; r < calls; r++) {
+        if (cb.isCancelled()) return 'cancelled';
+        const t0 = process.hrtime.bigint();
+        output = await kernel.run(inputs.q, inputs.k, inputs.v);
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (r >= (point.recorded ? spec.warmup : 1)) timings.push(ms);
+      }
+      if (output === null) throw new Error('attention kernel produced no output');
+      const peakRss = readPeakRss();
+
+      if (point.variant === 'exact') {
+        exactOutput = output;
+        if (point.recorded) {
+          const kvHeads = spec.kvHeads ?? spec.heads;
+          if (spec.batch * spec.heads * n * n * spec.headDim <= REFERENCE_BUDGET) {
+            const ref = referenceAttention(
+              variant,
+              float32Tensor([spec.batch, spec.heads, n, spec.headDim], inputs.q),
+              float32Tensor([spec.batch, kvHeads, n, spec.headDim], inputs.k),
+              float32Tensor([spec.batch, kvHeads, n, spec.headDim], inputs.v),
+              { causal: spec.causal },
+            );
+            const err = relativeError(output, ref.output.data);
+            metrics.push({ name: 'rel_err_max', value: err.max }, { name: 'rel_err_mean', value: err.mean });
+          }
+        }
+      } else {
+        if (exactOutput === null) throw new Error(`internal: no exact reference output at n=${n}`);
+        const err = relativeError(output, exactOutput);
+        metrics.push({ name: 'rel_err_max', value: err.max }, { name: 'rel_err_mean', value: err.mean });
+      }
+
+      if (point.recorded) {
+        const med = median(timings);
+        metrics.push(
+          { name: 'time_ms_median', value: med },
+          { name: 'time_ms_min', value: Math.min(...timings) },
+          { name: 'gflops', value: point.flops / (med * 1e6) },
+          { name: 'peak_mem_est_bytes', value: kernel.estimatedPeakBytes },
+        );
+        if (peakRss !== null && rssBefore !== null) {
+          metrics.push({ name: 'rss_peak_delta_bytes', value: Math.max(0, peakRss - rssBefore) });
+        }
+      }
+    } finally {
+      await kernel.release();
+    }
+    doneWeight += weights[index]!;
+    const tagged = point.recorded
+      ? metrics.map((m) => ({ ...m, variant: point.variant, param: point.window, seqLen: n }))
+      : [];
+    cb.onPoint(point, tagged, { done: index + 1, total: points.length, fraction: doneWeight / totalWeight });
+  }
+  return 'done';
+}
+
+function makeInputs(spec: KernelScalingSpec, n: number): { n: number; q: Float32Array; k: Float32Array; v: Float32Array } {
+  const kv = spec.kvHeads ?? spec.heads;
+  const rng = new SeededRandom(deriveSeed(spec.seed, n));
+  return {
+    n,
+    q: rng.normalArray(spec.batch * spec.heads * n * spec.headDim),
+    k: rng.normalArray(spec.batch * kv * n * spec.headDim),
+    v: rng.normalArray(spec.batch * kv * n * spec.headDim),
+  };
+}
+
+/**
+ * Resets the process's peak-RSS counter (Linux: /proc/self/clear_refs) and returns the current
+ * RSS, so a later readPeakRss() gives the high-water mark of just this point. Returns null
+ * where the platform has no such counter.
+ */
+function resetPeakRss(): number | null {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return readStatusKb('VmRSS');
+  } catch {
+    return null;
+  }
+}
+
+function readPeakRss(): number | null {
+  try {
+    return readStatusKb('VmHWM');
+  } catch {
+    return null;
+  }
+}
+
+function readStatusKb(field: string): number {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const m = new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(status);
+  if (!m) throw new Error(`${field} not found`);
+  return Number(m[1]) * 1024;
+}

@@ -1,0 +1,24 @@
+/** Messages between the service (main thread) and an experiment worker thread. */
+import type { MetricInput } from '../db/store';
+
+export interface WorkerStart {
+  readonly runId: number;
+  /** The experiment spec, already validated by the service. */
+  readonly spec: unknown;
+}
+
+export type ToWorker = { readonly type: 'cancel' };
+
+export type FromWorker =
+  | { readonly type: 'provider'; readonly name: string; readonly fallbacks: readonly { provider: string; reason: string }[] }
+  | {
+      readonly type: 'point';
+      readonly label: string;
+      readonly metrics: readonly MetricInput[];
+      readonly done: number;
+      readonly total: number;
+      readonly fraction: number;
+    }
+  | { readonly type: 'log'; readonly message: string }
+  | { readonly type: 'finished'; readonly status: 'done' | 'cancelled' }
+  | { readonly type: 'failed'; readonly message: string };

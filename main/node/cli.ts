@@ -1,0 +1,260 @@
+/**
+ * `attn`: the command-line host. Runs experiments headless against the same service and store
+ * as the app, lists runs, exports reports, runs single attention kernels on .npy files, and
+ * serves the UI on 127.0.0.1 (`attn serve`).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { RunSummary } from '../../preload/contract';
+import { presets } from '../../experiments/presets';
+import { kernelRows, rowLabel, speedups } from '../../experiments/kernelScaling/results';
+import { formatNumber } from '../../experiments/reportFormat';
+import { runAttentionCommand } from './commands/attentionCommand';
+import { resolveDbPath } from './paths';
+import type { Service } from './service';
+import { ServiceError, createService } from './service';
+import { startWebHost } from './webHost';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Where the experiment worker lives: next to the built CLI, or the TypeScript source under tsx. */
+function workerLocation(): { workerPath: string; workerExtraData?: Record<string, string> } {
+  if (import.meta.url.endsWith('.ts')) {
+    return {
+      workerPath: resolve(here, '../../scripts/tsWorker.mjs'),
+      workerExtraData: { tsEntry: pathToFileURL(resolve(here, '../../experiments/worker.ts')).href },
+    };
+  }
+  return { workerPath: join(here, 'worker.js') };
+}
+
+const providerOption = new Option('--provider <name>', 'execution provider: auto (cuda, webgpu, cpu in that order), cpu, cuda or webgpu')
+  .choices(['auto', 'cpu', 'cuda', 'webgpu'])
+  .default('auto');
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+async function withService<T>(dbOption: string | undefined, fn: (svc: Service) => Promise<T>): Promise<T> {
+  const worker = workerLocation();
+  const svc = await createService({
+    dbPath: resolveDbPath({ cliPath: dbOption }),
+    host: 'cli',
+    ...worker,
+    log: (m) => process.stderr.write(`${m}\n`),
+  });
+  try {
+    return await fn(svc);
+  } finally {
+    await svc.close();
+  }
+}
+
+function formatEta(ms: number | null): string {
+  if (ms === null) return '';
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? ` eta ${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : ` eta ${s}s`;
+}
+
+async function loadSpecArgument(arg: string): Promise<{ preset: string } | { spec: unknown }> {
+  if (presets.some((p) => p.name === arg)) return { preset: arg };
+  if (arg.endsWith('.json') || existsSync(arg)) {
+    let text: string;
+    try {
+      text = await readFile(arg, 'utf8');
+    } catch (e) {
+      throw new Error(`cannot read spec file ${arg}: ${(e as Error).message}`);
+    }
+    try {
+      return { spec: JSON.parse(text) as unknown };
+    } catch (e) {
+      throw new Error(`${arg} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`'${arg}' is neither a preset (${presets.map((p) => p.name).join(', ')}) nor a spec file`);
+}
+
+function printRuns(runs: readonly RunSummary[]): void {
+  if (runs.length === 0) {
+    process.stdout.write('no runs yet: try `attn run quickstart`\n');
+    return;
+  }
+  const header = ['id', 'experiment', 'kind', 'status', 'progress', 'provider', 'created'];
+  const lines = runs.map((r) => [
+    String(r.id),
+    r.experimentName,
+    r.kind,
+    r.status,
+    `${Math.round(r.progress * 100)}%`,
+    r.executionProvider ?? '',
+    new Date(r.createdMs).toISOString().replace('T', ' ').slice(0, 19),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  process.stdout.write(`${fmt(header)}\n${lines.map(fmt).join('\n')}\n`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('attn')
+    .description('Attention Workbench: exact and efficient attention, experiments, runs and reports')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) });
+
+  program
+    .command('run')
+    .description('run an experiment (a preset name such as quickstart, or a spec .json file) and print progress and the run id')
+    .argument('<preset-or-spec>', 'preset name or path to a spec JSON file')
+    .option('--db <path>', 'SQLite store (default: $ATTN_DB or the app-data folder)')
+    .option('--json', 'print the finished run as JSON on stdout')
+    .action(async (arg: string, o: { db?: string; json?: boolean }) => {
+      const input = await loadSpecArgument(arg);
+      await withService(o.db, async (svc) => {
+        const started = Date.now();
+        const { runId } = await svc.call('runs.start', input as { preset: string });
+        process.stderr.write(`run ${runId} started (store: ${svc.store.path})\n`);
+        const off = svc.subscribe((event, payload) => {
+          if (event === 'run.progress') {
+            const p = payload as { runId: number; fraction: number; etaMs: number | null; message: string; done: number; total: number };
+            if (p.runId !== runId || p.total === 0) return;
+            process.stderr.write(`[${String(Math.round(p.fraction * 100)).padStart(3)}%] ${p.done}/${p.total} ${p.message}${formatEta(p.etaMs)}\n`);
+          }
+        });
+        const onSigint = () => {
+          process.stderr.write('\ncancelling (Ctrl-C again to force)...\n');
+          process.once('SIGINT', () => process.exit(130));
+          void svc.call('runs.cancel', { runId });
+        };
+        process.once('SIGINT', onSigint);
+        const end = await svc.waitForRun(runId);
+        process.removeListener('SIGINT', onSigint);
+        off();
+        const run = await svc.call('runs.get', { runId });
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+        } else {
+          const rows = kernelRows(run.metrics);
+          const speed = speedups(rows);
+          for (const r of rows) {
+            const s = speed.get(r);
+            process.stdout.write(
+              `n=${String(r.seqLen).padEnd(6)} ${rowLabel(r).padEnd(18)} median ${formatNumber(r.values['time_ms_median']).padStart(8)} ms` +
+                `${s === undefined ? '' : `  ${formatNumber(s)}x vs exact`}  max rel err ${formatNumber(r.values['rel_err_max'])}\n`,
+            );
+          }
+          process.stdout.write(
+            `run ${runId} ${end.status} in ${((Date.now() - started) / 1000).toFixed(1)} s on ${run.executionProvider ?? 'unknown provider'}` +
+              `${end.error ? `: ${end.error}` : ''}\n` +
+              `export it with: attn export ${runId} --format html --out run-${runId}.html\n`,
+          );
+        }
+        if (end.status === 'failed') process.exitCode = 1;
+        if (end.status === 'cancelled') process.exitCode = 130;
+      });
+    });
+
+  program
+    .command('runs')
+    .description('list runs in the store, newest first')
+    .option('--db <path>', 'SQLite store (default: $ATTN_DB or the app-data folder)')
+    .option('--limit <n>', 'how many runs', positiveInt, 50)
+    .option('--json', 'print JSON')
+    .action(async (o: { db?: string; limit: number; json?: boolean }) => {
+      await withService(o.db, async (svc) => {
+        const runs = await svc.call('runs.list', { limit: o.limit });
+        if (o.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+        else printRuns(runs);
+      });
+    });
+
+  program
+    .command('export')
+    .description('export a finished run as a self-contained report')
+    .argument('<run-id>', 'run id', positiveInt)
+    .addOption(new Option('--format <format>', 'report format').choices(['html']).default('html'))
+    .requiredOption('--out <file>', 'where to write the report')
+    .option('--db <path>', 'SQLite store (default: $ATTN_DB or the app-data folder)')
+    .action(async (runId: number, o: { format: 'html'; out: string; db?: string }) => {
+      await withService(o.db, async (svc) => {
+        const report = await svc.call('reports.export', { runId, format: o.format });
+        const out = resolve(o.out);
+        await mkdir(dirname(out), { recursive: true });
+        await writeFile(out, report.content, 'utf8');
+        process.stdout.write(`${out}\n`);
+      });
+    });
+
+  program
+    .command('presets')
+    .description('list the built-in experiment presets')
+    .action(() => {
+      for (const p of presets) process.stdout.write(`${p.name}\t${p.title}\n  ${p.description}\n`);
+    });
+
+  program
+    .command('attention')
+    .description('run one attention variant on Q/K/V .npy files: Q [B,H,Sq,D], K and V [B,Hkv,Sk,D] (Hkv divides H); writes O [B,H,Sq,D]')
+    .requiredOption('--variant <json>', `variant spec, e.g. '{"kind":"exact"}' or '{"kind":"sliding","window":64}'`)
+    .requiredOption('--q <file>', 'queries (.npy float32)')
+    .requiredOption('--k <file>', 'keys (.npy float32)')
+    .requiredOption('--v <file>', 'values (.npy float32)')
+    .option('--causal', 'causal masking (key j allowed only for j <= i)', false)
+    .requiredOption('--out <file>', 'output .npy')
+    .addOption(providerOption)
+    .action(async (o: { variant: string; q: string; k: string; v: string; causal: boolean; out: string; provider: 'auto' | 'cpu' | 'cuda' | 'webgpu' }) => {
+      const r = await runAttentionCommand({ variant: o.variant, q: o.q, k: o.k, v: o.v, causal: o.causal, out: o.out, provider: o.provider });
+      process.stdout.write(`wrote ${o.out} [${r.outputShape.join(', ')}] (provider ${r.provider})\n`);
+    });
+
+  program
+    .command('serve')
+    .description('serve the workbench UI and its API on 127.0.0.1 with a per-start token')
+    .option('--db <path>', 'SQLite store (default: $ATTN_DB or the app-data folder)')
+    .option('--port <port>', 'port (0 = any free port)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port 0-65535, got '${v}'`);
+      return n;
+    }, 0)
+    .action(async (o: { db?: string; port: number }) => {
+      const worker = workerLocation();
+      const rendererDir = process.env['ATTN_RENDERER_DIR'] ? resolve(process.env['ATTN_RENDERER_DIR']) : resolve(here, '../renderer');
+      if (!existsSync(join(rendererDir, 'index.html'))) {
+        throw new Error(`the UI is not built (${join(rendererDir, 'index.html')} is missing): run \`npm run build\` first`);
+      }
+      const svc = await createService({
+        dbPath: resolveDbPath({ cliPath: o.db }),
+        host: 'web',
+        ...worker,
+        log: (m) => process.stderr.write(`${m}\n`),
+      });
+      const host = await startWebHost({ handler: svc, rendererDir, port: o.port, log: (m) => process.stderr.write(`${m}\n`) });
+      process.stdout.write(`Attention Workbench is serving on ${host.url}\n(store: ${svc.store.path}; Ctrl-C to stop)\n`);
+      const stop = async () => {
+        await host.close();
+        await svc.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (e) {
+    const message = e instanceof ServiceError || e instanceof Error ? e.message : String(e);
+    process.stderr.write(`attn: ${message}\n`);
+    process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly || process.env['ATTN_CLI_MAIN'] === '1') void main();
