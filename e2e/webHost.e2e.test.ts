@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * End to end through every layer, in Debian's Chromium driven by playwright-core, against
  * `attn serve` (the built CLI, web host, service, worker, ONNX Runtime and SQLite):

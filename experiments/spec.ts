@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { KernelScalingSpec } from './kernelScaling/spec';
 
 /** Every experiment kind's spec; one entry per kind, discriminated by `kind`. */
