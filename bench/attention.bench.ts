@@ -14,8 +14,8 @@ import { cpus } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { estimateAttentionPeakBytes, formatBytes } from '../main/core/attention/memory';
 import type { AttentionDims } from '../main/core/attention/shapes';
-import type { VariantSpec } from '../main/core/attention/spec';
-import { variantLabel } from '../main/core/attention/spec';
+import type { VariantSpecInput } from '../main/core/attention/spec';
+import { parseVariantSpec, variantLabel } from '../main/core/attention/spec';
 import { AttentionKernel, memoryBudgetBytes } from '../main/node/attention/kernel';
 
 const B = 1;
@@ -44,8 +44,9 @@ function randomArray(length: number, seed: number): Float32Array {
 }
 
 /** Allowed (query, key) pairs of a non-causal variant at length n. */
-function allowedPairs(spec: VariantSpec, n: number): number {
+function allowedPairs(spec: VariantSpecInput, n: number): number {
   if (spec.kind === 'exact') return n * n;
+  if (spec.kind !== 'sliding') throw new Error(`no pair count for ${spec.kind}`);
   let pairs = 0;
   for (let i = 0; i < n; i++) pairs += Math.min(n - 1, i + spec.window) - Math.max(0, i - spec.window) + 1;
   return pairs;
@@ -72,12 +73,12 @@ async function benchLength(n: number): Promise<Row[]> {
   const q = randomArray(B * H * n * D, 1);
   const k = randomArray(B * H * n * D, 2);
   const v = randomArray(B * H * n * D, 3);
-  const specs: VariantSpec[] = [{ kind: 'exact' }, { kind: 'sliding', window: WINDOW }];
+  const specs: VariantSpecInput[] = [{ kind: 'exact' }, { kind: 'sliding', window: WINDOW }];
   const kernels: (AttentionKernel | null)[] = [];
   const rows: Row[] = [];
   for (const spec of specs) {
     const peak = estimateAttentionPeakBytes(spec, dims, { causal: false }).peakBytes;
-    const row: Row = { n, variant: variantLabel(spec), peak };
+    const row: Row = { n, variant: variantLabel(parseVariantSpec(spec)), peak };
     rows.push(row);
     if (peak > maxBytes) {
       row.note = `skipped: needs ~${formatBytes(peak)} (> ATTN_BENCH_MAX_GIB)`;

@@ -3,7 +3,7 @@
  * Receives { runId, spec } as workerData, streams FromWorker messages, stops on { type: 'cancel' }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { variantLabel } from '../main/core/attention/spec';
+import { parseVariantSpec, variantLabel } from '../main/core/attention/spec';
 import { runKernelScaling } from './kernelScaling/runner';
 import { ExperimentSpec } from './spec';
 import type { FromWorker, ToWorker, WorkerStart } from './workerProtocol';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     onPoint: (point, metrics, progress) =>
       send({
         type: 'point',
-        label: `n=${point.seqLen} ${point.variant === 'exact' ? 'exact' : variantLabel({ kind: 'sliding', window: point.window ?? 0 })}`,
+        label: `n=${point.seqLen} ${point.variant === 'exact' ? 'exact' : variantLabel(parseVariantSpec({ kind: 'sliding', window: point.window ?? 0 }))}`,
         metrics,
         ...progress,
       }),

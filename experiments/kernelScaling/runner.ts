@@ -4,7 +4,7 @@
  * it never touches the store: it reports points to its caller, which writes them.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { VariantSpec } from '../../main/core/attention/spec';
+import type { VariantSpecInput } from '../../main/core/attention/spec';
 import { referenceAttention } from '../../main/core/attention/reference';
 import { SeededRandom, deriveSeed } from '../../main/core/random';
 import { median, relativeError } from '../../main/core/stats';
@@ -49,7 +49,7 @@ export async function runKernelScaling(spec: KernelScalingSpec, cb: KernelScalin
       inputs = makeInputs(spec, n);
       exactOutput = null;
     }
-    const variant: VariantSpec = point.variant === 'exact' ? { kind: 'exact' } : { kind: 'sliding', window: point.window ?? 0 };
+    const variant: VariantSpecInput = point.variant === 'exact' ? { kind: 'exact' } : { kind: 'sliding', window: point.window ?? 0 };
     const metrics: MetricInput[] = [];
     const rssBefore = resetPeakRss();
     const kernel = await AttentionKernel.create(

@@ -11,12 +11,14 @@
  * Every query has at least key 0 allowed (causal or not), so no row is empty.
  */
 import { GraphBuilder, attr } from '../onnx/builder';
-import { ATTENTION_IO, MASKED_SCORE, declareAttentionInputs, scoreScale } from './graphParts';
+import { ATTENTION_IO, MASKED_SCORE, declareAttentionInputs } from './graphParts';
 import type { AttentionGraphOptions } from './graphParts';
 import { outputShape } from './shapes';
 import type { AttentionDims } from './shapes';
+import { scoreScaleOf } from './spec';
+import type { SpecOf } from './spec';
 
-export function buildExactAttentionGraph(dims: AttentionDims, options: AttentionGraphOptions): GraphBuilder {
+export function buildExactAttentionGraph(spec: SpecOf<'exact'>, dims: AttentionDims, options: AttentionGraphOptions): GraphBuilder {
   const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, seqK: Sk, headDim: D, valueDim: Dv } = dims;
   const G = H / Hkv;
   const g = new GraphBuilder({ graphName: `exact_attention${options.causal ? '_causal' : ''}` });
@@ -29,7 +31,7 @@ export function buildExactAttentionGraph(dims: AttentionDims, options: Attention
   const kT = g.op('Transpose', [k5], { elemType: f32, shape: [B, Hkv, 1, D, Sk], name: 'k_transposed' }, { attrs: { perm: attr.ints([0, 1, 2, 4, 3]) } });
   const scoreShape = [B, Hkv, G, Sq, Sk];
   const raw = g.op('MatMul', [q5, kT], { elemType: f32, shape: scoreShape, name: 'scores_raw' });
-  let scores = g.op('Mul', [raw, scoreScale(g, D)], { elemType: f32, shape: scoreShape, name: 'scores' });
+  let scores = g.op('Mul', [raw, g.constFloat32(scoreScaleOf(spec, D), [], 'scale')], { elemType: f32, shape: scoreShape, name: 'scores' });
 
   if (options.causal) {
     const zero = g.constInt64(0, [], 'zero');

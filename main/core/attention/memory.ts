@@ -12,7 +12,8 @@ import type { GraphBuilder } from '../onnx/builder';
 import { describeAttentionGraph } from './graphs';
 import type { AttentionGraphOptions } from './graphParts';
 import type { AttentionDims } from './shapes';
-import type { VariantSpec } from './spec';
+import { parseVariantSpec, variantLabel } from './spec';
+import type { VariantSpec, VariantSpecInput } from './spec';
 
 const VIEW_OPS = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Flatten', 'Identity']);
 
@@ -91,7 +92,7 @@ export function estimateGraphPeakBytes(g: GraphBuilder): GraphMemoryEstimate {
 }
 
 function attentionLabel(spec: VariantSpec, dims: AttentionDims): string {
-  const name = spec.kind === 'exact' ? 'exact attention' : `sliding-window attention (w=${spec.window})`;
+  const name = spec.kind === 'exact' ? 'exact attention' : `${variantLabel(spec)} attention`;
   const where = dims.seqQ === dims.seqK ? `n=${dims.seqQ}` : `Sq=${dims.seqQ}, Sk=${dims.seqK}`;
   return `${name} at ${where}`;
 }
@@ -101,12 +102,13 @@ function attentionLabel(spec: VariantSpec, dims: AttentionDims): string {
  * already described, to avoid building it twice).
  */
 export function estimateAttentionPeakBytes(
-  spec: VariantSpec,
+  specInput: VariantSpecInput,
   dims: AttentionDims,
   options: AttentionGraphOptions,
-  graph: GraphBuilder = describeAttentionGraph(spec, dims, options),
+  graph?: GraphBuilder,
 ): AttentionMemoryEstimate {
-  const est = estimateGraphPeakBytes(graph);
+  const spec = parseVariantSpec(specInput);
+  const est = estimateGraphPeakBytes(graph ?? describeAttentionGraph(spec, dims, options));
   return { ...est, label: attentionLabel(spec, dims), spec, dims, causal: options.causal };
 }
 

@@ -22,6 +22,7 @@ import { ATTENTION_IO, MASKED_SCORE, declareAttentionInputs, scoreScale } from '
 import type { AttentionGraphOptions } from './graphParts';
 import { outputShape } from './shapes';
 import type { AttentionDims } from './shapes';
+import type { SpecOf } from './spec';
 
 /** The window beyond which nothing changes: |i - j| never exceeds max(Sq, Sk) - 1. */
 export function effectiveWindow(window: number, dims: AttentionDims): number {
@@ -59,7 +60,11 @@ export function slidingLayout(window: number, dims: AttentionDims, causal: boole
   return { window: w, block, blocks, span, hasEmptyRows };
 }
 
-export function buildSlidingWindowAttentionGraph(window: number, dims: AttentionDims, options: AttentionGraphOptions): GraphBuilder {
+export function buildSlidingWindowAttentionGraph(spec: SpecOf<'sliding'>, dims: AttentionDims, options: AttentionGraphOptions): GraphBuilder {
+  if (spec.dilation !== 1 || spec.left !== undefined || spec.right !== undefined || spec.score !== 'scaled' || options.keyLengths || options.probabilities) {
+    throw new Error('sliding window: dilation, asymmetric windows, dot scores, padding masks and probabilities are not implemented yet');
+  }
+  const window = spec.window;
   const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, seqK: Sk, headDim: D, valueDim: Dv } = dims;
   const G = H / Hkv;
   const { window: w, block: b, blocks: nB, span, hasEmptyRows } = slidingLayout(window, dims, options.causal);

@@ -12,7 +12,7 @@ import { checkFitsInMemory, estimateAttentionPeakBytes } from '../../core/attent
 import { checkAttentionDims, kShape, outputShape, qShape, validateAttentionShapes, vShape } from '../../core/attention/shapes';
 import type { AttentionDims } from '../../core/attention/shapes';
 import { parseVariantSpec } from '../../core/attention/spec';
-import type { VariantSpec } from '../../core/attention/spec';
+import type { VariantSpec, VariantSpecInput } from '../../core/attention/spec';
 import { float32Tensor } from '../../core/tensor';
 import type { Float32Tensor } from '../../core/tensor';
 import { createSession } from '../ort/session';
@@ -55,7 +55,7 @@ export class AttentionKernel {
     this.session = session;
   }
 
-  static async create(spec: VariantSpec, dims: AttentionDims, options: AttentionKernelOptions): Promise<AttentionKernel> {
+  static async create(spec: VariantSpecInput, dims: AttentionDims, options: AttentionKernelOptions): Promise<AttentionKernel> {
     const checkedSpec = parseVariantSpec(spec);
     const checkedDims = checkAttentionDims(dims);
     const graphOptions = { causal: options.causal };
@@ -121,7 +121,7 @@ export interface RunAttentionResult {
 
 /** One-shot attention on tensors: validate, build, run, release. */
 export async function runAttention(
-  spec: VariantSpec,
+  spec: VariantSpecInput,
   q: Float32Tensor,
   k: Float32Tensor,
   v: Float32Tensor,

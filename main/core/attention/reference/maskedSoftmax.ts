@@ -1,0 +1,81 @@
+/**
+ * Float64 masked-softmax reference for the pattern variants: written for clarity, not speed.
+ * For each (batch, query head, query) it walks the candidate keys, keeps those keyAllowed()
+ * allows and that are not padding, and takes the softmax of s_ij = scale * q_i.k_j over them.
+ * A query with no allowed key gets a zero output row and zero probabilities.
+ */
+import { keyAllowed } from '../patterns';
+import type { MaskPatternSpec } from '../patterns';
+import type { NumericTensor, ReferenceOptions, ReferenceResult } from '../referenceTypes';
+import { resolveKeyLengths } from '../referenceTypes';
+import { validateAttentionShapes } from '../shapes';
+import { scoreScaleOf } from '../spec';
+
+/** The contiguous key range [lo, hi] that can hold allowed keys for query i (a superset; keyAllowed decides). */
+function candidateKeys(spec: MaskPatternSpec, i: number, seqK: number): [number, number] {
+  if (spec.kind === 'sliding') {
+    const left = (spec.left ?? spec.window) * spec.dilation;
+    const right = (spec.right ?? spec.window) * spec.dilation;
+    return [Math.max(0, i - left), Math.min(seqK - 1, i + right)];
+  }
+  return [0, seqK - 1];
+}
+
+export function maskedSoftmaxReference(
+  spec: MaskPatternSpec,
+  q: NumericTensor,
+  k: NumericTensor,
+  v: NumericTensor,
+  options: ReferenceOptions,
+): ReferenceResult {
+  const dims = validateAttentionShapes(q.shape, k.shape, v.shape);
+  const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, seqK: Sk, headDim: D, valueDim: Dv } = dims;
+  const G = H / Hkv;
+  const scale = scoreScaleOf(spec, D);
+  const lengths = resolveKeyLengths(options.keyLengths, B, Sk);
+  const out = new Float64Array(B * H * Sq * Dv);
+  const probs = options.probabilities === true ? new Float64Array(B * H * Sq * Sk) : undefined;
+  const scores = new Float64Array(Sk);
+  const allowed = new Uint8Array(Sk);
+
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const hk = Math.floor(h / G);
+      const qBase = (b * H + h) * Sq * D;
+      const kBase = (b * Hkv + hk) * Sk * D;
+      const vBase = (b * Hkv + hk) * Sk * Dv;
+      for (let i = 0; i < Sq; i++) {
+        const [lo, hiAll] = candidateKeys(spec, i, Sk);
+        const hi = Math.min(hiAll, lengths[b]! - 1);
+        let max = -Infinity;
+        for (let j = lo; j <= hi; j++) {
+          allowed[j] = keyAllowed(spec, i, j, options.causal) ? 1 : 0;
+          if (allowed[j] === 0) continue;
+          let s = 0;
+          for (let d = 0; d < D; d++) s += Number(q.data[qBase + i * D + d]) * Number(k.data[kBase + j * D + d]);
+          s *= scale;
+          scores[j] = s;
+          if (s > max) max = s;
+        }
+        if (max === -Infinity) continue; // no allowed key: zero row
+        let sum = 0;
+        for (let j = lo; j <= hi; j++) {
+          if (allowed[j] === 0) continue;
+          const e = Math.exp((scores[j] ?? 0) - max);
+          scores[j] = e;
+          sum += e;
+        }
+        const oBase = ((b * H + h) * Sq + i) * Dv;
+        const pBase = ((b * H + h) * Sq + i) * Sk;
+        for (let j = lo; j <= hi; j++) {
+          if (allowed[j] === 0) continue;
+          const p = (scores[j] ?? 0) / sum;
+          if (probs !== undefined) probs[pBase + j] = p;
+          for (let d = 0; d < Dv; d++) out[oBase + d] = (out[oBase + d] ?? 0) + p * Number(v.data[vBase + j * Dv + d]);
+        }
+      }
+    }
+  }
+  const result: ReferenceResult = { dims, output: { shape: [B, H, Sq, Dv], data: out } };
+  return probs === undefined ? result : { ...result, probabilities: { shape: [B, H, Sq, Sk], data: probs } };
+}
