@@ -92,7 +92,8 @@ export function estimateGraphPeakBytes(g: GraphBuilder): GraphMemoryEstimate {
 }
 
 function attentionLabel(spec: VariantSpec, dims: AttentionDims): string {
-  const name = spec.kind === 'exact' ? 'exact attention' : `${variantLabel(spec)} attention`;
+  const name =
+    spec.kind === 'exact' ? 'exact attention' : spec.kind === 'sliding' ? `sliding-window attention (w=${spec.window})` : `${variantLabel(spec)} attention`;
   const where = dims.seqQ === dims.seqK ? `n=${dims.seqQ}` : `Sq=${dims.seqQ}, Sk=${dims.seqK}`;
   return `${name} at ${where}`;
 }

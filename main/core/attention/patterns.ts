@@ -3,9 +3,14 @@
  * fixed, longformer, bigbird): the definitions of spec.ts, literally. Used by the float64
  * reference and by the graph builders to derive their index sets.
  */
-import type { SpecOf } from './spec';
+import type { SpecOf, VariantSpec } from './spec';
 
 export type MaskPatternSpec = SpecOf<'exact' | 'sliding' | 'strided' | 'fixed' | 'longformer' | 'bigbird'>;
+
+const PATTERN_KINDS = new Set(['exact', 'sliding', 'strided', 'fixed', 'longformer', 'bigbird']);
+export function isMaskPattern(spec: VariantSpec): spec is MaskPatternSpec {
+  return PATTERN_KINDS.has(spec.kind);
+}
 
 /** Is key j visible to query i (ignoring padding)? */
 export function keyAllowed(spec: MaskPatternSpec, i: number, j: number, causal: boolean): boolean {

@@ -9,12 +9,19 @@ import { lshReference } from './reference/lsh';
 import { maskedSoftmaxReference } from './reference/maskedSoftmax';
 import { nystromReference } from './reference/nystrom';
 import { performerReference } from './reference/performer';
+import { isMaskPattern, keyAllowed as patternKeyAllowed } from './patterns';
 import type { NumericTensor, ReferenceOptions, ReferenceResult } from './referenceTypes';
 import { parseVariantSpec } from './spec';
 import type { VariantSpecInput } from './spec';
 
 export type { Float64Tensor, NumericTensor, ReferenceOptions, ReferenceResult } from './referenceTypes';
-export { keyAllowed } from './patterns';
+
+/** keyAllowed for a spec as written (parsed first); the references use the parsed form directly. */
+export function keyAllowed(spec: VariantSpecInput, i: number, j: number, causal: boolean): boolean {
+  const parsed = parseVariantSpec(spec);
+  if (!isMaskPattern(parsed)) throw new Error(`'${parsed.kind}' is not a key-mask pattern`);
+  return patternKeyAllowed(parsed, i, j, causal);
+}
 
 export function referenceAttention(
   specInput: VariantSpecInput,

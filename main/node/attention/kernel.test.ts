@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeAttentionGraph } from '../../core/attention/graphs';
 import { referenceAttention } from '../../core/attention/reference';
-import type { VariantSpec } from '../../core/attention/spec';
+import type { VariantSpecInput } from '../../core/attention/spec';
 import type { AttentionDims } from '../../core/attention/shapes';
 import { float32Tensor } from '../../core/tensor';
 import type { Float32Tensor } from '../../core/tensor';
@@ -54,7 +54,7 @@ function compare(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol = 
 }
 
 interface Case {
-  spec: VariantSpec;
+  spec: VariantSpecInput;
   causal: boolean;
   heads: number;
   kvHeads: number;
@@ -62,7 +62,7 @@ interface Case {
   seqK: number;
 }
 
-const specs: VariantSpec[] = [
+const specs: VariantSpecInput[] = [
   { kind: 'exact' },
   { kind: 'sliding', window: 0 },
   { kind: 'sliding', window: 1 },
@@ -89,7 +89,7 @@ for (const spec of specs)
       for (const [seqQ, seqK] of lengths) grid.push({ spec, causal, heads, kvHeads, seqQ, seqK });
 
 const label = (c: Case): string =>
-  `${c.spec.kind === 'exact' ? 'exact' : `sliding w=${c.spec.window}`}${c.causal ? ' causal' : ''} H=${c.heads} Hkv=${c.kvHeads} Sq=${c.seqQ} Sk=${c.seqK}`;
+  `${c.spec.kind === 'sliding' ? `sliding w=${c.spec.window}` : c.spec.kind}${c.causal ? ' causal' : ''} H=${c.heads} Hkv=${c.kvHeads} Sq=${c.seqQ} Sk=${c.seqK}`;
 
 describe('ONNX attention graphs vs the float64 reference', () => {
   it(`match to 1e-5 relative over ${grid.length} cases (causal, GQA, Sq != Sk, windows 0/1/3/20/>=n)`, async () => {
@@ -197,7 +197,7 @@ describe('AttentionKernel', () => {
 describe('recorded graph shapes', () => {
   it('match the shapes ONNX Runtime actually produces for every intermediate', async () => {
     // ORT only warns about wrong value_info, so check the builder's records against a real run.
-    const cases: [VariantSpec, boolean, AttentionDims][] = [
+    const cases: [VariantSpecInput, boolean, AttentionDims][] = [
       [{ kind: 'exact' }, true, { batch: 2, heads: 4, kvHeads: 2, seqQ: 19, seqK: 23, headDim: 8, valueDim: 5 }],
       [{ kind: 'sliding', window: 3 }, false, { batch: 2, heads: 4, kvHeads: 2, seqQ: 45, seqK: 20, headDim: 8, valueDim: 5 }],
       [{ kind: 'sliding', window: 40 }, true, { batch: 1, heads: 3, kvHeads: 1, seqQ: 70, seqK: 70, headDim: 4, valueDim: 4 }],
