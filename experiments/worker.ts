@@ -3,7 +3,7 @@
  * Receives { runId, spec } as workerData, streams FromWorker messages, stops on { type: 'cancel' }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { parseVariantSpec, variantLabel } from '../main/core/attention/spec';
+import { variantLabel } from '../main/core/attention/spec';
 import { runKernelScaling } from './kernelScaling/runner';
 import { ExperimentSpec } from './spec';
 import type { FromWorker, ToWorker, WorkerStart } from './workerProtocol';
@@ -26,10 +26,11 @@ async function main(): Promise<void> {
   const status = await runKernelScaling(spec, {
     isCancelled: () => cancelled,
     onProvider: (name, fallbacks) => send({ type: 'provider', name, fallbacks: [...fallbacks] }),
-    onPoint: (point, metrics, progress) =>
+    onPoint: (point, metrics, progress, skipped) =>
       send({
+        ...(skipped !== undefined ? { skipped } : {}),
         type: 'point',
-        label: `n=${point.seqLen} ${point.variant === 'exact' ? 'exact' : variantLabel(parseVariantSpec({ kind: 'sliding', window: point.window ?? 0 }))}`,
+        label: `n=${point.seqLen} ${variantLabel(point.spec)}`,
         metrics,
         ...progress,
       }),

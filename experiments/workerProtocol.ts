@@ -18,6 +18,8 @@ export type FromWorker =
       readonly done: number;
       readonly total: number;
       readonly fraction: number;
+      /** Why the point was skipped (e.g. too large for memory); it then has no metrics. */
+      readonly skipped?: string;
     }
   | { readonly type: 'log'; readonly message: string }
   | { readonly type: 'finished'; readonly status: 'done' | 'cancelled' }

@@ -4,7 +4,6 @@
  * it never touches the store: it reports points to its caller, which writes them.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { VariantSpecInput } from '../../main/core/attention/spec';
 import { referenceAttention } from '../../main/core/attention/reference';
 import { SeededRandom, deriveSeed } from '../../main/core/random';
 import { median, relativeError } from '../../main/core/stats';
@@ -19,7 +18,7 @@ export interface KernelScalingCallbacks {
   /** Polled between calls; when it returns true the run stops at the next safe point. */
   isCancelled(): boolean;
   /** A point finished: its metrics (empty for an unrecorded exact reference) and progress. */
-  onPoint(point: KernelPoint, metrics: MetricInput[], progress: { done: number; total: number; fraction: number }): void;
+  onPoint(point: KernelPoint, metrics: MetricInput[], progress: { done: number; total: number; fraction: number }, skipped?: string): void;
   /** The execution provider actually used (reported once, with any fallback reasons). */
   onProvider(name: string, fallbacks: readonly { provider: string; reason: string }[]): void;
   log(message: string): void;
@@ -49,14 +48,23 @@ export async function runKernelScaling(spec: KernelScalingSpec, cb: KernelScalin
       inputs = makeInputs(spec, n);
       exactOutput = null;
     }
-    const variant: VariantSpecInput = point.variant === 'exact' ? { kind: 'exact' } : { kind: 'sliding', window: point.window ?? 0 };
+    const variant = point.spec;
     const metrics: MetricInput[] = [];
     const rssBefore = resetPeakRss();
-    const kernel = await AttentionKernel.create(
-      variant,
-      { batch: spec.batch, heads: spec.heads, kvHeads: spec.kvHeads ?? spec.heads, seqQ: n, seqK: n, headDim: spec.headDim, valueDim: spec.headDim },
-      { causal: spec.causal, provider: spec.provider, log: cb.log },
-    );
+    let kernel: AttentionKernel;
+    try {
+      kernel = await AttentionKernel.create(
+        variant,
+        { batch: spec.batch, heads: spec.heads, kvHeads: spec.kvHeads ?? spec.heads, seqQ: n, seqK: n, headDim: spec.headDim, valueDim: spec.headDim },
+        { causal: spec.causal, provider: spec.provider, log: cb.log },
+      );
+    } catch (e) {
+      // A point that cannot be built (too large for memory, a parameter that does not fit this
+      // length) is skipped with its reason; the rest of the sweep goes on.
+      doneWeight += weights[index]!;
+      cb.onPoint(point, [], { done: index + 1, total: points.length, fraction: doneWeight / totalWeight }, (e as Error).message);
+      continue;
+    }
     try {
       if (!providerReported) {
         cb.onProvider(kernel.provider, kernel.fallbacks);
@@ -75,7 +83,7 @@ export async function runKernelScaling(spec: KernelScalingSpec, cb: KernelScalin
       if (output === null) throw new Error('attention kernel produced no output');
       const peakRss = readPeakRss();
 
-      if (point.variant === 'exact') {
+      if (point.spec.kind === 'exact' && point.param === null) {
         exactOutput = output;
         if (point.recorded) {
           const kvHeads = spec.kvHeads ?? spec.heads;
@@ -92,9 +100,11 @@ export async function runKernelScaling(spec: KernelScalingSpec, cb: KernelScalin
           }
         }
       } else {
-        if (exactOutput === null) throw new Error(`internal: no exact reference output at n=${n}`);
-        const err = relativeError(output, exactOutput);
-        metrics.push({ name: 'rel_err_max', value: err.max }, { name: 'rel_err_mean', value: err.mean });
+        // Without an exact output at this length (it did not fit) the point has no error metric.
+        if (exactOutput !== null) {
+          const err = relativeError(output, exactOutput);
+          metrics.push({ name: 'rel_err_max', value: err.max }, { name: 'rel_err_mean', value: err.mean });
+        }
       }
 
       if (point.recorded) {
@@ -113,10 +123,14 @@ export async function runKernelScaling(spec: KernelScalingSpec, cb: KernelScalin
       await kernel.release();
     }
     doneWeight += weights[index]!;
+    // A non-finite metric (NaN output) is a finding about the variant, not a reason to lose the run.
+    const nonFinite = metrics.filter((m) => !Number.isFinite(m.value)).map((m) => m.name);
     const tagged = point.recorded
-      ? metrics.map((m) => ({ ...m, variant: point.variant, param: point.window, seqLen: n }))
+      ? metrics.filter((m) => Number.isFinite(m.value)).map((m) => ({ ...m, variant: point.variant, param: point.param, seqLen: n }))
       : [];
-    cb.onPoint(point, tagged, { done: index + 1, total: points.length, fraction: doneWeight / totalWeight });
+    const progress = { done: index + 1, total: points.length, fraction: doneWeight / totalWeight };
+    if (nonFinite.length > 0) cb.onPoint(point, tagged, progress, `non-finite ${nonFinite.join(', ')} (the output has NaN or Infinity)`);
+    else cb.onPoint(point, tagged, progress);
   }
   return 'done';
 }

@@ -204,10 +204,22 @@ export function buildProgram(): Command {
     .requiredOption('--k <file>', 'keys (.npy float32)')
     .requiredOption('--v <file>', 'values (.npy float32)')
     .option('--causal', 'causal masking (key j allowed only for j <= i)', false)
+    .option('--key-lengths <lengths>', 'padding mask: key lengths per batch entry, "5,7" or an int64 .npy [B]')
     .requiredOption('--out <file>', 'output .npy')
+    .option('--probabilities <file>', 'also write the implied attention matrix p [B,H,Sq,Sk] (.npy)')
     .addOption(providerOption)
-    .action(async (o: { variant: string; q: string; k: string; v: string; causal: boolean; out: string; provider: 'auto' | 'cpu' | 'cuda' | 'webgpu' }) => {
-      const r = await runAttentionCommand({ variant: o.variant, q: o.q, k: o.k, v: o.v, causal: o.causal, out: o.out, provider: o.provider });
+    .action(async (o: { variant: string; q: string; k: string; v: string; causal: boolean; out: string; keyLengths?: string; probabilities?: string; provider: 'auto' | 'cpu' | 'cuda' | 'webgpu' }) => {
+      const r = await runAttentionCommand({
+        variant: o.variant,
+        q: o.q,
+        k: o.k,
+        v: o.v,
+        causal: o.causal,
+        out: o.out,
+        provider: o.provider,
+        ...(o.keyLengths !== undefined ? { keyLengths: o.keyLengths } : {}),
+        ...(o.probabilities !== undefined ? { probabilitiesOut: o.probabilities } : {}),
+      });
       process.stdout.write(`wrote ${o.out} [${r.outputShape.join(', ')}] (provider ${r.provider})\n`);
     });
 

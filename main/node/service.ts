@@ -163,6 +163,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
           break;
         case 'point': {
           if (msg.metrics.length > 0) store.addMetrics(runId, [...msg.metrics]);
+          if (msg.skipped !== undefined) store.addParams(runId, { [`skipped ${msg.label}`]: msg.skipped });
           const elapsed = Date.now() - current.startedMs;
           const etaMs = msg.fraction > 0 && msg.fraction < 1 ? Math.round((elapsed * (1 - msg.fraction)) / msg.fraction) : msg.fraction >= 1 ? 0 : null;
           store.updateProgress(runId, msg.fraction, etaMs);

@@ -8,6 +8,7 @@ import { freemem, totalmem } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { InferenceSession } from 'onnxruntime-node';
 import { ATTENTION_IO, describeAttentionGraph } from '../../core/attention/graphs';
+import type { AttentionGraphOptions } from '../../core/attention/graphs';
 import { checkFitsInMemory, estimateAttentionPeakBytes } from '../../core/attention/memory';
 import { checkAttentionDims, kShape, outputShape, qShape, validateAttentionShapes, vShape } from '../../core/attention/shapes';
 import type { AttentionDims } from '../../core/attention/shapes';
@@ -20,6 +21,10 @@ import type { ProviderChoice, ProviderFallback, ProviderName } from '../ort/sess
 
 export interface AttentionKernelOptions {
   readonly causal: boolean;
+  /** The graph takes per-batch key lengths (padding mask); run() then needs them. */
+  readonly keyLengths?: boolean;
+  /** The graph also returns the implied attention matrix p [B,H,Sq,Sk] (small n). */
+  readonly probabilities?: boolean;
   readonly provider: ProviderChoice;
   readonly log?: (msg: string) => void;
   readonly intraOpThreads?: number;
@@ -46,7 +51,7 @@ export class AttentionKernel {
   private constructor(
     readonly spec: VariantSpec,
     readonly dims: AttentionDims,
-    readonly causal: boolean,
+    readonly graphOptions: Required<AttentionGraphOptions>,
     session: InferenceSession,
     readonly provider: ProviderName,
     readonly fallbacks: readonly ProviderFallback[],
@@ -58,7 +63,7 @@ export class AttentionKernel {
   static async create(spec: VariantSpecInput, dims: AttentionDims, options: AttentionKernelOptions): Promise<AttentionKernel> {
     const checkedSpec = parseVariantSpec(spec);
     const checkedDims = checkAttentionDims(dims);
-    const graphOptions = { causal: options.causal };
+    const graphOptions = { causal: options.causal, keyLengths: options.keyLengths === true, probabilities: options.probabilities === true };
     // Describing the graph allocates only its small constants; the check comes before any session.
     const graph = describeAttentionGraph(checkedSpec, checkedDims, graphOptions);
     const estimate = estimateAttentionPeakBytes(checkedSpec, checkedDims, graphOptions, graph);
@@ -66,11 +71,33 @@ export class AttentionKernel {
     const model = graph.toModelBytes();
     const sessionOptions = { provider: options.provider, ...(options.log ? { log: options.log } : {}), ...(options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {}) };
     const created = await createSession(model, sessionOptions);
-    return new AttentionKernel(checkedSpec, checkedDims, options.causal, created.session, created.provider, created.fallbacks, estimate.peakBytes);
+    return new AttentionKernel(
+      checkedSpec,
+      checkedDims,
+      graphOptions,
+      created.session,
+      created.provider,
+      created.fallbacks,
+      estimate.peakBytes,
+    );
+  }
+
+  get causal(): boolean {
+    return this.graphOptions.causal;
   }
 
   /** Run on row-major Q [B,H,Sq,D], K [B,Hkv,Sk,D], V [B,Hkv,Sk,Dv]; returns O [B,H,Sq,Dv]. */
-  async run(q: Float32Array, k: Float32Array, v: Float32Array): Promise<Float32Array> {
+  async run(q: Float32Array, k: Float32Array, v: Float32Array, keyLengths?: readonly number[]): Promise<Float32Array> {
+    return (await this.runAll(q, k, v, keyLengths)).output;
+  }
+
+  /** Like run(), also returning the implied attention matrix when the kernel was created with probabilities. */
+  async runAll(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    keyLengths?: readonly number[],
+  ): Promise<{ output: Float32Array; probabilities: Float32Array | null }> {
     const session = this.session;
     if (session === null) throw new Error('attention kernel was released');
     const feeds: Record<string, ort.Tensor> = {};
@@ -86,12 +113,26 @@ export class AttentionKernel {
       }
       feeds[name] = new ort.Tensor('float32', data, shape);
     }
+    if (this.graphOptions.keyLengths) {
+      if (keyLengths === undefined) throw new Error('this kernel has a padding mask: pass one key length per batch entry');
+      feeds[ATTENTION_IO.keyLengths] = new ort.Tensor('int64', BigInt64Array.from(checkKeyLengths(keyLengths, this.dims).map(BigInt)), [this.dims.batch]);
+    } else if (keyLengths !== undefined) {
+      throw new Error('key lengths given, but this kernel was created without a padding mask (keyLengths: true)');
+    }
     const results = await session.run(feeds);
     const out = results[ATTENTION_IO.output];
     if (out === undefined || out.type !== 'float32' || !(out.data instanceof Float32Array)) {
       throw new Error(`attention graph returned no float32 output '${ATTENTION_IO.output}'`);
     }
-    return out.data;
+    let probabilities: Float32Array | null = null;
+    if (this.graphOptions.probabilities) {
+      const p = results[ATTENTION_IO.probabilities];
+      if (p === undefined || p.type !== 'float32' || !(p.data instanceof Float32Array)) {
+        throw new Error(`attention graph returned no float32 output '${ATTENTION_IO.probabilities}'`);
+      }
+      probabilities = p.data;
+    }
+    return { output: out.data, probabilities };
   }
 
   get outputShape(): number[] {
@@ -108,6 +149,10 @@ export class AttentionKernel {
 
 export interface RunAttentionOptions {
   readonly causal: boolean;
+  /** Padding mask: one key length per batch entry (keys j >= length are removed). */
+  readonly keyLengths?: readonly number[];
+  /** Also return the implied attention matrix p [B,H,Sq,Sk]. */
+  readonly probabilities?: boolean;
   readonly provider: ProviderChoice;
   readonly log?: (msg: string) => void;
   readonly memoryBudgetBytes?: number;
@@ -115,6 +160,7 @@ export interface RunAttentionOptions {
 
 export interface RunAttentionResult {
   readonly output: Float32Tensor;
+  readonly probabilities?: Float32Tensor;
   readonly provider: ProviderName;
   readonly fallbacks: readonly ProviderFallback[];
 }
@@ -128,11 +174,28 @@ export async function runAttention(
   options: RunAttentionOptions,
 ): Promise<RunAttentionResult> {
   const dims = validateAttentionShapes(q.shape, k.shape, v.shape);
-  const kernel = await AttentionKernel.create(spec, dims, options);
+  if (options.keyLengths !== undefined) checkKeyLengths(options.keyLengths, dims);
+  const kernel = await AttentionKernel.create(spec, dims, { ...options, keyLengths: options.keyLengths !== undefined });
   try {
-    const data = await kernel.run(q.data, k.data, v.data);
-    return { output: float32Tensor(outputShape(dims), data), provider: kernel.provider, fallbacks: kernel.fallbacks };
+    const r = await kernel.runAll(q.data, k.data, v.data, options.keyLengths);
+    return {
+      output: float32Tensor(outputShape(dims), r.output),
+      ...(r.probabilities ? { probabilities: float32Tensor([dims.batch, dims.heads, dims.seqQ, dims.seqK], r.probabilities) } : {}),
+      provider: kernel.provider,
+      fallbacks: kernel.fallbacks,
+    };
   } finally {
     await kernel.release();
   }
+}
+
+/** Key lengths must be one integer in 0..Sk per batch entry. */
+export function checkKeyLengths(keyLengths: readonly number[], dims: AttentionDims): readonly number[] {
+  if (keyLengths.length !== dims.batch) {
+    throw new Error(`key lengths: ${keyLengths.length} given but the batch has ${dims.batch} entries (one length per entry)`);
+  }
+  keyLengths.forEach((l, b) => {
+    if (!Number.isInteger(l) || l < 0 || l > dims.seqK) throw new Error(`key lengths: entry ${b} is ${l}, expected an integer in 0..${dims.seqK}`);
+  });
+  return keyLengths;
 }

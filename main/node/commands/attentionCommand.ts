@@ -18,6 +18,10 @@ export interface AttentionCommandInput {
   readonly v: string;
   readonly causal: boolean;
   readonly out: string;
+  /** Padding mask: comma-separated key lengths ("5,7") or an int64 .npy of shape [B]. */
+  readonly keyLengths?: string;
+  /** Where to write the implied attention matrix p [B,H,Sq,Sk] (.npy), if wanted. */
+  readonly probabilitiesOut?: string;
   readonly provider: ProviderChoice;
   readonly log?: (msg: string) => void;
 }
@@ -59,7 +63,25 @@ export async function runAttentionCommand(input: AttentionCommandInput): Promise
     }
     throw e;
   }
-  const result = await runAttention(spec, q, k, v, { causal: input.causal, provider: input.provider, ...(input.log ? { log: input.log } : {}) });
+  const keyLengths = input.keyLengths === undefined ? undefined : await readKeyLengths(input.keyLengths);
+  const result = await runAttention(spec, q, k, v, {
+    causal: input.causal,
+    provider: input.provider,
+    ...(keyLengths ? { keyLengths } : {}),
+    ...(input.probabilitiesOut ? { probabilities: true } : {}),
+    ...(input.log ? { log: input.log } : {}),
+  });
   await writeNpyFile(input.out, result.output);
+  if (input.probabilitiesOut && result.probabilities) await writeNpyFile(input.probabilitiesOut, result.probabilities);
   return { outputShape: [...result.output.shape], provider: result.provider, fallbacks: result.fallbacks };
+}
+
+/** "--key-lengths 5,7" or "--key-lengths lengths.npy" (int64 [B]). */
+async function readKeyLengths(arg: string): Promise<number[]> {
+  if (/^\s*\d+(\s*,\s*\d+)*\s*$/.test(arg)) return arg.split(',').map((s) => Number(s.trim()));
+  const t = await readNpyFile(arg);
+  if (t.dtype !== 'int64' || t.shape.length !== 1) {
+    throw new Error(`${arg}: key lengths must be an int64 .npy of shape [B], got ${t.dtype} [${t.shape.join(', ')}]`);
+  }
+  return Array.from(t.data, (x) => Number(x));
 }
