@@ -31,6 +31,40 @@ export const presets: readonly Preset[] = [
       provider: 'auto',
     },
   },
+  {
+    name: 'variants',
+    title: 'Every attention variant against exact',
+    description:
+      'Kernel scaling of all twelve variants (sliding, strided, fixed, Longformer, BigBird, linear, Performer, ' +
+      'Linformer, Nyström, LSH, additive) against exact attention at n = 256..2048, 4 heads of size 32: time, ' +
+      'memory and error vs exact. About a minute on 2 CPU cores.',
+    spec: {
+      kind: 'kernel-scaling',
+      name: 'variants',
+      variants: [
+        'exact',
+        { variant: { kind: 'sliding', window: 64 } },
+        { variant: { kind: 'strided', stride: 32 } },
+        { variant: { kind: 'fixed', block: 64, summary: 8 } },
+        { variant: { kind: 'longformer', window: 32, global: [0, 1, 2, 3] } },
+        { variant: { kind: 'bigbird', block: 32, windowBlocks: 3, globalBlocks: 1, randomBlocks: 2, seed: 0 } },
+        { variant: { kind: 'linear' } },
+        { variant: { kind: 'performer', features: 128, seed: 0 } },
+        { variant: { kind: 'linformer', rank: 64, seed: 0 } },
+        { variant: { kind: 'nystrom', landmarks: 32 } },
+        { variant: { kind: 'lsh', buckets: 8, rounds: 2, chunk: 32, seed: 0 } },
+        { variant: { kind: 'additive', hidden: 32, seed: 0 } },
+      ],
+      seqLens: [256, 512, 1024, 2048],
+      heads: 4,
+      headDim: 32,
+      causal: false,
+      repeats: 3,
+      warmup: 1,
+      seed: 0,
+      provider: 'auto',
+    },
+  },
 ];
 
 export function findPreset(name: string): Preset | undefined {
