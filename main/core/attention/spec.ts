@@ -95,7 +95,7 @@ export const LinformerSpec = z.object({ kind: z.literal('linformer'), rank: int(
 
 /** Nyström: segment-mean landmarks, iterative Moore-Penrose pseudo-inverse. */
 export const NystromSpec = z
-  .object({ kind: z.literal('nystrom'), landmarks: int(1, 1 << 16), iterations: int(1, 100).default(6), score })
+  .object({ kind: z.literal('nystrom'), landmarks: int(1, 1 << 16), iterations: int(1, 100).default(10), score })
   .strict();
 
 /**
