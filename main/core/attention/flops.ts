@@ -36,7 +36,7 @@ export function allowedPairs(spec: MaskPatternSpec, seqQ: number, seqK: number, 
   let counted = 0;
   for (let s = 0; s < samples; s++) {
     const i = Math.floor(((s + 0.5) * seqQ) / samples);
-    for (let j = 0; j < seqK; j++) if (keyAllowed(spec, i, j, causal)) counted++;
+    for (let j = 0; j < seqK; j++) if (keyAllowed(spec, i, j, causal, seqK)) counted++;
   }
   return (counted * seqQ) / samples;
 }

@@ -42,13 +42,22 @@ describe('estimateAttentionPeakBytes', () => {
     expect(est.label).toBe('exact attention at n=4096');
   });
 
-  it('sliding: linear in n, far below exact', () => {
+  it('sliding: at most linear in n, far below exact', () => {
     const e1 = estimateAttentionPeakBytes({ kind: 'sliding', window: 64 }, dims(8192, { heads: 8 }), { causal: true });
     const e2 = estimateAttentionPeakBytes({ kind: 'sliding', window: 64 }, dims(16384, { heads: 8 }), { causal: true });
-    expect(e2.peakBytes / e1.peakBytes).toBeCloseTo(2, 1);
-    const exact = estimateAttentionPeakBytes({ kind: 'exact' }, dims(16384, { heads: 8 }), { causal: true });
-    expect(exact.peakBytes / e2.peakBytes).toBeGreaterThan(50);
+    // Inputs and output are linear in n; the score chunks are of fixed size, so the ratio is a bit below 2.
+    expect(e2.peakBytes / e1.peakBytes).toBeGreaterThan(1.5);
+    expect(e2.peakBytes / e1.peakBytes).toBeLessThanOrEqual(2.01);
+    const exactScores = 8 * 16384 * 16384 * 4;
+    expect(exactScores / e2.peakBytes).toBeGreaterThan(50);
     expect(e2.label).toBe('sliding-window attention (w=64) at n=16384');
+  });
+
+  it('sliding W=256 at n=32k (H=8, D=64) stays under 1 GB, bigbird at 16k under 0.5 GB', () => {
+    const sliding = estimateAttentionPeakBytes({ kind: 'sliding', window: 256 }, dims(32768, { heads: 8 }), { causal: false });
+    expect(sliding.peakBytes).toBeLessThan(0.6e9);
+    const bigbird = estimateAttentionPeakBytes({ kind: 'bigbird', block: 64, windowBlocks: 3, globalBlocks: 1, randomBlocks: 2 }, dims(16384, { heads: 8 }), { causal: false });
+    expect(bigbird.peakBytes).toBeLessThan(0.5e9);
   });
 
   it('is computed without building anything n*n (n = 65536 exact returns at once)', () => {

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { keyAllowed, referenceAttention } from './reference';
 import type { NumericTensor } from './reference';
+import { bigbirdKeyBlocks, bigbirdRandomBlocks, keyAllowed as patternKeyAllowed, keyMaskOf } from './patterns';
+import type { MaskPatternSpec } from './patterns';
+import { parseVariantSpec } from './spec';
+import type { SpecOf, VariantSpecInput } from './spec';
 
 const t = (shape: number[], data: number[]): NumericTensor => ({ shape, data });
 
@@ -102,5 +106,109 @@ describe('keyAllowed', () => {
     expect(keyAllowed({ kind: 'sliding', window: 2 }, 5, 8, false)).toBe(false);
     expect(keyAllowed({ kind: 'sliding', window: 2 }, 5, 7, true)).toBe(false);
     expect(keyAllowed({ kind: 'sliding', window: 2 }, 5, 2, true)).toBe(false);
+  });
+});
+
+describe('block-sparse patterns (patterns.ts)', () => {
+  it('keyAllowed follows the definitions of strided, fixed, longformer, bigbird and dilated/asymmetric sliding', () => {
+    const sl = parseVariantSpec({ kind: 'sliding', window: 2, dilation: 3, left: 1 }) as MaskPatternSpec;
+    // i − j ∈ {−6, −3, 0, 3}
+    expect([-7, -6, -4, -3, 0, 2, 3, 6].map((d) => patternKeyAllowed(sl, 10, 10 - d, false))).toEqual([false, true, false, true, true, false, true, false]);
+    const st = parseVariantSpec({ kind: 'strided', stride: 4 }) as MaskPatternSpec;
+    expect([0, 4, 5, 6, 8, 9, 10, 12, 13, 14, 16, 20].map((j) => patternKeyAllowed(st, 10, j, false))).toEqual([false, false, false, true, true, true, true, true, true, true, false, false]);
+    expect(patternKeyAllowed(st, 10, 2, false)).toBe(true); // (10 − 2) mod 4 = 0
+    expect(patternKeyAllowed(st, 10, 18, false)).toBe(true);
+    expect(patternKeyAllowed(st, 10, 18, true)).toBe(false);
+    const fx = parseVariantSpec({ kind: 'fixed', block: 4, summary: 1 }) as MaskPatternSpec;
+    // Own block of 9 is 8..11; summary keys are 3, 7, 11, 15, ...
+    expect(Array.from({ length: 16 }, (_, j) => (patternKeyAllowed(fx, 9, j, false) ? 1 : 0)).join('')).toBe('0001000111110001');
+    expect(Array.from({ length: 16 }, (_, j) => (patternKeyAllowed(fx, 9, j, true) ? 1 : 0)).join('')).toBe('0001000111000000');
+    const lf = parseVariantSpec({ kind: 'longformer', window: 1, global: [2, 7] }) as MaskPatternSpec;
+    expect(Array.from({ length: 10 }, (_, j) => (patternKeyAllowed(lf, 5, j, false) ? 1 : 0)).join('')).toBe('0010111100');
+    expect(Array.from({ length: 10 }, (_, j) => (patternKeyAllowed(lf, 7, j, false) ? 1 : 0)).join('')).toBe('1111111111');
+    expect(Array.from({ length: 10 }, (_, j) => (patternKeyAllowed(lf, 7, j, true) ? 1 : 0)).join('')).toBe('1111111100');
+    const bb = parseVariantSpec({ kind: 'bigbird', block: 2, windowBlocks: 3, globalBlocks: 1, randomBlocks: 0 }) as MaskPatternSpec;
+    // Query 7 is in block 3: blocks 0 (global), 2, 3, 4 -> keys 0,1,4..9 of 12.
+    expect(Array.from({ length: 12 }, (_, j) => (patternKeyAllowed(bb, 7, j, false, 12) ? 1 : 0)).join('')).toBe('110011111100');
+    expect(Array.from({ length: 12 }, (_, j) => (patternKeyAllowed(bb, 1, j, false, 12) ? 1 : 0)).join('')).toBe('111111111111');
+    expect(() => patternKeyAllowed(bb, 7, 0, false)).toThrow(/seqK/);
+  });
+
+  it('bigbird random blocks: distinct, outside window and global blocks, seeded, as many as available', () => {
+    const spec = parseVariantSpec({ kind: 'bigbird', block: 4, windowBlocks: 3, globalBlocks: 2, randomBlocks: 3, seed: 5 }) as SpecOf<'bigbird'>;
+    const draws = bigbirdRandomBlocks(spec, 20, 20);
+    expect(draws).toHaveLength(20);
+    draws.forEach((blocks, I) => {
+      expect(new Set(blocks).size).toBe(blocks.length);
+      expect([...blocks].sort((a, b) => a - b)).toEqual(blocks);
+      for (const J of blocks) {
+        expect(J).toBeGreaterThanOrEqual(2);
+        expect(Math.abs(J - I)).toBeGreaterThan(1);
+        expect(J).toBeLessThan(20);
+      }
+      expect(blocks).toHaveLength(3);
+    });
+    expect(bigbirdRandomBlocks(spec, 20, 20)).toEqual(draws);
+    const other = bigbirdRandomBlocks({ ...spec, seed: 6 }, 20, 20);
+    expect(other).not.toEqual(draws);
+    // Block I's draw does not depend on how many query blocks there are.
+    expect(bigbirdRandomBlocks(spec, 7, 20)).toEqual(draws.slice(0, 7));
+    // Only 5 key blocks: block 4 has candidates {2} (0, 1 global; 3, 4 window) -> just that one.
+    expect(bigbirdRandomBlocks(spec, 5, 5)[4]).toEqual([2]);
+    expect(bigbirdKeyBlocks(spec, 4, 5, [2])).toEqual([0, 1, 2, 3, 4]);
+    // Uniform-ish: over many query blocks every candidate gets picked.
+    const wide = bigbirdRandomBlocks({ ...spec, randomBlocks: 1 }, 400, 12);
+    const seen = new Set(wide.flat());
+    expect(seen.size).toBe(10); // blocks 2..11
+  });
+
+  it('firstAllowedKey is the smallest allowed key of every query (brute force)', () => {
+    const specs: MaskPatternSpec[] = [
+      { kind: 'exact' },
+      { kind: 'sliding', window: 3 },
+      { kind: 'sliding', window: 2, dilation: 3, left: 4, right: 0 },
+      { kind: 'strided', stride: 5 },
+      { kind: 'fixed', block: 6, summary: 2 },
+      { kind: 'fixed', block: 6, summary: 6 },
+      { kind: 'longformer', window: 2, global: [9, 30] },
+      { kind: 'bigbird', block: 4, windowBlocks: 3, globalBlocks: 0, randomBlocks: 2 },
+      { kind: 'bigbird', block: 3, windowBlocks: 1, globalBlocks: 1, randomBlocks: 1 },
+    ].map((s) => parseVariantSpec(s) as MaskPatternSpec);
+    const n = 40;
+    for (const spec of specs) {
+      for (const causal of [false, true]) {
+        const mask = keyMaskOf(spec, n, n, causal);
+        for (let i = 0; i < n; i++) {
+          let first = Infinity;
+          for (let j = n - 1; j >= 0; j--) if (mask.allowed(i, j)) first = j;
+          expect(Math.min(mask.firstKey(i), n) === Math.min(first, n), `${JSON.stringify(spec)} causal=${causal} i=${i}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('the reference walks every allowed key of each pattern: probabilities match keyAllowed', () => {
+    const n = 12;
+    const qs = t([1, 1, n, 2], Array.from({ length: n * 2 }, (_, i) => Math.sin(i)));
+    const ks = t([1, 1, n, 2], Array.from({ length: n * 2 }, (_, i) => Math.cos(2 * i)));
+    const vs = t([1, 1, n, 1], Array.from({ length: n }, (_, i) => i));
+    const specs: VariantSpecInput[] = [
+      { kind: 'strided', stride: 3 },
+      { kind: 'fixed', block: 4, summary: 1 },
+      { kind: 'longformer', window: 1, global: [5] },
+      { kind: 'bigbird', block: 3, windowBlocks: 1, globalBlocks: 1, randomBlocks: 1, seed: 2 },
+    ];
+    for (const spec of specs) {
+      const parsed = parseVariantSpec(spec) as MaskPatternSpec;
+      for (const causal of [false, true]) {
+        const p = referenceAttention(spec, qs, ks, vs, { causal, probabilities: true, keyLengths: [10] }).probabilities?.data ?? new Float64Array();
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            const allowed = j < 10 && patternKeyAllowed(parsed, i, j, causal, n);
+            expect(p[i * n + j]! > 0, `${spec.kind} ${i} ${j}`).toBe(allowed);
+          }
+        }
+      }
+    }
   });
 });

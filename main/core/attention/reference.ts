@@ -17,10 +17,10 @@ import type { VariantSpecInput } from './spec';
 export type { Float64Tensor, NumericTensor, ReferenceOptions, ReferenceResult } from './referenceTypes';
 
 /** keyAllowed for a spec as written (parsed first); the references use the parsed form directly. */
-export function keyAllowed(spec: VariantSpecInput, i: number, j: number, causal: boolean): boolean {
+export function keyAllowed(spec: VariantSpecInput, i: number, j: number, causal: boolean, seqK?: number): boolean {
   const parsed = parseVariantSpec(spec);
   if (!isMaskPattern(parsed)) throw new Error(`'${parsed.kind}' is not a key-mask pattern`);
-  return patternKeyAllowed(parsed, i, j, causal);
+  return patternKeyAllowed(parsed, i, j, causal, seqK);
 }
 
 export function referenceAttention(

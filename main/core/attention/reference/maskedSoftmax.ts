@@ -4,19 +4,22 @@
  * allows and that are not padding, and takes the softmax of s_ij = scale * q_i.k_j over them.
  * A query with no allowed key gets a zero output row and zero probabilities.
  */
-import { keyAllowed } from '../patterns';
+import { keyMaskOf, slidingSteps } from '../patterns';
 import type { MaskPatternSpec } from '../patterns';
 import type { NumericTensor, ReferenceOptions, ReferenceResult } from '../referenceTypes';
 import { resolveKeyLengths } from '../referenceTypes';
 import { validateAttentionShapes } from '../shapes';
 import { scoreScaleOf } from '../spec';
 
-/** The contiguous key range [lo, hi] that can hold allowed keys for query i (a superset; keyAllowed decides). */
+/**
+ * The contiguous key range [lo, hi] that can hold allowed keys for query i: a superset, the
+ * pattern's keyAllowed decides. Only the sliding window is narrowed (it is the one tested at
+ * large n); every other pattern walks all keys.
+ */
 function candidateKeys(spec: MaskPatternSpec, i: number, seqK: number): [number, number] {
   if (spec.kind === 'sliding') {
-    const left = (spec.left ?? spec.window) * spec.dilation;
-    const right = (spec.right ?? spec.window) * spec.dilation;
-    return [Math.max(0, i - left), Math.min(seqK - 1, i + right)];
+    const { left, right, dilation } = slidingSteps(spec);
+    return [Math.max(0, i - left * dilation), Math.min(seqK - 1, i + right * dilation)];
   }
   return [0, seqK - 1];
 }
@@ -37,6 +40,7 @@ export function maskedSoftmaxReference(
   const probs = options.probabilities === true ? new Float64Array(B * H * Sq * Sk) : undefined;
   const scores = new Float64Array(Sk);
   const allowed = new Uint8Array(Sk);
+  const mask = keyMaskOf(spec, Sq, Sk, options.causal);
 
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
@@ -49,7 +53,7 @@ export function maskedSoftmaxReference(
         const hi = Math.min(hiAll, lengths[b]! - 1);
         let max = -Infinity;
         for (let j = lo; j <= hi; j++) {
-          allowed[j] = keyAllowed(spec, i, j, options.causal) ? 1 : 0;
+          allowed[j] = mask.allowed(i, j) ? 1 : 0;
           if (allowed[j] === 0) continue;
           let s = 0;
           for (let d = 0; d < D; d++) s += Number(q.data[qBase + i * D + d]) * Number(k.data[kBase + j * D + d]);
