@@ -1,32 +1,230 @@
 /**
- * Exact vs sliding-window attention on ONNX Runtime (fp32, CPU), measured side by side in one run.
+ * Attention variants against ONNX Runtime's fused MultiHeadAttention (fp32), measured in one run.
  *
- *   npx tsx bench/attention.bench.ts
+ *   npm run bench                      # n in {1k, 4k, 16k, 32k, 64k} (exact also at 8k)
+ *   npm run bench -- --quick           # n in {1k, 4k}
+ *   npm run bench -- --variants exact,fused,sliding --lengths 1024,4096
  *
- * B=1, H=8, D=64, non-causal, n in {1024, 4096, 16384}; sliding window w=256. For each n both
- * kernels are built first, then their runs are interleaved (exact, sliding, exact, ...) so that
- * machine noise hits both alike; the table shows median times, useful GFLOP/s (only the
- * multiply-adds of allowed query/key pairs count) and the ratio to exact. Exact attention is
- * skipped where its estimated peak memory exceeds the budget (the kernel's own check) or
- * ATTN_BENCH_MAX_GIB (default 6), which keeps the run short and the machine responsive.
+ * B=1, H=8, D=Dv=64, non-causal, no padding. Every (variant, n, provider) point runs in its own
+ * child process, so one point's memory (ORT's arena, the allocator's high-water mark) does not
+ * disturb the next and its peak can be measured: the child resets the kernel's peak-RSS counter
+ * (/proc/self/clear_refs <- 5) once its inputs exist, builds the session, runs, and reports
+ * VmHWM minus the RSS at the reset. The parent prints a Markdown table and the targets of issue
+ * 3 with PASS / MISS.
+ *
+ * Columns: median time over the repeats after one warm-up run; useful GFLOP/s = useful FLOPs /
+ * median time; speedup = time of the peer (the fused op, measured in the same run at the same n) /
+ * time of the variant; estimated peak = the graph's liveness estimate (memory.ts) plus, for the
+ * fused op, the score buffers it allocates internally (fusedAttentionScratchBytes); measured peak
+ * = VmHWM growth of the child.
+ *
+ * Useful FLOPs (2 per multiply-add, only the work the variant's definition needs; n = Sq = Sk):
+ *   exact, fused peer:              2·H·n²·(D + Dv)
+ *   sliding/strided/fixed/longformer/bigbird: 2·H·P·(D + Dv), P = allowed (query, key) pairs,
+ *                                   counted exactly from the pattern's definition
+ *   linear (elu):                   2·H·(2·n·D·Dv + 2·n·D)        (KV state, its use, normaliser)
+ *   performer (M features):         2·H·(2·n·M·D + 2·n·M·Dv + 2·n·M) (features of Q and K, then linear)
+ *   linformer (rank k):             2·H·(k·n·(D + Dv) + n·k·(D + Dv)) (projections, then attention)
+ *   nystrom (M landmarks, T iters): 2·H·(n·M·D + M²·D + M·n·D + M·n·Dv + M²·Dv + n·M·Dv + 4·T·M³)
+ *   lsh (R rounds, NB buckets, C):  2·H·R·(n·D·NB/2 + n·2C·(D + Dv)) (hash rotations, chunk + previous)
+ *   additive (hidden Hd):           2·H·(n²·Hd + n²·Dv + 2·n·D·Hd) (wᵀtanh(.) per pair, P·V, projections)
+ *
+ * Points whose estimated peak exceeds ATTN_BENCH_MAX_GIB (default 6: the machine is shared) are
+ * skipped and say so. Variants that throw (not implemented yet, or failing) are reported and the
+ * run goes on. The repeats shrink as n grows so the full run stays within about 15 minutes on 2
+ * cores; a point slower than ATTN_BENCH_POINT_TIMEOUT_S (default 240) is stopped.
  */
-import { cpus } from 'node:os';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { estimateAttentionPeakBytes, formatBytes } from '../main/core/attention/memory';
+import type { GraphBuilder } from '../main/core/onnx/builder';
+import { fusedAttentionScratchBytes } from '../main/core/attention/exactGraph';
+import { describeAttentionGraph } from '../main/core/attention/graphs';
+import { estimateGraphPeakBytes, formatBytes } from '../main/core/attention/memory';
+import { bigbirdKeyBlocks, bigbirdRandomBlocks } from '../main/core/attention/patterns';
 import type { AttentionDims } from '../main/core/attention/shapes';
-import type { VariantSpecInput } from '../main/core/attention/spec';
-import { parseVariantSpec, variantLabel } from '../main/core/attention/spec';
-import { AttentionKernel, memoryBudgetBytes } from '../main/node/attention/kernel';
+import { parseVariantSpec } from '../main/core/attention/spec';
+import type { VariantSpec, VariantSpecInput } from '../main/core/attention/spec';
+import { availableProviders, createSession } from '../main/node/ort/session';
+import type { ProviderName } from '../main/node/ort/session';
+import { buildFusedMhaPeerGraph } from './fusedMha';
+import { buildExplicitExactAttentionGraph } from '../main/core/attention/exactGraph';
 
 const B = 1;
 const H = 8;
 const D = 64;
-const WINDOW = 256;
-const LENGTHS = [1024, 4096, 16384];
+const K = 1024;
+const FULL_LENGTHS = [1 * K, 4 * K, 16 * K, 32 * K, 64 * K];
+/** Lengths measured only for the exact path, the peer and the explicit graph (the 1k-8k target). */
+const EXACT_ONLY_LENGTHS = [8 * K];
+const QUICK_LENGTHS = [1 * K, 4 * K];
 const maxBytes = Number(process.env['ATTN_BENCH_MAX_GIB'] ?? 6) * 2 ** 30;
+const pointTimeoutMs = Number(process.env['ATTN_BENCH_POINT_TIMEOUT_S'] ?? 240) * 1000;
 
-function repeatsFor(n: number): number {
-  return n <= 1024 ? 9 : n <= 4096 ? 5 : 3;
+/** The benchmark's variants: name (for --variants), label, and what to build. */
+interface BenchVariant {
+  readonly name: string;
+  readonly label: string;
+  /** A workbench spec, or one of the two special graphs. */
+  readonly spec: VariantSpecInput | 'peer' | 'explicit';
+  /** Largest n to try (additive only at n <= 4k, the explicit exact graph at <= 8k). */
+  readonly maxN?: number;
+}
+
+const VARIANTS: readonly BenchVariant[] = [
+  { name: 'exact', label: 'exact (workbench path)', spec: { kind: 'exact' } },
+  { name: 'fused', label: 'ORT fused MHA (peer)', spec: 'peer' },
+  { name: 'explicit', label: 'exact, explicit MatMul-Softmax-MatMul', spec: 'explicit', maxN: 8 * K },
+  { name: 'sliding', label: 'sliding W=256', spec: { kind: 'sliding', window: 256 } },
+  { name: 'strided', label: 'strided L=128', spec: { kind: 'strided', stride: 128 } },
+  { name: 'fixed', label: 'fixed L=128 c=16', spec: { kind: 'fixed', block: 128, summary: 16 } },
+  { name: 'longformer', label: 'longformer W=256 g=16', spec: { kind: 'longformer', window: 256, global: Array.from({ length: 16 }, (_, i) => i) } },
+  { name: 'bigbird', label: 'bigbird b=64 w=3 g=1 r=2', spec: { kind: 'bigbird', block: 64, windowBlocks: 3, globalBlocks: 1, randomBlocks: 2, seed: 0 } },
+  { name: 'linear', label: 'linear (elu)', spec: { kind: 'linear', featureMap: 'elu' } },
+  { name: 'performer', label: 'performer M=256', spec: { kind: 'performer', features: 256, seed: 0 } },
+  { name: 'linformer', label: 'linformer k=256', spec: { kind: 'linformer', rank: 256, seed: 0 } },
+  { name: 'nystrom', label: 'nystrom M=64', spec: { kind: 'nystrom', landmarks: 64 } },
+  { name: 'lsh', label: 'lsh NB=64 C=64 R=2', spec: { kind: 'lsh', buckets: 64, chunk: 64, rounds: 2, seed: 0 } },
+  { name: 'additive', label: 'additive Hd=32', spec: { kind: 'additive', hidden: 32, seed: 0 }, maxN: 4 * K },
+];
+
+const dimsOf = (n: number): AttentionDims => ({ batch: B, heads: H, kvHeads: H, seqQ: n, seqK: n, headDim: D, valueDim: D });
+
+function buildGraph(variant: BenchVariant, dims: AttentionDims): GraphBuilder {
+  if (variant.spec === 'peer') return buildFusedMhaPeerGraph(dims);
+  if (variant.spec === 'explicit') return buildExplicitExactAttentionGraph(parseVariantSpec({ kind: 'exact' }) as Extract<VariantSpec, { kind: 'exact' }>, dims, { causal: false });
+  return describeAttentionGraph(variant.spec, dims, { causal: false });
+}
+
+/** Estimated peak bytes: the liveness walk plus the fused op's internal score buffers. */
+function estimatePeak(g: GraphBuilder): number {
+  const est = estimateGraphPeakBytes(g);
+  const shapeOf = (name: string) => g.valueInfo(name)?.shape;
+  const scratch = g.nodes().reduce((a, node) => a + fusedAttentionScratchBytes(node, shapeOf), 0);
+  // memory.ts may count it already (then its estimate is at least the scratch).
+  return est.peakBytes >= scratch ? est.peakBytes : est.peakBytes + scratch;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Useful FLOPs
+
+/** Allowed (query, key) pairs of a non-causal pattern at n = Sq = Sk, from its definition. */
+function allowedPairs(spec: VariantSpec, n: number): number {
+  const windowCount = (i: number, w: number) => Math.min(n - 1, i + w) - Math.max(0, i - w) + 1;
+  let pairs = 0;
+  switch (spec.kind) {
+    case 'exact':
+      return n * n;
+    case 'sliding':
+      if (spec.dilation !== 1 || spec.left !== undefined || spec.right !== undefined) throw new Error('pair count: plain sliding windows only');
+      for (let i = 0; i < n; i++) pairs += windowCount(i, spec.window);
+      return pairs;
+    case 'strided': {
+      const L = spec.stride;
+      for (let i = 0; i < n; i++) {
+        const sameResidue = Math.floor((n - 1 - (i % L)) / L) + 1;
+        const inWindow = [i - L, i, i + L].filter((j) => j >= 0 && j < n).length;
+        pairs += windowCount(i, L) + sameResidue - inWindow;
+      }
+      return pairs;
+    }
+    case 'fixed': {
+      const { block: L, summary: c } = spec;
+      const isSummary = (j: number) => j % L >= L - c;
+      let summaryTotal = 0;
+      for (let j = 0; j < n; j++) if (isSummary(j)) summaryTotal++;
+      for (let start = 0; start < n; start += L) {
+        const size = Math.min(L, n - start);
+        let own = 0;
+        for (let j = start; j < start + size; j++) if (isSummary(j)) own++;
+        pairs += size * (size + summaryTotal - own);
+      }
+      return pairs;
+    }
+    case 'longformer': {
+      const globals = new Set(spec.global.filter((g) => g < n));
+      for (let i = 0; i < n; i++) {
+        if (globals.has(i)) {
+          pairs += n;
+          continue;
+        }
+        let extra = 0;
+        for (const g of globals) if (Math.abs(i - g) > spec.window) extra++;
+        pairs += windowCount(i, spec.window) + extra;
+      }
+      return pairs;
+    }
+    case 'bigbird': {
+      const blocks = Math.ceil(n / spec.block);
+      const size = (J: number) => Math.min(spec.block, n - J * spec.block);
+      const random = bigbirdRandomBlocks(spec, blocks, blocks);
+      for (let I = 0; I < blocks; I++) {
+        const keys = I < spec.globalBlocks ? n : bigbirdKeyBlocks(spec, I, blocks, random[I] ?? []).reduce((a, J) => a + size(J), 0);
+        pairs += size(I) * keys;
+      }
+      return pairs;
+    }
+    default:
+      throw new Error(`no pair count for ${spec.kind}`);
+  }
+}
+
+/** Useful FLOPs of one forward pass at n (see the header for the formulas). */
+function usefulFlops(variant: BenchVariant, n: number): number {
+  const Dv = D;
+  if (variant.spec === 'peer' || variant.spec === 'explicit') return 2 * H * n * n * (D + Dv);
+  const spec = parseVariantSpec(variant.spec);
+  switch (spec.kind) {
+    case 'exact':
+    case 'sliding':
+    case 'strided':
+    case 'fixed':
+    case 'longformer':
+    case 'bigbird':
+      return 2 * H * allowedPairs(spec, n) * (D + Dv);
+    case 'linear':
+      return 2 * H * (2 * n * D * Dv + 2 * n * D);
+    case 'performer': {
+      const M = spec.features;
+      return 2 * H * (2 * n * M * D + 2 * n * M * Dv + 2 * n * M);
+    }
+    case 'linformer': {
+      const k = spec.rank;
+      return 2 * H * (k * n * (D + Dv) + n * k * (D + Dv));
+    }
+    case 'nystrom': {
+      const M = spec.landmarks;
+      return 2 * H * (n * M * D + M * M * D + M * n * D + M * n * Dv + M * M * Dv + n * M * Dv + 4 * spec.iterations * M ** 3);
+    }
+    case 'lsh':
+      return 2 * H * spec.rounds * (n * D * (spec.buckets / 2) + n * 2 * spec.chunk * (D + Dv));
+    case 'additive':
+      return 2 * H * (n * n * spec.hidden + n * n * Dv + 2 * n * D * spec.hidden);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: one point
+
+interface PointRequest {
+  readonly variant: string;
+  readonly n: number;
+  readonly provider: ProviderName;
+  readonly repeats: number;
+}
+
+interface PointResult {
+  readonly times?: number[];
+  readonly measuredPeak?: number;
+  readonly error?: string;
+  readonly provider?: string;
+}
+
+function readStatusKiB(field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) : NaN;
 }
 
 function randomArray(length: number, seed: number): Float32Array {
@@ -43,108 +241,247 @@ function randomArray(length: number, seed: number): Float32Array {
   return out;
 }
 
-/** Allowed (query, key) pairs of a non-causal variant at length n. */
-function allowedPairs(spec: VariantSpecInput, n: number): number {
-  if (spec.kind === 'exact') return n * n;
-  if (spec.kind !== 'sliding') throw new Error(`no pair count for ${spec.kind}`);
-  let pairs = 0;
-  for (let i = 0; i < n; i++) pairs += Math.min(n - 1, i + spec.window) - Math.max(0, i - spec.window) + 1;
-  return pairs;
+async function runPoint(req: PointRequest): Promise<PointResult> {
+  const variant = VARIANTS.find((v) => v.name === req.variant);
+  if (variant === undefined) return { error: `unknown variant ${req.variant}` };
+  const dims = dimsOf(req.n);
+  let g: GraphBuilder;
+  try {
+    g = buildGraph(variant, dims);
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+  const model = g.toModelBytes();
+  const size = B * H * req.n * D;
+  const data = [randomArray(size, 1), randomArray(size, 2), randomArray(size, 3)] as const;
+  const shapes = variant.spec === 'peer' ? [[B, req.n, H * D], [B, req.n, H * D], [B, req.n, H * D]] : [[B, H, req.n, D], [B, H, req.n, D], [B, H, req.n, D]];
+  const feeds: Record<string, ort.Tensor> = {};
+  ['q', 'k', 'v'].forEach((name, i) => {
+    feeds[name] = new ort.Tensor('float32', data[i] as Float32Array, shapes[i] as number[]);
+  });
+  let before = NaN;
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    before = readStatusKiB('VmRSS');
+  } catch {
+    // Not Linux, or not allowed: no measured peak.
+  }
+  const created = await createSession(model, { provider: req.provider });
+  const times: number[] = [];
+  try {
+    for (let r = -1; r < req.repeats; r++) {
+      const t0 = performance.now();
+      await created.session.run(feeds);
+      const ms = performance.now() - t0;
+      if (r >= 0) times.push(ms);
+      else if (ms > 5_000) req = { ...req, repeats: Math.min(req.repeats, 1) }; // slow point: one timed run
+    }
+  } finally {
+    await created.session.release();
+  }
+  const measuredPeak = Number.isFinite(before) ? (readStatusKiB('VmHWM') - before) * 1024 : undefined;
+  return { times, ...(measuredPeak !== undefined ? { measuredPeak } : {}), provider: created.provider };
 }
 
-function median(xs: number[]): number {
+function runChild(req: PointRequest): Promise<PointResult> {
+  const script = fileURLToPath(import.meta.url);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, script, '--child', JSON.stringify(req)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), pointTimeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (line !== undefined) {
+        resolve(JSON.parse(line.slice(7)) as PointResult);
+        return;
+      }
+      const why = signal === 'SIGKILL' ? `stopped after ${pointTimeoutMs / 1000} s` : `child exited with ${code ?? signal}`;
+      const lastErr = err.split('\n').filter((l) => l.trim() !== '' && !l.includes('npm warn')).slice(-1)[0] ?? '';
+      resolve({ error: `${why}${lastErr ? `: ${lastErr.slice(0, 200)}` : ''}` });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent
+
+interface Row {
+  readonly provider: ProviderName;
+  readonly n: number;
+  readonly variant: BenchVariant;
+  readonly estPeak?: number;
+  ms?: number;
+  measuredPeak?: number;
+  note?: string;
+}
+
+function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
 }
 
-interface Row {
-  n: number;
-  variant: string;
-  ms?: number;
-  gflops?: number;
-  ratio?: number;
-  peak: number;
-  note?: string;
+function repeatsFor(n: number): number {
+  return n <= 1 * K ? 21 : n <= 4 * K ? 7 : n <= 8 * K ? 3 : n <= 16 * K ? 3 : 2;
 }
 
-async function benchLength(n: number): Promise<Row[]> {
-  const dims: AttentionDims = { batch: B, heads: H, kvHeads: H, seqQ: n, seqK: n, headDim: D, valueDim: D };
-  const q = randomArray(B * H * n * D, 1);
-  const k = randomArray(B * H * n * D, 2);
-  const v = randomArray(B * H * n * D, 3);
-  const specs: VariantSpecInput[] = [{ kind: 'exact' }, { kind: 'sliding', window: WINDOW }];
-  const kernels: (AttentionKernel | null)[] = [];
-  const rows: Row[] = [];
-  for (const spec of specs) {
-    const peak = estimateAttentionPeakBytes(spec, dims, { causal: false }).peakBytes;
-    const row: Row = { n, variant: variantLabel(parseVariantSpec(spec)), peak };
-    rows.push(row);
-    if (peak > maxBytes) {
-      row.note = `skipped: needs ~${formatBytes(peak)} (> ATTN_BENCH_MAX_GIB)`;
-      kernels.push(null);
-      continue;
-    }
-    try {
-      kernels.push(await AttentionKernel.create(spec, dims, { causal: false, provider: 'cpu' }));
-    } catch (e) {
-      row.note = `skipped: ${(e as Error).message}`;
-      kernels.push(null);
-    }
-  }
-  const times: number[][] = specs.map(() => []);
-  try {
-    const repeats = repeatsFor(n);
-    for (let r = -1; r < repeats; r++) {
-      for (let s = 0; s < specs.length; s++) {
-        const kernel = kernels[s];
-        if (!kernel) continue;
-        const t0 = performance.now();
-        await kernel.run(q, k, v);
-        const ms = performance.now() - t0;
-        if (r >= 0) times[s]?.push(ms); // r = -1 is the warm-up
-      }
-    }
-  } finally {
-    for (const kernel of kernels) await kernel?.release();
-  }
-  const exactMs = times[0]?.length ? median(times[0]) : undefined;
-  specs.forEach((spec, s) => {
-    const row = rows[s];
-    const t = times[s];
-    if (!row || !t || t.length === 0) return;
-    row.ms = median(t);
-    row.gflops = (2 * B * H * allowedPairs(spec, n) * (D + D)) / (row.ms * 1e6);
-    if (exactMs !== undefined) row.ratio = row.ms / exactMs;
-  });
-  return rows;
+function parseArgs(argv: readonly string[]): { quick: boolean; variants: string[] | null; lengths: number[] | null; child: string | null } {
+  const value = (flag: string): string | null => {
+    const i = argv.indexOf(flag);
+    if (i >= 0) return argv[i + 1] ?? null;
+    const eq = argv.find((a) => a.startsWith(`${flag}=`));
+    return eq === undefined ? null : eq.slice(flag.length + 1);
+  };
+  const list = (s: string | null) => (s === null ? null : s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
+  const lengths = list(value('--lengths'));
+  return {
+    quick: argv.includes('--quick'),
+    variants: list(value('--variants')),
+    lengths: lengths === null ? null : lengths.map((x) => (/k$/i.test(x) ? Number(x.slice(0, -1)) * K : Number(x))),
+    child: value('--child'),
+  };
 }
+
+const fmtN = (n: number) => (n % K === 0 ? `${n / K}k` : String(n));
+const fmtMs = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
 async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.child !== null) {
+    let result: PointResult;
+    try {
+      result = await runPoint(JSON.parse(args.child) as PointRequest);
+    } catch (e) {
+      result = { error: (e as Error).message.split('\n')[0] ?? 'failed' };
+    }
+    process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+    return;
+  }
+
   const started = performance.now();
-  console.log(
-    `attention bench: onnxruntime-node ${ort.env.versions.node ?? '?'}, cpu, ${cpus().length} cores, fp32, B=${B} H=${H} D=${D}, non-causal; ` +
-      `memory budget ${formatBytes(memoryBudgetBytes())}, exact capped at ${formatBytes(maxBytes)}`,
-  );
-  const header = ['n', 'variant', 'median ms', 'GFLOP/s', 'time / exact', 'speedup', 'est. peak', ''];
-  const table: string[][] = [header];
-  for (const n of LENGTHS) {
-    for (const row of await benchLength(n)) {
-      table.push([
-        String(row.n),
-        row.variant,
-        row.ms === undefined ? '-' : row.ms.toFixed(1),
-        row.gflops === undefined ? '-' : row.gflops.toFixed(1),
-        row.ratio === undefined ? '-' : row.ratio.toFixed(3),
-        row.ratio === undefined ? '-' : `${(1 / row.ratio).toFixed(2)}x`,
-        formatBytes(row.peak),
-        row.note ?? '',
-      ]);
+  const unknown = (args.variants ?? []).filter((v) => !VARIANTS.some((x) => x.name === v));
+  if (unknown.length > 0) throw new Error(`unknown variant(s) ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
+  const variants = VARIANTS.filter((v) => args.variants === null || args.variants.includes(v.name));
+  const lengths = args.lengths ?? (args.quick ? QUICK_LENGTHS : [...FULL_LENGTHS, ...EXACT_ONLY_LENGTHS].sort((a, b) => a - b));
+  const lengthsGiven = args.lengths !== null || args.quick;
+
+  const statuses = await availableProviders();
+  const gpus = statuses.filter((s) => s.name !== 'cpu' && s.available).map((s) => s.name);
+  const providers: ProviderName[] = ['cpu', ...gpus];
+  const cpuModel = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  console.log(`# Attention benchmark\n`);
+  console.log(`- command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``);
+  console.log(`- machine: ${cpuModel}, ${cpus().length} cores, ${formatBytes(totalmem())} RAM; Node ${process.versions.node}; onnxruntime-node ${ort.env.versions.node ?? '?'}`);
+  console.log(`- providers: ${providers.join(', ')}${gpus.length === 0 ? ` (no GPU: ${statuses.filter((s) => s.name !== 'cpu').map((s) => `${s.name}: ${s.reason ?? 'unavailable'}`).join('; ')})` : ''}`);
+  console.log(`- fp32, B=${B}, H=${H}, D=Dv=${D}, non-causal, no padding; points above ${formatBytes(maxBytes)} estimated peak skipped (ATTN_BENCH_MAX_GIB)`);
+  console.log(`- speedup = time of ORT's fused MultiHeadAttention (the peer) at the same n / time of the variant\n`);
+
+  const rows: Row[] = [];
+  for (const provider of providers) {
+    for (const n of lengths) {
+      for (const variant of variants) {
+        const exactFamily = variant.spec === 'peer' || variant.spec === 'explicit' || variant.name === 'exact';
+        if (!lengthsGiven && EXACT_ONLY_LENGTHS.includes(n) && !exactFamily) continue;
+        if (variant.maxN !== undefined && n > variant.maxN) continue;
+        let estPeak: number | undefined;
+        try {
+          estPeak = estimatePeak(buildGraph(variant, dimsOf(n)));
+        } catch (e) {
+          const msg = (e as Error).message;
+          rows.push({ provider, n, variant, note: /not implemented/i.test(msg) ? 'not implemented' : `failed: ${msg.slice(0, 120)}` });
+          continue;
+        }
+        const row: Row = { provider, n, variant, estPeak };
+        rows.push(row);
+        if (estPeak > maxBytes) {
+          row.note = `skipped: needs ~${formatBytes(estPeak)}`;
+          continue;
+        }
+        const t0 = performance.now();
+        const result = await runChild({ variant: variant.name, n, provider, repeats: repeatsFor(n) });
+        if (result.error !== undefined) {
+          row.note = /not implemented/i.test(result.error) ? 'not implemented' : `failed: ${result.error.slice(0, 160)}`;
+        } else if (result.times !== undefined && result.times.length > 0) {
+          row.ms = median(result.times);
+          if (result.measuredPeak !== undefined) row.measuredPeak = result.measuredPeak;
+          if (result.provider !== undefined && result.provider !== provider) row.note = `ran on ${result.provider}`;
+        }
+        process.stderr.write(`  ${provider} n=${fmtN(n)} ${variant.name}: ${row.ms !== undefined ? `${fmtMs(row.ms)} ms` : row.note} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+      }
     }
   }
-  const widths = header.map((_, c) => Math.max(...table.map((r) => (r[c] ?? '').length)));
-  for (const r of table) console.log(r.map((cell, c) => (c < 2 || c === 7 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ').trimEnd());
-  console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
+
+  const peerOf = (provider: ProviderName, n: number) => rows.find((r) => r.provider === provider && r.n === n && r.variant.spec === 'peer');
+  for (const provider of providers) {
+    console.log(`## ${provider}\n`);
+    console.log('| n | variant | median ms | useful GFLOP/s | speedup vs fused MHA | est. peak | measured peak | peak / fused | note |');
+    console.log('|---:|---|---:|---:|---:|---:|---:|---:|---|');
+    for (const r of rows.filter((x) => x.provider === provider)) {
+      const peer = peerOf(provider, r.n);
+      const gflops = r.ms !== undefined ? usefulFlops(r.variant, r.n) / (r.ms * 1e6) : undefined;
+      const speedup = r.ms !== undefined && peer?.ms !== undefined ? peer.ms / r.ms : undefined;
+      const peakRatio = r.measuredPeak !== undefined && peer?.measuredPeak !== undefined && peer.measuredPeak > 0 ? r.measuredPeak / peer.measuredPeak : undefined;
+      console.log(
+        `| ${fmtN(r.n)} | ${r.variant.label} | ${r.ms !== undefined ? fmtMs(r.ms) : '-'} | ${gflops !== undefined ? gflops.toFixed(1) : '-'} | ${speedup !== undefined ? `${speedup.toFixed(2)}x` : '-'} | ${r.estPeak !== undefined ? formatBytes(r.estPeak) : '-'} | ${r.measuredPeak !== undefined ? formatBytes(r.measuredPeak) : '-'} | ${peakRatio !== undefined ? peakRatio.toFixed(2) : '-'} | ${r.note ?? ''} |`,
+      );
+    }
+    console.log('');
+    printTargets(rows.filter((x) => x.provider === provider));
+  }
+  console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s)`);
+}
+
+/** Exact-path time at n: measured, or t = a·n² fitted (least squares) to the measured points at n >= 4k. */
+function exactTime(rows: readonly Row[], n: number): { ms: number; how: string } | undefined {
+  const exact = rows.filter((r) => r.variant.name === 'exact' && r.ms !== undefined);
+  const hit = exact.find((r) => r.n === n);
+  if (hit?.ms !== undefined) return { ms: hit.ms, how: 'measured' };
+  const fit = exact.filter((r) => r.n >= 4 * K);
+  const use = fit.length > 0 ? fit : exact;
+  if (use.length === 0) return undefined;
+  const a = use.reduce((s, r) => s + (r.ms ?? 0) * r.n ** 2, 0) / use.reduce((s, r) => s + r.n ** 4, 0);
+  return { ms: a * n * n, how: `extrapolated as t = a·n² from exact at n = ${use.map((r) => fmtN(r.n)).join(', ')}` };
+}
+
+function printTargets(rows: readonly Row[]): void {
+  const at = (name: string, n: number) => rows.find((r) => r.variant.name === name && r.n === n);
+  const lines: string[] = [];
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? 'n/a ' : ok ? 'PASS' : 'MISS');
+
+  // 1. Exact path >= 0.9x the fused op's throughput at 1k-8k.
+  for (const n of [1 * K, 4 * K, 8 * K]) {
+    const e = at('exact', n);
+    const p = at('fused', n);
+    const ratio = e?.ms !== undefined && p?.ms !== undefined ? p.ms / e.ms : undefined;
+    lines.push(`- ${verdict(ratio === undefined ? undefined : ratio >= 0.9)} exact path throughput at n=${fmtN(n)}: ${ratio !== undefined ? `${ratio.toFixed(2)}x the fused op's` : 'not measured'} (target >= 0.9x)`);
+  }
+  // 2. Sliding W=256 at 16k >= 8x faster than exact; time(32k)/time(4k) <= 10.
+  const speedVsExact = (name: string, n: number, target: number, label: string) => {
+    const v = at(name, n);
+    const ex = exactTime(rows, n);
+    const s = v?.ms !== undefined && ex !== undefined ? ex.ms / v.ms : undefined;
+    lines.push(`- ${verdict(s === undefined ? undefined : s >= target)} ${label} at n=${fmtN(n)}: ${s !== undefined ? `${s.toFixed(1)}x faster than exact` : v?.note ?? 'not measured'} (target >= ${target}x${ex !== undefined && ex.how !== 'measured' ? `; exact ${ex.how}: ${fmtMs(ex.ms)} ms` : ''})`);
+  };
+  speedVsExact('sliding', 16 * K, 8, 'sliding W=256');
+  const s4 = at('sliding', 4 * K);
+  const s32 = at('sliding', 32 * K);
+  const growth = s4?.ms !== undefined && s32?.ms !== undefined ? s32.ms / s4.ms : undefined;
+  lines.push(`- ${verdict(growth === undefined ? undefined : growth <= 10)} sliding W=256 time(32k)/time(4k): ${growth !== undefined ? growth.toFixed(2) : 'not measured'} (target <= 10)`);
+  // 3. BigBird at 16k >= 5x faster than exact.
+  speedVsExact('bigbird', 16 * K, 5, 'bigbird b=64 (3 window, 1 global, 2 random)');
+  // 4. Performer M=256 and linear at 64k >= 20x faster than exact at 64k.
+  speedVsExact('performer', 64 * K, 20, 'performer M=256');
+  speedVsExact('linear', 64 * K, 20, 'linear (elu)');
+  // 5. Peak memory of sliding W=256 at 32k under 1 GB.
+  const m = s32?.measuredPeak ?? s32?.estPeak;
+  lines.push(`- ${verdict(m === undefined || s32?.ms === undefined ? undefined : m < 1e9)} sliding W=256 peak memory at n=32k: ${m !== undefined && s32?.ms !== undefined ? `${formatBytes(m)} ${s32.measuredPeak !== undefined ? 'measured' : 'estimated'}` : 'not measured'} (target < 1 GB)`);
+  console.log(`Targets (issue 3):\n`);
+  console.log(lines.join('\n'));
+  console.log('');
 }
 
 await main();

@@ -31,15 +31,26 @@ describe('estimateGraphPeakBytes', () => {
 });
 
 describe('estimateAttentionPeakBytes', () => {
-  it('exact: about two live score matrices (4 bytes each) plus inputs', () => {
+  it('exact, explicit graph (probabilities asked for): about two live score matrices (4 bytes each) plus inputs', () => {
     const n = 4096;
-    const est = estimateAttentionPeakBytes({ kind: 'exact' }, dims(n, { heads: 8 }), { causal: false });
+    const est = estimateAttentionPeakBytes({ kind: 'exact' }, dims(n, { heads: 8 }), { causal: false, probabilities: true });
     const scores = 8 * n * n * 4;
     const io = (8 * n * 64 + 2 * n * 64 * 8) * 4;
     expect(est.peakBytes).toBeGreaterThanOrEqual(2 * scores);
     expect(est.peakBytes).toBeLessThanOrEqual(2 * scores + io + 8 * n * 64 * 4 + 1e6);
     expect(est.largest.bytes).toBe(scores);
     expect(est.label).toBe('exact attention at n=4096');
+  });
+
+  it("exact, fused MultiHeadAttention: counts the op's own working memory (none on its flash route, two score buffers causal)", () => {
+    const n = 4096;
+    const scores = 8 * n * n * 4;
+    const flash = estimateAttentionPeakBytes({ kind: 'exact' }, dims(n, { heads: 8 }), { causal: false });
+    expect(flash.peakBytes).toBeLessThan(scores / 8);
+    const causal = estimateAttentionPeakBytes({ kind: 'exact' }, dims(n, { heads: 8 }), { causal: true });
+    expect(causal.largest).toEqual({ name: 'MultiHeadAttention working memory', bytes: 2 * scores, shape: [] });
+    expect(causal.peakBytes).toBeGreaterThanOrEqual(2 * scores);
+    expect(causal.peakBytes).toBeLessThan(2 * scores + 64e6);
   });
 
   it('sliding: at most linear in n, far below exact', () => {
@@ -71,7 +82,7 @@ describe('estimateAttentionPeakBytes', () => {
 
 describe('checkFitsInMemory', () => {
   it('refuses with the estimate, the budget and advice', () => {
-    const est = estimateAttentionPeakBytes({ kind: 'exact' }, dims(65536), { causal: false });
+    const est = estimateAttentionPeakBytes({ kind: 'exact' }, dims(65536), { causal: true });
     expect(() => checkFitsInMemory(est, 18 * GiB)).toThrow(
       /^exact attention at n=65536 needs ~32\.\d GiB of intermediates, more than the 18\.0 GiB available; use a sliding window or a shorter sequence$/,
     );

@@ -12,6 +12,7 @@ import type { GraphBuilder } from '../onnx/builder';
 import { describeAttentionGraph } from './graphs';
 import type { AttentionGraphOptions } from './graphParts';
 import type { AttentionDims } from './shapes';
+import { fusedAttentionScratchBytes } from './exactGraph';
 import { parseVariantSpec, variantLabel } from './spec';
 import type { VariantSpec, VariantSpecInput } from './spec';
 
@@ -81,11 +82,16 @@ export function estimateGraphPeakBytes(g: GraphBuilder): GraphMemoryEstimate {
     list.push(buf);
     freeAt.set(at, list);
   }
+  const shapeOf = (value: string) => g.valueInfo(value)?.shape;
   nodes.forEach((node, index) => {
     for (const out of node.outputs) {
       if (bufferOf.get(out) === out) live += bufferBytes.get(out) ?? 0;
     }
-    peak = Math.max(peak, live);
+    // Working memory a fused op allocates inside itself (invisible in the graph's shapes) is live
+    // while the node runs.
+    const scratch = fusedAttentionScratchBytes(node, shapeOf);
+    if (scratch > largest.bytes) largest = { name: `${node.opType} working memory`, bytes: scratch, shape: [] };
+    peak = Math.max(peak, live + scratch);
     for (const buf of freeAt.get(index) ?? []) live -= bufferBytes.get(buf) ?? 0;
   });
   return { peakBytes: peak, largest };
