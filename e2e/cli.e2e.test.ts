@@ -85,6 +85,32 @@ describe('attn attention', () => {
     });
   }
 
+  it('longformer with a padding mask writes output and the implied attention matrix matching the reference', () => {
+    const q = writeTensor('q.npy', [2, 4, 30, 8], 7);
+    const k = writeTensor('k.npy', [2, 2, 30, 8], 8);
+    const v = writeTensor('v.npy', [2, 2, 30, 8], 9);
+    const out = join(dir, 'o.npy');
+    const pOut = join(dir, 'p.npy');
+    const variant = { kind: 'longformer' as const, window: 2, global: [0, 17] };
+    const r = attn(['attention', '--variant', JSON.stringify(variant), '--q', q, '--k', k, '--v', v, '--key-lengths', '30,11', '--causal', '--out', out, '--probabilities', pOut]);
+    expect(r.stderr).not.toMatch(/attn:/);
+    expect(r.status).toBe(0);
+    const read = (path: string) => {
+      const t = decodeNpy(new Uint8Array(readFileSync(path)));
+      if (t.dtype !== 'float32') throw new Error('dtype');
+      return t;
+    };
+    const ref = referenceAttention(variant, read(q), read(k), read(v), { causal: true, keyLengths: [30, 11], probabilities: true });
+    expect(relativeError(read(out).data, ref.output.data).max).toBeLessThan(1e-5);
+    const p = read(pOut);
+    expect(p.shape).toEqual([2, 4, 30, 30]);
+    expect(relativeError(p.data, ref.probabilities!.data).max).toBeLessThan(1e-5);
+
+    const bad = attn(['attention', '--variant', '{"kind":"exact"}', '--q', q, '--k', k, '--v', v, '--key-lengths', '30', '--out', join(dir, 'x.npy')]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/key lengths: 1 given but the batch has 2 entries/);
+  });
+
   it('refuses bad input with a message naming the problem and a non-zero exit', () => {
     const q = writeTensor('q.npy', [1, 3, 8, 4], 1);
     const k = writeTensor('k.npy', [1, 2, 8, 4], 2);

@@ -195,6 +195,45 @@ describe('AttentionKernel', () => {
   });
 });
 
+describe('padding masks and implied attention through the kernel', () => {
+  const d: AttentionDims = { batch: 3, heads: 4, kvHeads: 2, seqQ: 21, seqK: 17, headDim: 8, valueDim: 8 };
+  const specs = [{ kind: 'exact' as const }, { kind: 'sliding' as const, window: 3 }, { kind: 'linear' as const }, { kind: 'bigbird' as const, block: 4, seed: 1 }];
+  for (const spec of specs) {
+    it(`${spec.kind}: key lengths and probabilities match the reference`, async () => {
+      const { q, k, v } = inputs(d, 11);
+      const keyLengths = [17, 5, 0];
+      const r = await runAttention(spec, q, k, v, { causal: false, provider: 'cpu', keyLengths, probabilities: true });
+      const ref = referenceAttention(spec, q, k, v, { causal: false, keyLengths, probabilities: true });
+      expect(compare(r.output.data, ref.output.data).rel).toBeLessThan(1e-5);
+      expect(r.probabilities?.shape).toEqual([3, 4, 21, 17]);
+      expect(compare(r.probabilities!.data, ref.probabilities!.data).rel).toBeLessThan(1e-5);
+      // batch entry 2 has no keys: zero output, zero weights
+      const per = 4 * 21 * 8;
+      expect(Array.from(r.output.data.subarray(2 * per, 3 * per)).every((x) => x === 0)).toBe(true);
+      // batch entry 1: no weight on padded keys 5..16
+      for (let h = 0; h < 4; h++) {
+        for (let i = 0; i < 21; i++) {
+          const row = r.probabilities!.data.subarray(((1 * 4 + h) * 21 + i) * 17, ((1 * 4 + h) * 21 + i + 1) * 17);
+          expect(Array.from(row.subarray(5)).every((x) => x === 0)).toBe(true);
+        }
+      }
+    });
+  }
+
+  it('refuses key lengths of the wrong count or range, and a kernel used without its mask', async () => {
+    const { q, k, v } = inputs(d, 3);
+    await expect(runAttention({ kind: 'exact' }, q, k, v, { causal: false, provider: 'cpu', keyLengths: [1, 2] })).rejects.toThrow(
+      /key lengths: 2 given but the batch has 3 entries/,
+    );
+    await expect(runAttention({ kind: 'exact' }, q, k, v, { causal: false, provider: 'cpu', keyLengths: [1, 2, 18] })).rejects.toThrow(
+      /entry 2 is 18, expected an integer in 0\.\.17/,
+    );
+    const kernel = await AttentionKernel.create({ kind: 'exact' }, d, { causal: false, provider: 'cpu', keyLengths: true });
+    await expect(kernel.run(q.data, k.data, v.data)).rejects.toThrow(/pass one key length per batch entry/);
+    await kernel.release();
+  });
+});
+
 describe('recorded graph shapes', () => {
   it('match the shapes ONNX Runtime actually produces for every intermediate', async () => {
     // ORT only warns about wrong value_info, so check the builder's records against a real run.
