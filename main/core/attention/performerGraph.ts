@@ -25,16 +25,17 @@ import type { KernelFeatureMap } from './kernelizedParts';
 import { performerFeatureMatrix } from './performerFeatures';
 import type { PerformerFeatureParams } from './performerFeatures';
 import type { AttentionDims } from './shapes';
-import type { SpecOf } from './spec';
+import type { ScoreFunction, SpecOf } from './spec';
 
 const f32 = 'float32';
 
-export function performerFeatureMap(params: PerformerFeatureParams, headDim: number): KernelFeatureMap {
+export function performerFeatureMap(params: PerformerFeatureParams, headDim: number, score: ScoreFunction = 'scaled'): KernelFeatureMap {
   const M = params.features;
   const D = headDim;
   const w = performerFeatureMatrix(params, D);
-  const xScale = D ** -0.25;
-  // Wᵀ·D^(-1/4) [D, M], and the same with a last row −D^(-1/2)/2 [D+1, M] for keys.
+  // x' = x·√scale on both sides, so φ(q)·φ(k) estimates exp(scale·q·k): D^(-1/4) for "scaled", 1 for "dot".
+  const xScale = score === 'dot' ? 1 : D ** -0.25;
+  // Wᵀ·xScale [D, M], and the same with a last row −xScale²/2 [D+1, M] for keys.
   const wT = new Float32Array(D * M);
   const wTk = new Float32Array((D + 1) * M);
   for (let m = 0; m < M; m++) {
@@ -43,7 +44,7 @@ export function performerFeatureMap(params: PerformerFeatureParams, headDim: num
       wT[d * M + m] = x;
       wTk[d * M + m] = x;
     }
-    wTk[D * M + m] = -0.5 / Math.sqrt(D);
+    wTk[D * M + m] = -0.5 * xScale * xScale;
   }
   return {
     features: M,
@@ -73,5 +74,5 @@ export function buildPerformerAttentionGraph(spec: SpecOf<'performer'>, dims: At
   const g = new GraphBuilder({
     graphName: `performer_attention_m${spec.features}_s${spec.seed}${spec.orthogonal ? '' : '_iid'}${options.causal ? `_causal_c${spec.chunk}` : ''}`,
   });
-  return buildKernelizedAttention(g, performerFeatureMap(spec, dims.headDim), dims, options, spec.chunk);
+  return buildKernelizedAttention(g, performerFeatureMap(spec, dims.headDim, spec.score), dims, options, spec.chunk);
 }

@@ -79,7 +79,7 @@ export const LinearSpec = z
   })
   .strict();
 
-/** Performer FAVOR+: positive (orthogonal) random features approximating softmax(q·k/√D). */
+/** Performer FAVOR+: positive (orthogonal) random features approximating softmax(q·k/√D) ("dot": softmax(q·k)). */
 export const PerformerSpec = z
   .object({
     kind: z.literal('performer'),
@@ -87,6 +87,7 @@ export const PerformerSpec = z
     seed,
     orthogonal: z.boolean().default(true),
     chunk: int(1, 1 << 16).default(64),
+    score,
   })
   .strict();
 
@@ -190,7 +191,7 @@ export function variantLabel(spec: VariantSpec): string {
     case 'linear':
       return `linear(${spec.featureMap})`;
     case 'performer':
-      return `performer(m=${spec.features}${spec.orthogonal ? '' : ',iid'})`;
+      return `performer(m=${spec.features}${spec.orthogonal ? '' : ',iid'}${dot})`;
     case 'linformer':
       return `linformer(k=${spec.rank}${dot})`;
     case 'nystrom':

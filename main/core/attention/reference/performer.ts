@@ -26,7 +26,7 @@ export function performerReference(spec: SpecOf<'performer'>, q: NumericTensor, 
   const M = spec.features;
   const w = performerFeatureMatrix(spec, D);
   const lengths = resolveKeyLengths(options.keyLengths, B, Sk);
-  const xScale = D ** -0.25;
+  const xScale = spec.score === 'dot' ? 1 : D ** -0.25;
   const invSqrtM = 1 / Math.sqrt(M);
 
   /** (W x' − ‖x'‖²/2)_m for row r of x into out[0..M). */
