@@ -16,11 +16,15 @@
  *   Kc = Gather(k, keys [c,nK], axis 2) -> [B,Hkv,1,c,D,nK]     (shared keys: gathered once, [B,Hkv,1,1,D,nK])
  *   S = MatMul(Qc, Kc) + mask [.., c, qb, nK]                    (mask built at 1/(B·H) of S's size)
  *   one component:   O = MatMul(Softmax(S), Vc)
- *   several:         m = max S, e = exp(S − m), l = Σe, u = MatMul(e, Vc)
+ *   several:         m = max S, e = exp(S − m), l = Σe, u = MatMul(e, Vc), emitted as ONE
+ *                    tensor Concat(u, l, m) [.., c, qb, Dv + 2]
  *
  * Chunks are sized so one score tensor holds about SCORE_CHUNK_ELEMENTS floats: ONNX Runtime runs
- * a chunk's nodes one after the other (depth-first from the output) and frees each score tensor
- * after its last use, so the peak memory stays near inputs + output + a few chunks, whatever n.
+ * the nodes in a depth-first walk back from the outputs (memory.ts, runtimeNodeOrder) and frees
+ * each score tensor after its last use. Every chunk therefore has exactly one result consumed
+ * outside it: with several (u, l, m each concatenated separately) the walk would compute every
+ * chunk's u first and keep each chunk's e alive until its l, all chunks' scores live at once.
+ * So the peak memory stays near inputs + output + a few chunks, whatever n.
  * Per-row results are brought back to natural query order (Gather of an inverse index, or Slice)
  * and merged exactly by log-sum-exp weights: o = Σ_c exp(m_c − M)·u_c / Σ_c exp(m_c − M)·l_c,
  * M = max_c m_c. Key sets of different components are disjoint for every query (the plan's
@@ -149,11 +153,22 @@ interface ComponentResult {
   readonly comp: SparseComponent;
   /** Natural order [B,Hkv,G,Sq,X]. Softmax mode: o only. */
   readonly o?: string;
+  /** Partial mode: [u | l | m] along the last axis, [B,Hkv,G,Sq,Dv+2] (see PARTIAL_SUM, PARTIAL_MAX). */
+  readonly partials?: string;
+  /** Partial mode: m alone [B,Hkv,G,Sq,1]. */
   readonly m?: string;
-  readonly l?: string;
-  readonly u?: string;
   readonly chunks: ChunkProbs[];
 }
+
+/**
+ * Partial mode: each chunk emits ONE tensor [u | l | m] (last axis Dv + 2), not three. ONNX Runtime
+ * orders the nodes by a depth-first walk back from the outputs, so a chunk whose u, l and m were
+ * consumed by three separate Concats would be walked three times: every chunk's u first (its
+ * exp tensor e kept alive for the later ReduceSum), then every l, then every m, with all e live at
+ * once. One output per chunk makes the walk finish a chunk before starting the next.
+ */
+const PARTIAL_SUM = 0; // offset from Dv
+const PARTIAL_MAX = 1; // offset from Dv
 
 /** Natural row i -> its first position in the component's rows (-1 when absent). */
 function positionsOf(comp: SparseComponent, seqQ: number): Int32Array {
@@ -253,9 +268,6 @@ function runComponent(ctx: Ctx, comp: SparseComponent, partial: boolean): Compon
   const perBlock = B * H * qb * nK;
   const chunkBlocks = Math.max(1, Math.floor(ctx.chunkElements / perBlock));
   const outs: string[] = [];
-  const ms: string[] = [];
-  const ls: string[] = [];
-  const us: string[] = [];
   const chunks: ChunkProbs[] = [];
   for (let t0 = 0; t0 < nQB; t0 += chunkBlocks) {
     const t1 = Math.min(nQB, t0 + chunkBlocks);
@@ -293,9 +305,8 @@ function runComponent(ctx: Ctx, comp: SparseComponent, partial: boolean): Compon
       const shifted = g.op('Sub', [scores, m], { elemType: f32, shape: scoreShape, name: fresh(`${name}_shifted`) });
       const e = g.op('Exp', [shifted], { elemType: f32, shape: scoreShape, name: fresh(`${name}_exp`) });
       const l = g.op('ReduceSum', [e, g.constInt64([-1], [1], 'axis_last')], { elemType: f32, shape: rowShape, name: fresh(`${name}_sum`) }, { attrs: { keepdims: attr.int(1) } });
-      us.push(g.op('MatMul', [e, vc], { elemType: f32, shape: [B, Hkv, G, c, qb, Dv], name: fresh(`${name}_u`) }));
-      ms.push(m);
-      ls.push(l);
+      const u = g.op('MatMul', [e, vc], { elemType: f32, shape: [B, Hkv, G, c, qb, Dv], name: fresh(`${name}_u`) });
+      outs.push(g.op('Concat', [u, l, m], { elemType: f32, shape: [B, Hkv, G, c, qb, Dv + 2], name: fresh(`${name}_partials`) }, { attrs: { axis: attr.int(-1) } }));
       if (ctx.keepProbs) chunks.push({ values: e, t0, t1 });
     }
   }
@@ -313,7 +324,13 @@ function runComponent(ctx: Ctx, comp: SparseComponent, partial: boolean): Compon
     return toNatural(ctx, comp, flat, `${comp.name}_${what}`);
   };
   if (!partial) return { comp, o: assemble(outs, Dv, 'o'), chunks };
-  return { comp, m: assemble(ms, 1, 'max'), l: assemble(ls, 1, 'sum'), u: assemble(us, Dv, 'u'), chunks };
+  const partials = assemble(outs, Dv + 2, 'partials');
+  const m = g.op(
+    'Slice',
+    [partials, g.constInt64([Dv + PARTIAL_MAX], [1], 'partial_max_start'), g.constInt64([Dv + PARTIAL_MAX + 1], [1], 'partial_max_end'), g.constInt64([4], [1], 'axis4')],
+    { elemType: f32, shape: [B, Hkv, G, dims.seqQ, 1], name: fresh(`${comp.name}_max`) },
+  );
+  return { comp, partials, m, chunks };
 }
 
 /** Scatter one chunk's weights [B,Hkv,G,c,qb,nK] into the dense accumulator [Sq·Sk + 1, B·H]. */
@@ -391,10 +408,17 @@ export function buildSparseAttentionGraph(plan: SparsePlan, dims: AttentionDims,
       const diff = g.op('Sub', [r.m as string, maxAll], { elemType: f32, shape: rowShape, name: fresh(`${r.comp.name}_max_diff`) });
       return g.op('Exp', [diff], { elemType: f32, shape: rowShape, name: fresh(`${r.comp.name}_weight`) });
     });
-    const nums = results.map((r, c) => g.op('Mul', [r.u as string, weights[c] as string], { elemType: f32, shape: oShape, name: fresh(`${r.comp.name}_u_weighted`) }));
-    const dens = results.map((r, c) => g.op('Mul', [r.l as string, weights[c] as string], { elemType: f32, shape: rowShape, name: fresh(`${r.comp.name}_l_weighted`) }));
-    const num = g.op('Sum', nums, { elemType: f32, shape: oShape, name: 'merged_numerator' });
-    const den = g.op('Sum', dens, { elemType: f32, shape: rowShape, name: 'merged_denominator' });
+    // Σ_c w_c·[u_c | l_c | m_c] (the m column is not used), then numerator / denominator.
+    const partialShape = [B, Hkv, G, Sq, Dv + 2];
+    const weighted = results.map((r, c) => g.op('Mul', [r.partials as string, weights[c] as string], { elemType: f32, shape: partialShape, name: fresh(`${r.comp.name}_weighted`) }));
+    const merged = g.op('Sum', weighted, { elemType: f32, shape: partialShape, name: 'merged_partials' });
+    const axis4 = g.constInt64([4], [1], 'axis4');
+    const num = g.op('Slice', [merged, g.constInt64([0], [1], 'start0'), g.constInt64([Dv], [1], 'partial_u_end'), axis4], { elemType: f32, shape: oShape, name: 'merged_numerator' });
+    const den = g.op('Slice', [merged, g.constInt64([Dv + PARTIAL_SUM], [1], 'partial_sum_start'), g.constInt64([Dv + PARTIAL_SUM + 1], [1], 'partial_sum_end'), axis4], {
+      elemType: f32,
+      shape: rowShape,
+      name: 'merged_denominator',
+    });
     o = g.op('Div', [num, den], { elemType: f32, shape: oShape, name: 'merged_o' });
     if (ctx.keepProbs) {
       for (const w of weights) factors.push(g.op('Div', [w, den], { elemType: f32, shape: rowShape, name: fresh('p_factor') }));

@@ -4,6 +4,7 @@ import type { GraphBuilder } from '../onnx/builder';
 import type { onnx } from 'onnx-proto';
 import { SCORE_CHUNK_ELEMENTS } from './blockSparseParts';
 import { buildAttentionGraph, describeAttentionGraph } from './graphs';
+import { estimateGraphPeakBytesInOrder, runtimeNodeOrder } from './memory';
 import type { AttentionDims } from './shapes';
 import { slidingLayout } from './slidingWindowGraph';
 import type { VariantSpecInput } from './spec';
@@ -143,5 +144,43 @@ describe('attention graphs: structure', () => {
     // Dilation 3 over 37 queries: classes of 13 rows, one block each; windows in steps.
     expect(layout({ kind: 'sliding', window: 2, dilation: 3 }, dims(37), false)).toMatchObject({ dilation: 3, block: 13, classBlocks: 1, blocks: 3, span: 17 });
     expect(layout({ kind: 'sliding', window: 9, left: 5, right: 1 }, dims(37, { seqK: 20 }), false)).toMatchObject({ left: 5, right: 1, span: 22 });
+  });
+
+  it("sparse family: ONNX Runtime's execution order finishes one chunk before the next, so its peak is the build-order peak", () => {
+    // ORT runs nodes in a depth-first walk back from the outputs (runtimeNodeOrder). A chunk with
+    // several results consumed by different nodes would be entered once per result, keeping every
+    // chunk's score-sized intermediates live at once (fixed at n = 32k: 5 GiB against 437 MiB).
+    const big: VariantSpecInput[] = [
+      { kind: 'fixed', block: 128, summary: 16 },
+      { kind: 'strided', stride: 128 },
+      { kind: 'longformer', window: 256, global: Array.from({ length: 16 }, (_, i) => i) },
+    ];
+    const d = dims(4096, { heads: 8, kvHeads: 8, headDim: 64, valueDim: 64 });
+    for (const spec of [...sparseSpecs, ...big]) {
+      for (const causal of [false, true]) {
+        const g = describeAttentionGraph(spec, d, { causal, keyLengths: causal });
+        const order = runtimeNodeOrder(g);
+        expect(new Set(order).size).toBe(g.nodes().length);
+        // Chunk nodes are named <component>_c<first block>_...: each chunk's nodes form one run.
+        const seen = new Set<string>();
+        let current = '';
+        let chunkNodes = 0;
+        for (const index of order) {
+          const match = /^(.+)_c(\d+)_/.exec(g.nodes()[index]?.outputs[0] ?? '');
+          if (match === null) continue;
+          chunkNodes++;
+          const chunk = `${match[1]}_c${match[2]}`;
+          if (chunk === current) continue;
+          expect(seen.has(chunk), `${JSON.stringify(spec)} causal=${causal}: chunk ${chunk} resumed after ${current}`).toBe(false);
+          seen.add(chunk);
+          current = chunk;
+        }
+        expect(seen.size).toBeGreaterThan(big.includes(spec) ? 1 : 0);
+        expect(chunkNodes).toBeGreaterThan(seen.size);
+        const built = estimateGraphPeakBytesInOrder(g, g.nodes().map((_, i) => i)).peakBytes;
+        const runtime = estimateGraphPeakBytesInOrder(g, order).peakBytes;
+        expect(runtime, `${JSON.stringify(spec)} causal=${causal}`).toBeLessThanOrEqual(1.1 * built);
+      }
+    }
   });
 });

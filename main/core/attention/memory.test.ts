@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder } from '../onnx/builder';
-import { checkFitsInMemory, estimateAttentionPeakBytes, estimateGraphPeakBytes, formatBytes } from './memory';
+import { GraphBuilder, attr } from '../onnx/builder';
+import { checkFitsInMemory, estimateAttentionPeakBytes, estimateGraphPeakBytes, estimateGraphPeakBytesInOrder, formatBytes, runtimeNodeOrder } from './memory';
 import type { AttentionDims } from './shapes';
 
 const GiB = 2 ** 30;
@@ -27,6 +27,32 @@ describe('estimateGraphPeakBytes', () => {
     const est = estimateGraphPeakBytes(g);
     expect(est.peakBytes).toBe(400 + 16 + 400 + 400);
     expect(est.largest.bytes).toBe(400);
+  });
+});
+
+describe('runtimeNodeOrder', () => {
+  it("follows ONNX Runtime's depth-first order, and the estimate counts the branches it keeps live at once", () => {
+    // Per chunk c: e_c (big) feeds both a max and a sum; the maxes and sums are concatenated
+    // separately. Built chunk by chunk, one e_c is live at a time; the runtime walks back from the
+    // output through every sum first, so all e_c stay live until their max is reached.
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', [1000]); // 4000 B
+    const maxes: string[] = [];
+    const sums: string[] = [];
+    for (let c = 0; c < 4; c++) {
+      const e = g.op('Exp', [x], { elemType: 'float32', shape: [1000], name: `e${c}` });
+      maxes.push(g.op('ReduceMax', [e], { elemType: 'float32', shape: [1], name: `m${c}` }, { attrs: { keepdims: attr.int(1) } }));
+      sums.push(g.op('ReduceSum', [e], { elemType: 'float32', shape: [1], name: `l${c}` }, { attrs: { keepdims: attr.int(1) } }));
+    }
+    const m = g.op('Concat', maxes, { elemType: 'float32', shape: [4], name: 'm' }, { attrs: { axis: attr.int(0) } });
+    const l = g.op('Concat', sums, { elemType: 'float32', shape: [4], name: 'l' }, { attrs: { axis: attr.int(0) } });
+    g.output(g.op('Add', [m, l], { elemType: 'float32', shape: [4], name: 'out' }));
+
+    const names = runtimeNodeOrder(g).map((i) => g.nodes()[i]?.outputs[0]);
+    expect(names).toEqual(['e3', 'l3', 'e2', 'l2', 'e1', 'l1', 'e0', 'l0', 'l', 'm3', 'm2', 'm1', 'm0', 'm', 'out']);
+    const built = estimateGraphPeakBytesInOrder(g, g.nodes().map((_, i) => i)).peakBytes;
+    expect(built).toBeLessThan(4000 + 2 * 4000);
+    expect(estimateGraphPeakBytes(g).peakBytes).toBeGreaterThanOrEqual(4000 + 4 * 4000);
   });
 });
 
@@ -81,6 +107,11 @@ describe('estimateAttentionPeakBytes', () => {
 });
 
 describe('checkFitsInMemory', () => {
+  it("refuses an estimate that fits only without the allocator's overhead, and says so", () => {
+    const est = estimateAttentionPeakBytes({ kind: 'sliding', window: 16 }, dims(1024), { causal: false });
+    expect(() => checkFitsInMemory(est, Math.ceil(est.peakBytes * 1.2))).toThrow(/once ONNX Runtime's allocator overhead \(x1\.7\) is allowed for/);
+    expect(() => checkFitsInMemory(est, Math.ceil(est.peakBytes * 1.7) + 1)).not.toThrow();
+  });
   it('refuses with the estimate, the budget and advice', () => {
     const est = estimateAttentionPeakBytes({ kind: 'exact' }, dims(65536), { causal: true });
     expect(() => checkFitsInMemory(est, 18 * GiB)).toThrow(
