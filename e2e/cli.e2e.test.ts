@@ -218,3 +218,36 @@ describe('attn run / runs / export', () => {
     expect(unknown.stderr).toMatch(/neither a preset/);
   });
 });
+
+describe('attn fetch / convert / inspect / models', () => {
+  const mirror = resolve(root, '..', 'shared', 'models');
+  it('fetches stories260K from the mirror, converts it, and finds its five attention blocks', () => {
+    const cache = join(dir, 'model-cache');
+    const fetched = attn(['fetch', 'stories260K', '--mirror', mirror, '--cache-dir', cache]);
+    expect(fetched.stderr).not.toMatch(/attn:/);
+    expect(fetched.status).toBe(0);
+    expect(fetched.stdout).toContain('b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696');
+    const listed = attn(['models', '--cache-dir', cache]);
+    expect(listed.stdout).toMatch(/stories260K .* sha256-verified\s+cached in/);
+
+    const ckpt = join(cache, 'stories260K', 'stories260K.bin');
+    const tok = join(cache, 'stories260K', 'tok512.bin');
+    const model = join(dir, 'stories260K.onnx');
+    const converted = attn(['convert', ckpt, '--tokenizer', tok, '--out', model]);
+    expect(converted.stderr).not.toMatch(/attn:/);
+    expect(converted.stdout).toMatch(/legacy checkpoint, 5 layers, dim 64, 8 heads \/ 4 kv heads, vocab 512/);
+
+    const inspected = attn(['inspect', model, '--json']);
+    expect(inspected.status).toBe(0);
+    const info = JSON.parse(inspected.stdout) as { blocks: { index: number; heads: number; kvHeads: number; headSize: number; causal: boolean; rope: boolean; form: string }[] };
+    expect(info.blocks.map((b) => b.index)).toEqual([0, 1, 2, 3, 4]);
+    for (const b of info.blocks) expect(b).toMatchObject({ form: 'unfused', heads: 8, kvHeads: 4, headSize: 8, causal: true, rope: true });
+    expect(attn(['inspect', model]).stdout).toMatch(/attention blocks: 5/);
+
+    const notOnnx = attn(['inspect', ckpt]);
+    expect(notOnnx.status).not.toBe(0);
+    expect(notOnnx.stderr).toMatch(/stories260K\.bin.*not an ONNX model/);
+    expect(notOnnx.stderr).toMatch(/attn convert/);
+  });
+});
+

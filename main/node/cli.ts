@@ -12,7 +12,11 @@ import type { RunSummary } from '../../preload/contract';
 import { presets } from '../../experiments/presets';
 import { kernelRows, rowLabel, speedups } from '../../experiments/kernelScaling/results';
 import { formatNumber } from '../../experiments/reportFormat';
+import { MODEL_CATALOG, catalogEntrySize } from '../core/models/catalog';
 import { runAttentionCommand } from './commands/attentionCommand';
+import { convertLlama2c } from './models/convertLlama2c';
+import { formatInspection, inspectModelFile } from './models/inspectCommand';
+import { cachedModelState, fetchCatalogModel } from './models/modelStore';
 import { resolveDbPath } from './paths';
 import type { Service } from './service';
 import { ServiceError, createService } from './service';
@@ -221,6 +225,80 @@ export function buildProgram(): Command {
         ...(o.probabilities !== undefined ? { probabilitiesOut: o.probabilities } : {}),
       });
       process.stdout.write(`wrote ${o.out} [${r.outputShape.join(', ')}] (provider ${r.provider})\n`);
+    });
+
+  program
+    .command('convert')
+    .description('convert a llama2.c checkpoint (legacy or version 1) and its tokenizer.bin to an ONNX model (tokenizer embedded)')
+    .argument('<checkpoint>', 'llama2.c checkpoint (.bin)')
+    .requiredOption('--tokenizer <file>', 'llama2.c tokenizer.bin')
+    .requiredOption('--out <file>', 'ONNX model to write')
+    .action(async (checkpoint: string, o: { tokenizer: string; out: string }) => {
+      const r = await convertLlama2c({ checkpoint, tokenizer: o.tokenizer, out: o.out });
+      const c = r.checkpoint.config;
+      process.stdout.write(
+        `wrote ${r.out} (${r.bytes} bytes, ${r.ms.toFixed(0)} ms): llama2.c ${r.checkpoint.format} checkpoint, ` +
+          `${c.nLayers} layers, dim ${c.dim}, ${c.nHeads} heads / ${c.nKvHeads} kv heads, vocab ${c.vocabSize}\n`,
+      );
+    });
+
+  program
+    .command('inspect')
+    .description('show a model\'s inputs, outputs and every attention block found in its graph')
+    .argument('<model>', 'ONNX model file')
+    .option('--json', 'print JSON')
+    .action(async (model: string, o: { json?: boolean }) => {
+      const inspection = await inspectModelFile(model);
+      process.stdout.write(o.json ? `${JSON.stringify(inspection, null, 2)}\n` : `${formatInspection(inspection)}\n`);
+    });
+
+  program
+    .command('models')
+    .description('list the model catalog and what is in the local cache')
+    .option('--cache-dir <dir>', 'model cache (default: the app-data folder)')
+    .action(async (o: { cacheDir?: string }) => {
+      for (const entry of MODEL_CATALOG) {
+        const state = await cachedModelState(entry.name, o.cacheDir ? { cacheDir: o.cacheDir } : {});
+        const size = catalogEntrySize(entry);
+        process.stdout.write(
+          `${entry.name.padEnd(14)} ${size === null ? 'size unknown' : `${(size / 1e6).toFixed(1)} MB`}  ${entry.verified ? 'sha256-verified' : 'unverified'}  ` +
+            `${state.complete ? `cached in ${state.dir}` : 'not cached'}\n  ${entry.description}\n`,
+        );
+      }
+    });
+
+  program
+    .command('fetch')
+    .description('download a catalog model (or copy it from a mirror), verify its sha256 and cache it')
+    .argument('<name>', 'catalog name, e.g. stories260K')
+    .option('--mirror <folder-or-url>', 'local folder or URL laid out as <mirror>/<name>/<file> (default: $ATTN_MODEL_MIRROR)')
+    .option('--cache-dir <dir>', 'model cache (default: the app-data folder)')
+    .option('--allow-unverified', 'accept files the catalog has no sha256 for', false)
+    .action(async (name: string, o: { mirror?: string; cacheDir?: string; allowUnverified: boolean }) => {
+      const controller = new AbortController();
+      const onSigint = () => controller.abort();
+      process.once('SIGINT', onSigint);
+      let lastReport = 0;
+      try {
+        const fetched = await fetchCatalogModel(name, {
+          ...(o.mirror ? { mirror: o.mirror } : {}),
+          ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+          allowUnverified: o.allowUnverified,
+          signal: controller.signal,
+          onProgress: (p) => {
+            const now = Date.now();
+            if (now - lastReport < 250 && p.receivedBytes !== p.totalBytes) return;
+            lastReport = now;
+            const pct = p.totalBytes ? ` ${Math.round((100 * p.receivedBytes) / p.totalBytes)}%` : '';
+            process.stderr.write(`${p.file}: ${p.receivedBytes} bytes${pct} (${p.source})\n`);
+          },
+        });
+        for (const [file, path] of Object.entries(fetched.files)) {
+          process.stdout.write(`${path}  sha256 ${fetched.sha256[file]}  from ${fetched.sources[file]}\n`);
+        }
+      } finally {
+        process.removeListener('SIGINT', onSigint);
+      }
     });
 
   program
