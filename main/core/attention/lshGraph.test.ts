@@ -1,71 +1,13 @@
 import * as ort from 'onnxruntime-node';
+import { createSession } from '../../node/ort/session';
 import { describe, expect, it } from 'vitest';
 import { staticSize } from '../onnx/builder';
-import { createSession } from '../../node/ort/session';
+import { inputs, relError, runGraph, values } from '../../node/attention/graphTestSupport';
 import { describeAttentionGraph } from './graphs';
 import { lshRotations } from './lshRotations';
 import { referenceAttention } from './reference';
 import type { AttentionDims } from './shapes';
 import type { VariantSpecInput } from './spec';
-
-/** Deterministic values in [-scale, scale). */
-function values(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
-
-interface Qkv {
-  q: { shape: number[]; data: Float32Array };
-  k: { shape: number[]; data: Float32Array };
-  v: { shape: number[]; data: Float32Array };
-}
-function inputs(d: AttentionDims, seed: number): Qkv {
-  const qs = [d.batch, d.heads, d.seqQ, d.headDim];
-  const ks = [d.batch, d.kvHeads, d.seqK, d.headDim];
-  const vs = [d.batch, d.kvHeads, d.seqK, d.valueDim];
-  const size = (s: number[]) => s.reduce((a, b) => a * b);
-  return { q: { shape: qs, data: values(size(qs), seed, 2) }, k: { shape: ks, data: values(size(ks), seed + 1, 2) }, v: { shape: vs, data: values(size(vs), seed + 2) } };
-}
-
-async function runGraph(spec: VariantSpecInput, dims: AttentionDims, x: Qkv, causal: boolean, keyLengths?: number[], probabilities = false) {
-  const g = describeAttentionGraph(spec, dims, { causal, keyLengths: keyLengths !== undefined, probabilities });
-  const { session } = await createSession(g.toModelBytes(), { provider: 'cpu' });
-  try {
-    const feeds: Record<string, ort.Tensor> = {
-      q: new ort.Tensor('float32', x.q.data, x.q.shape),
-      k: new ort.Tensor('float32', x.k.data, x.k.shape),
-      v: new ort.Tensor('float32', x.v.data, x.v.shape),
-    };
-    if (keyLengths !== undefined) feeds.key_lengths = new ort.Tensor('int64', BigInt64Array.from(keyLengths.map(BigInt)), [keyLengths.length]);
-    const out = await session.run(feeds);
-    return { o: out.o?.data as Float32Array, p: out.p?.data as Float32Array | undefined };
-  } finally {
-    await session.release();
-  }
-}
-
-/** max|a-b| / max|b|. */
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let ref = 0;
-  for (let i = 0; i < b.length; i++) {
-    const x = a[i] ?? Number.NaN;
-    if (!Number.isFinite(x)) return Infinity;
-    diff = Math.max(diff, Math.abs(x - (b[i] ?? 0)));
-    ref = Math.max(ref, Math.abs(b[i] ?? 0));
-  }
-  return ref === 0 ? diff : diff / ref;
-}
 
 const dimsOf = (heads: number, kvHeads: number, n: number, batch = 2): AttentionDims => ({ batch, heads, kvHeads, seqQ: n, seqK: n, headDim: 8, valueDim: 5 });
 
