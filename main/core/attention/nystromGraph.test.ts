@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { createSession } from '../../node/ort/session';
 import { describe, expect, it } from 'vitest';
 import { staticSize } from '../onnx/builder';
-import { inputs, relError, runGraph, values } from '../../node/attention/graphTestSupport';
+import { inputs, relError, runGraph } from '../../node/attention/graphTestSupport';
 import { describeAttentionGraph } from './graphs';
 import { NYSTROM_CAUSAL_ERROR, landmarkSegments } from './nystromLandmarks';
 import { referenceAttention } from './reference';
