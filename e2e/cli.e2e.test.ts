@@ -244,6 +244,42 @@ describe('attn fetch / convert / inspect / models', () => {
     for (const b of info.blocks) expect(b).toMatchObject({ form: 'unfused', heads: 8, kvHeads: 4, headSize: 8, causal: true, rope: true });
     expect(attn(['inspect', model]).stdout).toMatch(/attention blocks: 5/);
 
+    // attn infer: exposed attention rows are causal distributions; a window covering the text changes nothing, a small one does.
+    const text = 'Once upon a time, there was a little girl named Lily.';
+    const base = join(dir, 'infer-base');
+    const inferred = attn(['infer', model, '--text', text, '--attention', '--out-dir', base, '--cache-dir', join(dir, 'modified')]);
+    expect(inferred.stderr).not.toMatch(/attn:/);
+    expect(inferred.status).toBe(0);
+    const read = (path: string) => {
+      const t = decodeNpy(new Uint8Array(readFileSync(path)));
+      if (t.dtype !== 'float32') throw new Error('dtype');
+      return t;
+    };
+    const logits = read(join(base, 'logits.npy'));
+    const seq = logits.shape[1]!;
+    expect(logits.shape).toEqual([1, seq, 512]);
+    const att = read(join(base, 'attention.4.npy'));
+    expect(att.shape).toEqual([1, 8, seq, seq]);
+    for (let i = 0; i < seq; i++) {
+      let sum = 0;
+      for (let j = 0; j < seq; j++) {
+        const p = att.data[(3 * seq + i) * seq + j]!;
+        if (j > i) expect(p).toBe(0);
+        sum += p;
+      }
+      expect(Math.abs(sum - 1)).toBeLessThan(1e-5);
+    }
+    const wide = join(dir, 'infer-wide');
+    expect(attn(['infer', model, '--text', text, '--variant', '{"kind":"sliding","window":64}', '--out-dir', wide, '--cache-dir', join(dir, 'modified')]).status).toBe(0);
+    expect(relativeError(read(join(wide, 'logits.npy')).data, logits.data).max).toBeLessThan(1e-5);
+    const narrow = join(dir, 'infer-narrow');
+    expect(attn(['infer', model, '--text', text, '--variant', '{"kind":"sliding","window":2}', '--layers', '0,1', '--out-dir', narrow, '--cache-dir', join(dir, 'modified')]).status).toBe(0);
+    expect(relativeError(read(join(narrow, 'logits.npy')).data, logits.data).max).toBeGreaterThan(1e-3);
+    const badLayer = attn(['infer', model, '--text', text, '--intervene', 'uniform', '--layers', '9', '--out-dir', join(dir, 'infer-bad')]);
+    expect(badLayer.status).not.toBe(0);
+    expect(badLayer.stderr).toMatch(/layer/);
+    expect(existsSync(join(dir, 'infer-bad'))).toBe(false);
+
     const notOnnx = attn(['inspect', ckpt]);
     expect(notOnnx.status).not.toBe(0);
     expect(notOnnx.stderr).toMatch(/stories260K\.bin.*not an ONNX model/);

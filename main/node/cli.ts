@@ -15,6 +15,8 @@ import { formatNumber } from '../../experiments/reportFormat';
 import { MODEL_CATALOG, catalogEntrySize } from '../core/models/catalog';
 import { runAttentionCommand } from './commands/attentionCommand';
 import { convertLlama2c } from './models/convertLlama2c';
+import type { ModificationInput } from '../core/models/surgery';
+import { inferModel } from './models/inferCommand';
 import { formatInspection, inspectModelFile } from './models/inspectCommand';
 import { cachedModelState, fetchCatalogModel } from './models/modelStore';
 import { resolveDbPath } from './paths';
@@ -251,6 +253,91 @@ export function buildProgram(): Command {
       const inspection = await inspectModelFile(model);
       process.stdout.write(o.json ? `${JSON.stringify(inspection, null, 2)}\n` : `${formatInspection(inspection)}\n`);
     });
+
+  const intList = (label: string) => (v: string) => {
+    const parts = v.split(',').map((x) => Number(x.trim()));
+    if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n < 0)) {
+      throw new InvalidArgumentError(`${label}: expected comma-separated non-negative integers, got '${v}'`);
+    }
+    return parts;
+  };
+  program
+    .command('infer')
+    .description('run a model, optionally modified (attention exposed, replaced by a variant, or intervened on), and write every output as .npy')
+    .argument('<model>', 'ONNX model file')
+    .option('--feed <name=file.npy>', 'an input from a .npy file (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--text <text>', "tokenise with the model's embedded tokenizer (BOS prepended) instead of --feed")
+    .option('--variant <json>', 'replace attention blocks with this variant spec')
+    .option('--layers <list>', 'layers to replace or intervene on (default: all)', intList('--layers'))
+    .option('--heads <list>', 'heads to replace or intervene on (default: all)', intList('--heads'))
+    .option('--attention', 'also output every block\'s attention probabilities (attention.<layer>)', false)
+    .addOption(new Option('--intervene <kind>', 'intervention on the attention weights').choices(['uniform', 'permute', 'zero-heads', 'inject']))
+    .option('--seed <n>', 'seed of the permute intervention', (v) => Number(v))
+    .option('--cut-at-embeddings', 'replace the token-embedding lookup by an input named embeddings', false)
+    .option('--save-model <file>', 'also save the (modified) model as ONNX')
+    .option('--cache-dir <dir>', 'cache of modified models (default: the app-data folder)')
+    .requiredOption('--out-dir <dir>', 'folder for the output .npy files')
+    .addOption(providerOption)
+    .action(
+      async (
+        model: string,
+        o: {
+          feed: string[];
+          text?: string;
+          variant?: string;
+          layers?: number[];
+          heads?: number[];
+          attention: boolean;
+          intervene?: 'uniform' | 'permute' | 'zero-heads' | 'inject';
+          seed?: number;
+          cutAtEmbeddings: boolean;
+          saveModel?: string;
+          cacheDir?: string;
+          outDir: string;
+          provider: 'auto' | 'cpu' | 'cuda' | 'webgpu';
+        },
+      ) => {
+        const feeds: Record<string, string> = {};
+        for (const f of o.feed) {
+          const eq = f.indexOf('=');
+          if (eq <= 0 || eq === f.length - 1) throw new Error(`--feed ${f}: expected NAME=FILE.npy`);
+          feeds[f.slice(0, eq)] = f.slice(eq + 1);
+        }
+        const scope = { ...(o.layers ? { layers: o.layers } : {}), ...(o.heads ? { heads: o.heads } : {}) };
+        let variant: unknown;
+        if (o.variant !== undefined) {
+          try {
+            variant = JSON.parse(o.variant) as unknown;
+          } catch (e) {
+            throw new Error(`--variant is not valid JSON: ${(e as Error).message}`);
+          }
+        }
+        const modification = {
+          ...(o.attention ? { exposeAttention: true } : {}),
+          ...(variant !== undefined ? { replace: { variant, ...scope } } : {}),
+          ...(o.intervene ? { intervene: { kind: o.intervene, ...scope, ...(o.seed !== undefined ? { seed: o.seed } : {}) } } : {}),
+          ...(o.cutAtEmbeddings ? { cutAtEmbeddings: true } : {}),
+        };
+        const r = await inferModel({
+          model,
+          feeds,
+          ...(o.text !== undefined ? { text: o.text } : {}),
+          ...(Object.keys(modification).length > 0 ? { modification: modification as ModificationInput } : {}),
+          outDir: o.outDir,
+          provider: o.provider,
+          ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+          ...(o.saveModel ? { saveModel: o.saveModel } : {}),
+          log: (m) => process.stderr.write(`${m}\n`),
+        });
+        for (const [name, out] of Object.entries(r.outputs)) process.stdout.write(`${name} [${out.shape.join(', ')}] ${out.dtype} -> ${out.path}\n`);
+        if (r.modification) {
+          process.stdout.write(`modified model ${r.modification.cachedModel}${r.modification.fromCache ? ' (from cache)' : ''}\n`);
+          for (const n of r.modification.notes) process.stdout.write(`note: ${n}\n`);
+        }
+        if (r.savedModel) process.stdout.write(`saved ${r.savedModel}\n`);
+        process.stdout.write(`provider ${r.provider}, ${r.ms.toFixed(0)} ms\n`);
+      },
+    );
 
   program
     .command('models')
