@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION, migrations } from './migrations';
 
 const dir = fileURLToPath(new URL('./migrations/', import.meta.url));
-const TABLES = ['experiments', 'runs', 'params', 'metrics', 'artifacts', 'tags', 'notes'];
+const TABLES = ['experiments', 'runs', 'params', 'metrics', 'artifacts', 'tags', 'notes', 'models'];
 
 function applyAll(): Database.Database {
   const db = new Database(':memory:');

@@ -541,3 +541,34 @@ describe('canonical JSON', () => {
     expect(canonicalJson([shared, shared])).toBe('[{"x":1},{"x":1}]');
   });
 });
+
+describe('store: imported models', () => {
+  const sha = (c: string): string => c.repeat(64);
+
+  it('records, lists (newest first), gets and deletes models; one row per sha256', () => {
+    let t = 1000;
+    const store = openStore(undefined, { now: () => (t += 10) });
+    const a = store.addModel({ name: 'a.onnx', sha256: sha('a'), bytes: 10, path: '/x/a.onnx', source: 'upload' });
+    const b = store.addModel({ name: 'b.onnx', sha256: sha('b'), bytes: 20, path: '/x/b.onnx', source: 'catalog' });
+    expect(a.added && b.added).toBe(true);
+    expect(store.addModel({ name: 'again.onnx', sha256: sha('a'), bytes: 10, path: '/x/a.onnx', source: 'upload' })).toEqual({ id: a.id, added: false });
+    expect(store.listModels().map((m) => [m.name, m.source])).toEqual([
+      ['b.onnx', 'catalog'],
+      ['a.onnx', 'upload'],
+    ]);
+    expect(store.getModel(a.id)).toMatchObject({ id: a.id, name: 'a.onnx', sha256: sha('a'), bytes: 10, path: '/x/a.onnx', source: 'upload' });
+    expect(store.deleteModel(a.id)).toBe(true);
+    expect(store.deleteModel(a.id)).toBe(false);
+    expect(store.getModel(a.id)).toBeUndefined();
+  });
+
+  it('refuses invalid model records', () => {
+    const store = openStore();
+    const ok = { name: 'a.onnx', sha256: sha('a'), bytes: 10, path: '/x/a.onnx', source: 'upload' as const };
+    expectStoreError(() => store.addModel({ ...ok, sha256: 'xyz' }), 'invalid-argument');
+    expectStoreError(() => store.addModel({ ...ok, name: '' }), 'invalid-argument');
+    expectStoreError(() => store.addModel({ ...ok, bytes: 0 }), 'invalid-argument');
+    expectStoreError(() => store.addModel({ ...ok, source: 'disk' as 'upload' }), 'invalid-argument');
+    expect(store.listModels()).toEqual([]);
+  });
+});

@@ -209,6 +209,25 @@ export interface Note {
   createdMs: number;
 }
 
+/** An imported ONNX model (the file itself lives at `path`). */
+export interface StoredModel {
+  readonly id: number;
+  readonly name: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly path: string;
+  readonly source: 'upload' | 'catalog';
+  readonly createdMs: number;
+}
+
+export interface ModelInput {
+  readonly name: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly path: string;
+  readonly source: 'upload' | 'catalog';
+}
+
 export interface ListRunsOptions {
   /** At most this many runs (default 1000). */
   limit?: number;
@@ -517,6 +536,22 @@ function toBuffer(view: ArrayBufferView): Buffer {
 
 // ---------------------------------------------------------------------------------------------
 // The store
+
+const MODEL_COLUMNS = 'id, name, sha256, bytes, path, source, created_ms';
+
+interface ModelRow {
+  id: number;
+  name: string;
+  sha256: string;
+  bytes: number;
+  path: string;
+  source: string;
+  created_ms: number;
+}
+
+function toModel(r: ModelRow): StoredModel {
+  return { id: r.id, name: r.name, sha256: r.sha256, bytes: r.bytes, path: r.path, source: r.source === 'catalog' ? 'catalog' : 'upload', createdMs: r.created_ms };
+}
 
 export class Store {
   private readonly statements = new Map<string, Database.Statement>();
@@ -943,6 +978,48 @@ export class Store {
     const text = checkText(body, 'note', 1_000_000);
     this.requireRun(id);
     return Number(this.stmt('INSERT INTO notes (run_id, body, created_ms) VALUES (?, ?, ?)').run(id, text, this.now()).lastInsertRowid);
+  }
+
+  // -- models --------------------------------------------------------------------------------
+
+  /**
+   * Records an imported model and returns its id. The same file (by sha256) is recorded once:
+   * adding it again returns the existing id (`added` false) and leaves the row as it was.
+   */
+  addModel(input: ModelInput): { id: number; added: boolean } {
+    const name = checkText(input.name, 'model name', 255);
+    if (typeof input.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(input.sha256)) throw invalid(`model sha256 must be 64 lowercase hex digits, got ${describe(input.sha256)}`);
+    const bytes = checkId(input.bytes, 'model size');
+    const path = checkText(input.path, 'model path', 4096);
+    if (input.source !== 'upload' && input.source !== 'catalog') throw invalid(`model source must be 'upload' or 'catalog', got ${describe(input.source)}`);
+    return this.db.transaction(() => {
+      const existing = this.stmt('SELECT id FROM models WHERE sha256 = ?').pluck().get(input.sha256) as number | undefined;
+      if (existing !== undefined) return { id: existing, added: false };
+      const res = this.stmt('INSERT INTO models (name, sha256, bytes, path, source, created_ms) VALUES (?, ?, ?, ?, ?, ?)').run(
+        name,
+        input.sha256,
+        bytes,
+        path,
+        input.source,
+        this.now(),
+      );
+      return { id: Number(res.lastInsertRowid), added: true };
+    }).immediate();
+  }
+
+  /** Imported models, newest first. */
+  listModels(): StoredModel[] {
+    return (this.stmt(`SELECT ${MODEL_COLUMNS} FROM models ORDER BY created_ms DESC, id DESC`).all() as ModelRow[]).map(toModel);
+  }
+
+  getModel(id: number): StoredModel | undefined {
+    const row = this.stmt(`SELECT ${MODEL_COLUMNS} FROM models WHERE id = ?`).get(checkId(id, 'model id')) as ModelRow | undefined;
+    return row === undefined ? undefined : toModel(row);
+  }
+
+  /** Removes a model's record (not its file); returns whether it was there. */
+  deleteModel(id: number): boolean {
+    return this.stmt('DELETE FROM models WHERE id = ?').run(checkId(id, 'model id')).changes > 0;
   }
 
   // -- queries -------------------------------------------------------------------------------

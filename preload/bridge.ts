@@ -36,9 +36,14 @@ export const METHOD_ALLOW_LIST = [
   'runs.get',
   'runs.cancel',
   'reports.export',
+  'models.list',
+  'models.fetch',
+  'models.import',
+  'models.inspect',
+  'models.delete',
 ] as const satisfies readonly MethodName[];
 
-export const EVENT_ALLOW_LIST = ['run.progress', 'run.finished'] as const satisfies readonly EventName[];
+export const EVENT_ALLOW_LIST = ['run.progress', 'run.finished', 'model.progress', 'model.fetched'] as const satisfies readonly EventName[];
 
 // Compile-time exhaustiveness: every contract method and event is in the lists above.
 type MissingMethods = Exclude<MethodName, (typeof METHOD_ALLOW_LIST)[number]>;

@@ -71,6 +71,77 @@ export type SystemInfo = z.infer<typeof SystemInfo>;
 
 const Empty = z.object({}).strict();
 
+// -- models ------------------------------------------------------------------------------------
+
+export const ModelId = z.number().int().positive();
+
+/** Largest ONNX file `models.import` accepts (decoded bytes); the web host's message limit leaves room for its base64. */
+export const MAX_MODEL_IMPORT_BYTES = 64 * 1024 * 1024;
+/** Base64 length of MAX_MODEL_IMPORT_BYTES bytes. */
+export const MAX_MODEL_IMPORT_BASE64_LENGTH = Math.ceil(MAX_MODEL_IMPORT_BYTES / 3) * 4;
+
+export const CatalogModel = z.object({
+  name: z.string(),
+  description: z.string(),
+  /** Total size of the entry's files, or null when not pinned. */
+  sizeBytes: z.number().int().nullable(),
+  verified: z.boolean(),
+  /** Every file is in the cache (sizes checked, not hashed). */
+  cached: z.boolean(),
+  /** A fetch of this entry is in progress. */
+  fetching: z.boolean(),
+});
+export type CatalogModel = z.infer<typeof CatalogModel>;
+
+export const ImportedModel = z.object({
+  id: ModelId,
+  name: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int(),
+  source: z.enum(['upload', 'catalog']),
+  createdMs: z.number(),
+});
+export type ImportedModel = z.infer<typeof ImportedModel>;
+
+const IoValueSchema = z.object({
+  name: z.string(),
+  dtype: z.string(),
+  dims: z.array(z.union([z.number(), z.string(), z.null()])).nullable(),
+});
+
+export const AttentionBlockInfo = z.object({
+  index: z.number().int(),
+  form: z.enum(['unfused', 'com.microsoft.Attention', 'com.microsoft.MultiHeadAttention', 'com.microsoft.GroupQueryAttention', 'onnx.Attention']),
+  scaling: z.enum(['div', 'mul', 'prescaled-q', 'attribute', 'none']),
+  scale: z.number().nullable(),
+  masking: z.enum(['add', 'where', 'attribute', 'none']),
+  causal: z.union([z.boolean(), z.literal('unknown')]),
+  heads: z.number().int().nullable(),
+  kvHeads: z.number().int().nullable(),
+  headSize: z.number().int().nullable(),
+  rope: z.boolean(),
+  description: z.string(),
+});
+export type AttentionBlockInfo = z.infer<typeof AttentionBlockInfo>;
+
+/** What `models.inspect` returns: the model's interface and its attention blocks in layer order. */
+export const ModelInspectionInfo = z.object({
+  id: ModelId,
+  name: z.string(),
+  bytes: z.number().int(),
+  sha256: z.string(),
+  irVersion: z.number(),
+  producer: z.string(),
+  opsets: z.array(z.object({ domain: z.string(), version: z.number() })),
+  inputs: z.array(IoValueSchema),
+  outputs: z.array(IoValueSchema),
+  nodeCount: z.number().int(),
+  blocks: z.array(AttentionBlockInfo),
+  /** Set when no attention block was found: what was looked for. */
+  message: z.string().nullable(),
+});
+export type ModelInspectionInfo = z.infer<typeof ModelInspectionInfo>;
+
 /** Methods: name -> { input schema, output schema }. Inputs are validated by main. */
 export const methods = {
   'system.info': { input: Empty, output: SystemInfo },
@@ -92,6 +163,24 @@ export const methods = {
     input: z.object({ runId: RunId, format: z.literal('html') }).strict(),
     output: z.object({ fileName: z.string(), mimeType: z.string(), content: z.string() }),
   },
+  'models.list': { input: Empty, output: z.object({ catalog: z.array(CatalogModel), imported: z.array(ImportedModel) }) },
+  /** Starts fetching a catalog entry and returns at once; `model.progress` and then `model.fetched` follow. */
+  'models.fetch': { input: z.object({ name: z.string().min(1).max(100) }).strict(), output: z.object({ name: z.string() }) },
+  'models.import': {
+    input: z
+      .object({
+        fileName: z.string().min(1).max(255),
+        contentBase64: z
+          .string()
+          .min(1)
+          .max(MAX_MODEL_IMPORT_BASE64_LENGTH, `the file is larger than the import limit of ${MAX_MODEL_IMPORT_BYTES / (1024 * 1024)} MiB`)
+          .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
+      })
+      .strict(),
+    output: z.object({ id: ModelId }),
+  },
+  'models.inspect': { input: z.object({ id: ModelId }).strict(), output: ModelInspectionInfo },
+  'models.delete': { input: z.object({ id: ModelId }).strict(), output: z.object({ deleted: z.boolean() }) },
 } as const;
 
 export const RunProgress = z.object({
@@ -111,10 +200,30 @@ export const RunFinished = z.object({
 });
 export type RunFinished = z.infer<typeof RunFinished>;
 
+export const ModelProgress = z.object({
+  name: z.string(),
+  /** 'download': bytes of `file` arriving (or found in the cache); 'convert': building the ONNX model. */
+  stage: z.enum(['download', 'convert']),
+  file: z.string(),
+  receivedBytes: z.number().int().min(0),
+  totalBytes: z.number().int().min(0).nullable(),
+});
+export type ModelProgress = z.infer<typeof ModelProgress>;
+
+export const ModelFetched = z.object({
+  name: z.string(),
+  /** The imported (converted) model, when the fetch succeeded. */
+  modelId: ModelId.nullable(),
+  error: z.string().nullable(),
+});
+export type ModelFetched = z.infer<typeof ModelFetched>;
+
 /** Events main pushes to every connected UI. */
 export const events = {
   'run.progress': RunProgress,
   'run.finished': RunFinished,
+  'model.progress': ModelProgress,
+  'model.fetched': ModelFetched,
 } as const;
 
 export type MethodName = keyof typeof methods;

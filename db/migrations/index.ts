@@ -11,6 +11,7 @@
  * SQLite's "create new table, copy, drop, rename" recipe works.
  */
 import m001 from './001_initial.sql?raw';
+import m002 from './002_models.sql?raw';
 
 export interface Migration {
   /** The schema version the database is at after this migration (its file number). */
@@ -20,7 +21,10 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const migrations: readonly Migration[] = [{ version: 1, name: '001_initial', sql: m001 }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: '001_initial', sql: m001 },
+  { version: 2, name: '002_models', sql: m002 },
+];
 
 /** The newest schema version this build knows. */
 export const LATEST_SCHEMA_VERSION: number = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -23,6 +23,7 @@ import { ExperimentSpec } from '../../experiments/spec';
 import { findPreset, presets } from '../../experiments/presets';
 import { renderRunReport } from '../../experiments/report';
 import type { FromWorker, WorkerStart } from '../../experiments/workerProtocol';
+import { ModelRequestError, createModelLibrary } from './models/modelLibrary';
 import { availableProviders } from './ort/session';
 import { collectVersions } from './versions';
 
@@ -36,6 +37,8 @@ export interface ServiceOptions {
   /** Electron-ABI better-sqlite3 binding, when running inside Electron. */
   readonly sqliteNativeBinding?: string;
   readonly log?: (message: string) => void;
+  /** Mirror for catalog model fetches (a folder or URL); default $ATTN_MODEL_MIRROR, else upstream. */
+  readonly modelMirror?: string;
 }
 
 export interface Service extends ContractHandler {
@@ -81,6 +84,21 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
   let active: ActiveRun | null = null;
   let closed = false;
   const versions = await collectVersions();
+  const models = createModelLibrary({
+    store,
+    ...(opts.modelMirror !== undefined ? { mirror: opts.modelMirror } : {}),
+    onProgress: (p) => emit('model.progress', p),
+    onFetched: (f) => emit('model.fetched', f),
+    log,
+  });
+  const modelCall = async <T>(f: () => Promise<T> | T): Promise<T> => {
+    try {
+      return await f();
+    } catch (e) {
+      if (e instanceof ModelRequestError) throw new ServiceError(e.code, e.message);
+      throw e;
+    }
+  };
 
   const emit: Listener = (event, payload) => {
     for (const l of listeners) {
@@ -260,6 +278,15 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       }
       return { fileName: `attention-workbench-run-${run.id}.html`, mimeType: 'text/html', content: renderRunReport(run) };
     },
+    'models.list': () => models.list(),
+    'models.fetch': (input) =>
+      modelCall(() => {
+        models.startFetch(input.name);
+        return { name: input.name };
+      }),
+    'models.import': (input) => modelCall(() => models.importBytes(input.fileName, new Uint8Array(Buffer.from(input.contentBase64, 'base64')))),
+    'models.inspect': (input) => modelCall(() => models.inspect(input.id)),
+    'models.delete': (input) => modelCall(async () => ({ deleted: await models.delete(input.id) })),
   };
 
   async function dispatch(method: string, input: unknown): Promise<{ ok: true; value: unknown } | { ok: false; error: ContractError }> {
@@ -316,6 +343,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       for (const runId of queue.splice(0)) {
         store.finishRun(runId, 'cancelled', 'the workbench closed before the run started');
       }
+      await models.close();
       store.close();
     },
   };

@@ -18,8 +18,11 @@ import { CONTENT_SECURITY_POLICY } from './contentSecurityPolicy';
 
 export const WEB_HOST_ADDRESS = '127.0.0.1';
 export const WEB_SOCKET_PATH = '/ws';
-/** Largest WebSocket message accepted from a client; bigger ones close the socket (1009). */
-export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+/**
+ * Largest WebSocket message accepted from a client; bigger ones close the socket (1009). Sized
+ * for `models.import`, whose base64 content may reach MAX_MODEL_IMPORT_BASE64_LENGTH (~85 MiB).
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 96 * 1024 * 1024;
 
 export interface WebHostOptions {
   /** The contract implementation every WebSocket call is dispatched to. */

@@ -1,6 +1,6 @@
 /**
  * Renderer entry: connects the typed client (Electron bridge or WebSocket, see client.ts),
- * builds the app shell and routes between the runs page and a run's detail.
+ * builds the app shell and routes between the runs page, a run's detail and the models page.
  */
 import './styles.css';
 import type { ContractClient } from '../../preload/contract';
@@ -10,6 +10,7 @@ import { button, h } from './dom';
 import { ErrorBanner } from './errorBanner';
 import { errorMessage } from './format';
 import { parseRoute } from './router';
+import { mountModelsView } from './views/modelsView';
 import { mountRunDetailView } from './views/runDetailView';
 import { mountRunsView } from './views/runsView';
 import type { View, ViewContext } from './views/viewContext';
@@ -20,7 +21,7 @@ function shell(root: HTMLElement): { banner: ErrorBanner; content: HTMLElement; 
     'header',
     { class: 'app-header' },
     h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Attention Workbench'),
-    h('nav', { class: 'app-nav' }, h('a', { href: '#/', 'data-testid': 'nav-runs' }, 'Runs')),
+    h('nav', { class: 'app-nav' }, h('a', { href: '#/', 'data-testid': 'nav-runs' }, 'Runs'), h('a', { href: '#/models', 'data-testid': 'nav-models' }, 'Models')),
     h('div', { class: 'spacer' }),
     status,
   );
@@ -92,6 +93,10 @@ async function bootstrap(): Promise<void> {
       case 'runs':
         current = mountRunsView(content, ctx);
         document.title = 'Runs · Attention Workbench';
+        break;
+      case 'models':
+        current = mountModelsView(content, ctx);
+        document.title = 'Models · Attention Workbench';
         break;
       case 'run':
         current = mountRunDetailView(content, ctx, r.runId);

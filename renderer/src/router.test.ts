@@ -8,6 +8,11 @@ describe('parseRoute', () => {
     expect(parseRoute('#/')).toEqual({ name: 'runs' });
     expect(parseRoute('#/runs')).toEqual({ name: 'runs' });
   });
+  it('maps #/models to the models page', () => {
+    expect(parseRoute('#/models')).toEqual({ name: 'models' });
+    expect(parseRoute('#/models/')).toEqual({ name: 'models' });
+    expect(routeHash({ name: 'models' })).toBe('#/models');
+  });
   it('reads a run id', () => {
     expect(parseRoute('#/runs/12')).toEqual({ name: 'run', runId: 12 });
     expect(parseRoute('#/runs/12/')).toEqual({ name: 'run', runId: 12 });
@@ -16,7 +21,7 @@ describe('parseRoute', () => {
     expect(parseRoute('#/runs/0')).toEqual({ name: 'not-found', hash: '#/runs/0' });
     expect(parseRoute('#/runs/abc')).toEqual({ name: 'not-found', hash: '#/runs/abc' });
     expect(parseRoute('#/runs/-3')).toEqual({ name: 'not-found', hash: '#/runs/-3' });
-    expect(parseRoute('#/models')).toEqual({ name: 'not-found', hash: '#/models' });
+    expect(parseRoute('#/models/x')).toEqual({ name: 'not-found', hash: '#/models/x' });
   });
 });
 

@@ -1,9 +1,10 @@
-/** A tiny hash router: `#/` is the runs page, `#/runs/<id>` a run's detail. */
-export type Route = { readonly name: 'runs' } | { readonly name: 'run'; readonly runId: number } | { readonly name: 'not-found'; readonly hash: string };
+/** A tiny hash router: `#/` is the runs page, `#/runs/<id>` a run's detail, `#/models` the models page. */
+export type Route = { readonly name: 'runs' } | { readonly name: 'models' } | { readonly name: 'run'; readonly runId: number } | { readonly name: 'not-found'; readonly hash: string };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '').replace(/\/+$/, '');
   if (path === '' || path === '/' || path === '/runs') return { name: 'runs' };
+  if (path === '/models') return { name: 'models' };
   const m = /^\/runs\/(\d{1,15})$/.exec(path);
   if (m && m[1] !== undefined) {
     const runId = Number(m[1]);
@@ -18,6 +19,8 @@ export function routeHash(route: Route): string {
       return '#/';
     case 'run':
       return `#/runs/${route.runId}`;
+    case 'models':
+      return '#/models';
     default:
       return route.hash;
   }

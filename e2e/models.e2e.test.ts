@@ -1,0 +1,130 @@
+/// <reference lib="dom" />
+/**
+ * The models page end to end, in Chromium against `attn serve` with ATTN_MODEL_MIRROR pointing
+ * at ../shared/models: fetch stories260K from the catalog (progress bar, then its 5 attention
+ * layers in the inspection), import a small ONNX file through the file input and see its blocks,
+ * and see a non-ONNX file refused in the error banner.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestModel } from '../main/core/models/testModels';
+
+const root = resolve(__dirname, '..');
+const mirror = resolve(root, '..', 'shared', 'models');
+const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+let server: ChildProcess;
+let url: string;
+let dir: string;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'out', 'main', 'cli.js'))) throw new Error('build first: npm run build');
+  if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath} (apt-get install chromium)`);
+  if (!existsSync(join(mirror, 'stories260K', 'stories260K.bin'))) throw new Error(`the model mirror is missing: ${mirror}`);
+  dir = mkdtempSync(join(tmpdir(), 'attn-e2e-models-'));
+  server = spawn(process.execPath, [join(root, 'bin', 'attn.mjs'), 'serve', '--db', join(dir, 'e2e.sqlite'), '--port', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ATTN_MODEL_MIRROR: mirror },
+  });
+  let stderr = '';
+  server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  url = await new Promise<string>((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => rej(new Error(`attn serve did not start: ${out}${stderr}`)), 30_000);
+    server.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]!);
+      }
+    });
+    server.on('exit', (code) => rej(new Error(`attn serve exited with ${code}: ${out}${stderr}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('models page', () => {
+  it('fetches stories260K with progress and shows its 5 attention layers', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.getByTestId('nav-models').click();
+    await page.getByTestId('models-page').waitFor();
+    const progress = page.getByTestId('model-progress-stories260K');
+    await progress.waitFor({ state: 'attached' });
+    // Record every text the progress bar shows: the download is quick from a local mirror.
+    await progress.evaluate((el) => {
+      const seen: string[] = [];
+      (window as unknown as { progressSeen: string[] }).progressSeen = seen;
+      new MutationObserver(() => seen.push(el.textContent ?? '')).observe(el, { subtree: true, childList: true, characterData: true });
+    });
+    await page.getByTestId('model-fetch-stories260K').click();
+    await progress.waitFor({ state: 'visible' });
+    await expect.poll(async () => progress.getAttribute('data-status'), { timeout: 60_000 }).toBe('done');
+    expect(await progress.getAttribute('aria-valuenow')).toBe('100');
+    const seen = await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen);
+    expect(seen.some((t) => /Downloading .*\/ 1\.01 MiB/.test(t))).toBe(true);
+    expect(seen.some((t) => /Converting to ONNX/.test(t))).toBe(true);
+    if (process.env['ATTN_E2E_SCREENSHOT']) await page.screenshot({ path: process.env['ATTN_E2E_SCREENSHOT'], fullPage: true });
+
+    const row = page.locator('[data-testid^="model-row-"][data-name="stories260K.onnx"]');
+    await row.waitFor();
+    const id = (await row.getAttribute('data-testid'))!.replace('model-row-', '');
+    const inspection = page.getByTestId('model-inspection');
+    await expect.poll(async () => inspection.getAttribute('data-model-id'), { timeout: 30_000 }).toBe(id);
+    await expect.poll(async () => inspection.locator('[data-testid^="model-block-"]').count()).toBe(5);
+    for (let layer = 0; layer < 5; layer++) {
+      const block = page.getByTestId(`model-block-${layer}`);
+      expect(await block.locator('[data-field="heads"]').textContent()).toBe('8');
+      expect(await block.locator('[data-field="kv-heads"]').textContent()).toBe('4');
+    }
+    expect(await page.getByTestId('model-inputs').textContent()).toContain('input_ids');
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('imports an ONNX file through the file input and shows its blocks; refuses a non-ONNX file', async () => {
+    const model = buildTestModel('unfused-div-add');
+    const file = join(dir, 'two-layer.onnx');
+    writeFileSync(file, model.bytes);
+    await page.getByTestId('model-import-input').setInputFiles(file);
+    const row = page.locator('[data-testid^="model-row-"][data-name="two-layer.onnx"]');
+    await row.waitFor();
+    const id = (await row.getAttribute('data-testid'))!.replace('model-row-', '');
+    const inspection = page.getByTestId('model-inspection');
+    await expect.poll(async () => inspection.getAttribute('data-model-id'), { timeout: 30_000 }).toBe(id);
+    await expect.poll(async () => inspection.locator('[data-testid^="model-block-"]').count()).toBe(2);
+    expect(await page.getByTestId('model-block-1').textContent()).toContain('unfused');
+
+    const bad = join(dir, 'notes.onnx');
+    writeFileSync(bad, 'this is not a model');
+    await page.getByTestId('model-import-input').setInputFiles(bad);
+    const banner = page.getByTestId('error-banner');
+    await banner.waitFor();
+    expect(await banner.textContent()).toMatch(/notes\.onnx was not imported/);
+    expect(await page.locator('[data-testid^="model-row-"]').count()).toBe(2);
+  }, 60_000);
+});
