@@ -8,7 +8,7 @@ import { parseLlama2cCheckpoint } from './llama2c/checkpoint';
 import type { Llama2cCheckpoint } from './llama2c/checkpoint';
 import { buildLlama2cGraph } from './llama2c/onnxGraph';
 import type { ModelProto } from './onnxModel';
-import { decodeOnnxModel, modelIo } from './onnxModel';
+import { decodeOnnxModel, defaultOpset, modelIo } from './onnxModel';
 import type { ModificationInput, SurgeryShape } from './surgery';
 import { SurgeryError, applyModification, modificationKey, sha256HexPure } from './surgery';
 import type { TestModelPattern } from './testModels';
@@ -309,8 +309,20 @@ describe('graph surgery on the small test models', () => {
       for (let l = 0; l < tm.layers; l++) injected[`attention_in.${l}`] = new ort.Tensor('float32', get(exposed, `attention.${l}`).data, [1, tm.heads, tm.seqLen, tm.seqLen]);
       expect(maxAbsDiff(get(await run(inject, injected), 'y').data, y)).toBeLessThanOrEqual(1e-5);
       if (pattern === 'onnx-attention') {
-        // Variant graphs are opset 17; this model is opset 23.
-        expect(() => applyModification(model, { replace: { variant: { kind: 'sliding', window: 6 } } }, shape)).toThrow(/default opset is 23/);
+        // Variant graphs are opset 17; this model is opset 23: the spliced nodes are converted.
+        const full = applyModification(model, { replace: { variant: { kind: 'sliding', window: tm.seqLen } } }, shape).model;
+        expect(defaultOpset(full)).toBe(23);
+        expect(maxAbsDiff(get(await run(full, feeds), 'y').data, y)).toBeLessThanOrEqual(1e-5);
+        const narrow = await run(applyModification(model, { replace: { variant: { kind: 'sliding', window: 1 } } }, shape).model, feeds);
+        expect(maxAbsDiff(get(narrow, 'y').data, y)).toBeGreaterThan(1e-3);
+        // A variant with Reduce* nodes (axes attribute at 17, an input from 18) runs too.
+        const performer = applyModification(model, { replace: { variant: { kind: 'performer', features: 16, seed: 1 } } }, shape).model;
+        expect(performer.graph?.node?.filter((n) => n.opType === 'ReduceMax' && (n.input ?? []).length === 2).length).toBeGreaterThan(0);
+        expect(get(await run(performer, feeds), 'y').data.every(Number.isFinite)).toBe(true);
+        for (const version of [12, 24]) {
+          const other = onnx.ModelProto.create({ ...model, opsetImport: model.opsetImport.map((o) => ((o.domain ?? '') === '' ? { domain: '', version } : o)) });
+          expect(() => applyModification(other, { replace: { variant: { kind: 'sliding', window: 2 } } }, shape)).toThrow(new RegExp(`default opset is ${version}; .*opsets 13\\.\\.23`));
+        }
       } else {
         const replaced = await run(applyModification(model, { replace: { variant: { kind: 'sliding', window: tm.seqLen } } }, shape).model, feeds);
         expect(maxAbsDiff(get(replaced, 'y').data, y)).toBeLessThanOrEqual(1e-4);

@@ -12,7 +12,9 @@
  *   [B,H,S,D]; for grouped-query blocks K and V are taken AFTER the expansion to H heads (every
  *   variant then sees Hkv = H; the result is the same as sharing K/V per group). The variant's
  *   score scale 1/√D is corrected to the block's own scale by scaling Q. Causality comes from the
- *   block's detection. Heads not chosen keep the exact output (a Where per head).
+ *   block's detection. Heads not chosen keep the exact output (a Where per head). Variant graphs
+ *   are written at opset 17: a model of default opset 13..16 is raised to 17, and for 18..23 the
+ *   spliced nodes are converted to the model's opset (core/onnx/opsetAdapt); others are refused.
  * - intervene: rewrite the probabilities fed to the ·V MatMul: 'uniform' (row i uniform over the
  *   allowed keys: j ≤ i for a causal block), 'permute' (each row's allowed weights permuted by a
  *   fixed seeded permutation per row, with GatherElements), 'zero-heads' (chosen heads' weights ×0),
@@ -34,6 +36,7 @@ import { describeAttentionGraph } from '../attention/graphs';
 import { ATTENTION_IO } from '../attention/graphParts';
 import { VariantSpec, scoreScaleOf } from '../attention/spec';
 import type { AttentionDims } from '../attention/shapes';
+import { MAX_ADAPT_OPSET, MIN_ADAPT_OPSET, OpsetAdaptError, adaptNodesToOpset, int64Tensor } from '../onnx/opsetAdapt';
 import { SeededRandom } from '../random';
 import type { AttentionBlock } from './attentionDetect';
 import { findAttentionBlocks } from './attentionDetect';
@@ -445,10 +448,30 @@ function spliceVariant(ctx: SpliceContext, b: AttentionBlock, variant: VariantSp
   if (subGraph === null || subGraph === undefined) throw new SurgeryError(`${what}: the variant graph is empty`);
   const subOpset = defaultOpset(sub) ?? 17;
   const hostOpset = defaultOpset(ctx.model) ?? 1;
-  if (hostOpset < 13 || hostOpset > subOpset) {
-    throw new SurgeryError(`${what}: the model's default opset is ${hostOpset}; variant graphs are written for opsets 13..${subOpset} (ReduceSum axes as an input, ReduceMax axes as an attribute)`);
+  if (hostOpset < MIN_ADAPT_OPSET || hostOpset > MAX_ADAPT_OPSET) {
+    throw new SurgeryError(`${what}: the model's default opset is ${hostOpset}; variant graphs can be spliced into models of default opsets ${MIN_ADAPT_OPSET}..${MAX_ADAPT_OPSET}`);
   }
   if (hostOpset < subOpset) ctx.notes.push(`the model's default opset was raised from ${hostOpset} to ${subOpset} for the spliced variant graph`);
+  let subNodes: readonly OnnxTypes.INodeProto[] = subGraph.node ?? [];
+  const subInitializers: OnnxTypes.ITensorProto[] = [...(subGraph.initializer ?? [])];
+  if (hostOpset > subOpset) {
+    // New constants get names local to the variant graph; they are renamed with its other values below.
+    const local = new Set<string>(subInitializers.map((t) => t.name ?? ''));
+    for (const n of subNodes) for (const v of [...(n.input ?? []), ...(n.output ?? [])]) local.add(v);
+    const addInitializer = (hint: string, values: readonly number[]): string => {
+      let name = hint;
+      for (let i = 1; local.has(name); i++) name = `${hint}_${i}`;
+      local.add(name);
+      subInitializers.push(int64Tensor(name, values));
+      return name;
+    };
+    try {
+      subNodes = adaptNodesToOpset(subNodes, subOpset, hostOpset, addInitializer);
+    } catch (e) {
+      if (e instanceof OpsetAdaptError) throw new SurgeryError(`${what}: converting the variant graph from opset ${subOpset} to the model's ${hostOpset}: ${e.message}`);
+      throw e;
+    }
+  }
   for (const imp of sub.opsetImport ?? []) {
     const domain = imp.domain ?? '';
     const version = int64ToNumber(imp.version);
@@ -473,8 +496,8 @@ function spliceVariant(ctx: SpliceContext, b: AttentionBlock, variant: VariantSp
     }
     return r;
   };
-  for (const t of subGraph.initializer ?? []) ed.initializers.push(onnx.TensorProto.create({ ...t, name: nameOf(t.name ?? '') }));
-  for (const n of subGraph.node ?? []) {
+  for (const t of subInitializers) ed.initializers.push(onnx.TensorProto.create({ ...t, name: nameOf(t.name ?? '') }));
+  for (const n of subNodes) {
     ed.insertBefore(
       at,
       onnx.NodeProto.create({
