@@ -62,6 +62,26 @@ describe('migrations', () => {
     db.close();
   });
 
+  it("keeps the models of schema version 2 when 003 widens their source to 'convert'", () => {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    for (const m of migrations.filter((m) => m.version <= 2)) db.exec(m.sql);
+    const insert = "INSERT INTO models (name, sha256, bytes, path, source, created_ms) VALUES (?, ?, 10, '/x', ?, 5)";
+    db.prepare(insert).run('a.onnx', 'a'.repeat(64), 'upload');
+    db.prepare(insert).run('b.onnx', 'b'.repeat(64), 'catalog');
+    expect(() => db.prepare(insert).run('c.onnx', 'c'.repeat(64), 'convert')).toThrow(/CHECK constraint/);
+    for (const m of migrations.filter((m) => m.version > 2)) db.exec(m.sql);
+    expect(db.prepare('SELECT id, name, source, created_ms FROM models ORDER BY id').all()).toEqual([
+      { id: 1, name: 'a.onnx', source: 'upload', created_ms: 5 },
+      { id: 2, name: 'b.onnx', source: 'catalog', created_ms: 5 },
+    ]);
+    db.prepare(insert).run('c.onnx', 'c'.repeat(64), 'convert');
+    expect(() => db.prepare(insert).run('d.onnx', 'd'.repeat(64), 'disk')).toThrow(/CHECK constraint/);
+    expect(() => db.prepare(insert).run('again.onnx', 'a'.repeat(64), 'upload')).toThrow(/UNIQUE/);
+    expect(db.prepare("SELECT strict FROM pragma_table_list WHERE name = 'models'").pluck().get()).toBe(1);
+    db.close();
+  });
+
   it('enforces the column types and checks', () => {
     const db = applyAll();
     db.prepare("INSERT INTO experiments (id, name, kind, created_ms) VALUES (1, 'e', 'k', 0)").run();

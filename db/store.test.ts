@@ -550,9 +550,11 @@ describe('store: imported models', () => {
     const store = openStore(undefined, { now: () => (t += 10) });
     const a = store.addModel({ name: 'a.onnx', sha256: sha('a'), bytes: 10, path: '/x/a.onnx', source: 'upload' });
     const b = store.addModel({ name: 'b.onnx', sha256: sha('b'), bytes: 20, path: '/x/b.onnx', source: 'catalog' });
-    expect(a.added && b.added).toBe(true);
+    const c = store.addModel({ name: 'c.onnx', sha256: sha('c'), bytes: 30, path: '/x/c.onnx', source: 'convert' });
+    expect(a.added && b.added && c.added).toBe(true);
     expect(store.addModel({ name: 'again.onnx', sha256: sha('a'), bytes: 10, path: '/x/a.onnx', source: 'upload' })).toEqual({ id: a.id, added: false });
     expect(store.listModels().map((m) => [m.name, m.source])).toEqual([
+      ['c.onnx', 'convert'],
       ['b.onnx', 'catalog'],
       ['a.onnx', 'upload'],
     ]);

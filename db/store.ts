@@ -216,7 +216,7 @@ export interface StoredModel {
   readonly sha256: string;
   readonly bytes: number;
   readonly path: string;
-  readonly source: 'upload' | 'catalog';
+  readonly source: 'upload' | 'catalog' | 'convert';
   readonly createdMs: number;
 }
 
@@ -225,7 +225,7 @@ export interface ModelInput {
   readonly sha256: string;
   readonly bytes: number;
   readonly path: string;
-  readonly source: 'upload' | 'catalog';
+  readonly source: 'upload' | 'catalog' | 'convert';
 }
 
 export interface ListRunsOptions {
@@ -550,7 +550,7 @@ interface ModelRow {
 }
 
 function toModel(r: ModelRow): StoredModel {
-  return { id: r.id, name: r.name, sha256: r.sha256, bytes: r.bytes, path: r.path, source: r.source === 'catalog' ? 'catalog' : 'upload', createdMs: r.created_ms };
+  return { id: r.id, name: r.name, sha256: r.sha256, bytes: r.bytes, path: r.path, source: r.source === 'catalog' || r.source === 'convert' ? r.source : 'upload', createdMs: r.created_ms };
 }
 
 export class Store {
@@ -991,7 +991,9 @@ export class Store {
     if (typeof input.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(input.sha256)) throw invalid(`model sha256 must be 64 lowercase hex digits, got ${describe(input.sha256)}`);
     const bytes = checkId(input.bytes, 'model size');
     const path = checkText(input.path, 'model path', 4096);
-    if (input.source !== 'upload' && input.source !== 'catalog') throw invalid(`model source must be 'upload' or 'catalog', got ${describe(input.source)}`);
+    if (input.source !== 'upload' && input.source !== 'catalog' && input.source !== 'convert') {
+      throw invalid(`model source must be 'upload', 'catalog' or 'convert', got ${describe(input.source)}`);
+    }
     return this.db.transaction(() => {
       const existing = this.stmt('SELECT id FROM models WHERE sha256 = ?').pluck().get(input.sha256) as number | undefined;
       if (existing !== undefined) return { id: existing, added: false };

@@ -3,7 +3,8 @@
  * The models page end to end, in Chromium against `attn serve` with ATTN_MODEL_MIRROR pointing
  * at ../shared/models: fetch stories260K from the catalog (progress bar, then its 5 attention
  * layers in the inspection), import a small ONNX file through the file input and see its blocks,
- * and see a non-ONNX file refused in the error banner.
+ * see a non-ONNX file refused in the error banner, and convert the llama2.c checkpoint and its
+ * tokenizer through the conversion form (swapped files refused in the banner first).
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -127,4 +128,38 @@ describe('models page', () => {
     expect(await banner.textContent()).toMatch(/notes\.onnx was not imported/);
     expect(await page.locator('[data-testid^="model-row-"]').count()).toBe(2);
   }, 60_000);
+
+  it('converts a llama2.c checkpoint and tokenizer through the form; refuses swapped files', async () => {
+    const ckpt = join(mirror, 'stories260K', 'stories260K.bin');
+    const tok = join(mirror, 'stories260K', 'tok512.bin');
+    const convert = page.getByTestId('llama2c-convert');
+    const banner = page.getByTestId('error-banner');
+
+    await page.getByTestId('llama2c-checkpoint-input').setInputFiles(tok);
+    await page.getByTestId('llama2c-tokenizer-input').setInputFiles(ckpt);
+    await convert.click();
+    await expect.poll(async () => banner.textContent(), { timeout: 30_000 }).toMatch(/tok512\.onnx was not converted: llama2\.c checkpoint/);
+    const before = await page.locator('[data-testid^="model-row-"]').count();
+
+    // The earlier catalog fetch imported the same model; remove it so the conversion adds a row of its own.
+    const fetchedRow = page.locator('[data-testid^="model-row-"][data-name="stories260K.onnx"]');
+    await fetchedRow.locator('[data-testid^="model-delete-"]').click();
+    await expect.poll(async () => page.locator('[data-testid^="model-row-"]').count()).toBe(before - 1);
+
+    await page.getByTestId('llama2c-checkpoint-input').setInputFiles(ckpt);
+    await page.getByTestId('llama2c-tokenizer-input').setInputFiles(tok);
+    await convert.click();
+    const row = page.locator('[data-testid^="model-row-"][data-name="stories260K.onnx"]');
+    await row.waitFor({ timeout: 60_000 });
+    expect(await row.textContent()).toContain('convert');
+    const id = (await row.getAttribute('data-testid'))!.replace('model-row-', '');
+    const inspection = page.getByTestId('model-inspection');
+    await expect.poll(async () => inspection.getAttribute('data-model-id'), { timeout: 30_000 }).toBe(id);
+    await expect.poll(async () => inspection.locator('[data-testid^="model-block-"]').count()).toBe(5);
+    for (let layer = 0; layer < 5; layer++) {
+      expect(await page.getByTestId(`model-block-${layer}`).locator('[data-field="heads"]').textContent()).toBe('8');
+    }
+    expect(await banner.isVisible()).toBe(false);
+    expect(await page.getByTestId('llama2c-convert-status').textContent()).toBe('Converted stories260K.bin.');
+  }, 120_000);
 });

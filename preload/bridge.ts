@@ -39,6 +39,7 @@ export const METHOD_ALLOW_LIST = [
   'models.list',
   'models.fetch',
   'models.import',
+  'models.convertLlama2c',
   'models.inspect',
   'models.delete',
 ] as const satisfies readonly MethodName[];

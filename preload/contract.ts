@@ -80,6 +80,25 @@ export const MAX_MODEL_IMPORT_BYTES = 64 * 1024 * 1024;
 /** Base64 length of MAX_MODEL_IMPORT_BYTES bytes. */
 export const MAX_MODEL_IMPORT_BASE64_LENGTH = Math.ceil(MAX_MODEL_IMPORT_BYTES / 3) * 4;
 
+/**
+ * Largest llama2.c checkpoint and tokenizer.bin `models.convertLlama2c` accepts (decoded bytes):
+ * together they are MAX_MODEL_IMPORT_BYTES, so one call fits the web host's message limit as an
+ * import does (stories260K is ~1 MiB and stories15M ~58 MiB; the larger tinyllamas need `attn convert`).
+ */
+export const MAX_LLAMA2C_TOKENIZER_BYTES = 4 * 1024 * 1024;
+export const MAX_LLAMA2C_CHECKPOINT_BYTES = MAX_MODEL_IMPORT_BYTES - MAX_LLAMA2C_TOKENIZER_BYTES;
+/** Base64 lengths of the two limits above (together within the web host's message limit). */
+export const MAX_LLAMA2C_CHECKPOINT_BASE64_LENGTH = Math.ceil(MAX_LLAMA2C_CHECKPOINT_BYTES / 3) * 4;
+export const MAX_LLAMA2C_TOKENIZER_BASE64_LENGTH = Math.ceil(MAX_LLAMA2C_TOKENIZER_BYTES / 3) * 4;
+
+const mib = (bytes: number): string => `${bytes / (1024 * 1024)} MiB`;
+const base64File = (what: string, maxLength: number, maxBytes: number) =>
+  z
+    .string()
+    .min(1, `the ${what} is empty`)
+    .max(maxLength, `the ${what} is larger than the limit of ${mib(maxBytes)}`)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+
 export const CatalogModel = z.object({
   name: z.string(),
   description: z.string(),
@@ -98,7 +117,7 @@ export const ImportedModel = z.object({
   name: z.string(),
   sha256: z.string(),
   bytes: z.number().int(),
-  source: z.enum(['upload', 'catalog']),
+  source: z.enum(['upload', 'catalog', 'convert']),
   createdMs: z.number(),
 });
 export type ImportedModel = z.infer<typeof ImportedModel>;
@@ -175,6 +194,23 @@ export const methods = {
           .min(1)
           .max(MAX_MODEL_IMPORT_BASE64_LENGTH, `the file is larger than the import limit of ${MAX_MODEL_IMPORT_BYTES / (1024 * 1024)} MiB`)
           .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
+      })
+      .strict(),
+    output: z.object({ id: ModelId }),
+  },
+  /**
+   * Converts a llama2.c checkpoint and its tokenizer.bin to ONNX (as `attn convert` does) and
+   * imports the result like `models.import` (source 'convert'). `name` is the display name of the
+   * model (the checkpoint's file name; `.onnx` replaces a `.bin` ending). Both files are validated
+   * first; a truncated checkpoint, a bad header, a file that is not a tokenizer or a vocabulary
+   * size mismatch is refused (invalid-argument) and nothing is stored.
+   */
+  'models.convertLlama2c': {
+    input: z
+      .object({
+        name: z.string().min(1).max(255),
+        checkpointBase64: base64File('checkpoint', MAX_LLAMA2C_CHECKPOINT_BASE64_LENGTH, MAX_LLAMA2C_CHECKPOINT_BYTES),
+        tokenizerBase64: base64File('tokenizer', MAX_LLAMA2C_TOKENIZER_BASE64_LENGTH, MAX_LLAMA2C_TOKENIZER_BYTES),
       })
       .strict(),
     output: z.object({ id: ModelId }),

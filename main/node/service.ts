@@ -285,6 +285,10 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         return { name: input.name };
       }),
     'models.import': (input) => modelCall(() => models.importBytes(input.fileName, new Uint8Array(Buffer.from(input.contentBase64, 'base64')))),
+    'models.convertLlama2c': (input) =>
+      modelCall(() =>
+        models.convertLlama2c(input.name, new Uint8Array(Buffer.from(input.checkpointBase64, 'base64')), new Uint8Array(Buffer.from(input.tokenizerBase64, 'base64'))),
+      ),
     'models.inspect': (input) => modelCall(() => models.inspect(input.id)),
     'models.delete': (input) => modelCall(async () => ({ deleted: await models.delete(input.id) })),
   };

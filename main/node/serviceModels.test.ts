@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventName, EventPayload, ModelFetched, ModelProgress } from '../../preload/contract';
-import { MAX_MODEL_IMPORT_BASE64_LENGTH } from '../../preload/contract';
+import { MAX_LLAMA2C_CHECKPOINT_BASE64_LENGTH, MAX_LLAMA2C_TOKENIZER_BASE64_LENGTH, MAX_MODEL_IMPORT_BASE64_LENGTH } from '../../preload/contract';
 import { buildTestModel } from '../core/models/testModels';
-import { displayName } from './models/modelLibrary';
+import { convertedName, displayName } from './models/modelLibrary';
 import type { Service } from './service';
 import { createService } from './service';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './webHost';
@@ -98,6 +98,82 @@ describe('service: models.import / inspect / delete', () => {
 
   it('lets the web host carry an import of the largest allowed size', () => {
     expect(DEFAULT_MAX_MESSAGE_BYTES).toBeGreaterThan(MAX_MODEL_IMPORT_BASE64_LENGTH + 1024);
+  });
+});
+
+describe('service: models.convertLlama2c', () => {
+  const ckpt = (): Uint8Array => new Uint8Array(readFileSync(join(MIRROR, 'stories260K', 'stories260K.bin')));
+  const tok = (): Uint8Array => new Uint8Array(readFileSync(join(MIRROR, 'stories260K', 'tok512.bin')));
+
+  async function refused(input: { name: string; checkpointBase64: string; tokenizerBase64: string }): Promise<string> {
+    const r = await svc.dispatch('models.convertLlama2c', input);
+    expect(r.ok).toBe(false);
+    if (r.ok) return '';
+    expect(r.error.code).toBe('invalid-argument');
+    return r.error.message;
+  }
+
+  it('converts stories260K.bin + tok512.bin and imports the model (5 blocks, 8 heads, 4 kv heads)', async () => {
+    const { id } = await svc.call('models.convertLlama2c', { name: 'stories260K.bin', checkpointBase64: b64(ckpt()), tokenizerBase64: b64(tok()) });
+    const list = await svc.call('models.list', {});
+    expect(list.imported).toEqual([expect.objectContaining({ id, name: 'stories260K.onnx', source: 'convert' })]);
+    expect(importedFiles()).toEqual([`${list.imported[0]!.sha256}.onnx`]);
+    const inspection = await svc.call('models.inspect', { id });
+    expect(inspection.blocks).toHaveLength(5);
+    for (const b of inspection.blocks) expect(b).toMatchObject({ heads: 8, kvHeads: 4, headSize: 8, causal: true, rope: true });
+    expect(inspection.inputs.map((i) => i.name)).toContain('input_ids');
+
+    // the same conversion again is the same model; the catalog fetch of the same files is too
+    expect(await svc.call('models.convertLlama2c', { name: 'again.bin', checkpointBase64: b64(ckpt()), tokenizerBase64: b64(tok()) })).toEqual({ id });
+    const fetched = waitForFetched('stories260K');
+    await svc.call('models.fetch', { name: 'stories260K' });
+    expect((await fetched).modelId).toBe(id);
+  });
+
+  it('refuses a truncated checkpoint, a bad header, swapped files and a vocabulary mismatch, and stores nothing', async () => {
+    const c = ckpt();
+    const t = tok();
+    expect(await refused({ name: 'stories260K.bin', checkpointBase64: b64(c.subarray(0, c.length - 1000)), tokenizerBase64: b64(t) })).toMatch(
+      /^stories260K\.onnx was not converted: llama2\.c checkpoint is truncated: its header \(legacy\) describes 1056540 bytes of model, but the file has only 1055540/,
+    );
+    expect(await refused({ name: 'tiny.bin', checkpointBase64: b64(c.subarray(0, 10)), tokenizerBase64: b64(t) })).toMatch(/llama2\.c checkpoint is truncated: 10 bytes/);
+    const badHeader = c.slice();
+    new DataView(badHeader.buffer).setInt32(8, 3, true); // n_layers 5 -> 3: the header no longer matches the weights
+    expect(await refused({ name: 'bad.bin', checkpointBase64: b64(badHeader), tokenizerBase64: b64(t) })).toMatch(/^bad\.onnx was not converted: llama2\.c checkpoint \(legacy\) has an inconsistent header/);
+    // swapped: the tokenizer as checkpoint is refused by its header
+    expect(await refused({ name: 'tok512.bin', checkpointBase64: b64(t), tokenizerBase64: b64(c) })).toMatch(/^tok512\.onnx was not converted: llama2\.c checkpoint .*(inconsistent header|truncated)/);
+    // the checkpoint as tokenizer
+    expect(await refused({ name: 'stories260K.bin', checkpointBase64: b64(c), tokenizerBase64: b64(c) })).toMatch(/^stories260K\.onnx was not converted: not a llama2\.c tokenizer\.bin/);
+    // a tokenizer with fewer tokens than the model's vocabulary (512)
+    const small = t.subarray(0, t.length - 100);
+    expect(await refused({ name: 'stories260K.bin', checkpointBase64: b64(c), tokenizerBase64: b64(small) })).toMatch(/tokenizer\.bin is truncated: .*the model's vocabulary has 512 tokens/);
+    // and one with more bytes than the vocabulary uses
+    const big = new Uint8Array(t.length + 8);
+    big.set(t);
+    expect(await refused({ name: 'stories260K.bin', checkpointBase64: b64(c), tokenizerBase64: b64(big) })).toMatch(/not a llama2\.c tokenizer\.bin: 8 bytes are left after the 512 tokens/);
+    for (const [checkpointBase64, tokenizerBase64] of [
+      ['', b64(t)],
+      [b64(c), ''],
+      ['not base64!', b64(t)],
+      ['A'.repeat(MAX_LLAMA2C_CHECKPOINT_BASE64_LENGTH + 4), b64(t)],
+      [b64(c), 'A'.repeat(MAX_LLAMA2C_TOKENIZER_BASE64_LENGTH + 4)],
+    ] as const) {
+      await refused({ name: 'x.bin', checkpointBase64, tokenizerBase64 });
+    }
+    expect((await svc.dispatch('models.convertLlama2c', { name: 'x.bin', checkpointBase64: b64(c), tokenizerBase64: b64(t), path: '/etc' })).ok).toBe(false);
+    expect((await svc.call('models.list', {})).imported).toEqual([]);
+    expect(importedFiles()).toEqual([]);
+  });
+
+  it('names the converted model after the checkpoint', () => {
+    expect(convertedName('C:\\ckpt\\stories15M.bin')).toBe('stories15M.onnx');
+    expect(convertedName('model')).toBe('model.onnx');
+    expect(convertedName('m.onnx')).toBe('m.onnx');
+    expect(convertedName('.bin')).toBe('model.onnx');
+  });
+
+  it('lets the web host carry a conversion of the largest allowed files', () => {
+    expect(DEFAULT_MAX_MESSAGE_BYTES).toBeGreaterThan(MAX_LLAMA2C_CHECKPOINT_BASE64_LENGTH + MAX_LLAMA2C_TOKENIZER_BASE64_LENGTH + 1024);
   });
 });
 

@@ -9,9 +9,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { ImportedModel, ModelFetched, ModelInspectionInfo, ModelProgress } from '../../../preload/contract';
-import { MAX_MODEL_IMPORT_BYTES } from '../../../preload/contract';
+import { MAX_LLAMA2C_CHECKPOINT_BYTES, MAX_LLAMA2C_TOKENIZER_BYTES, MAX_MODEL_IMPORT_BYTES } from '../../../preload/contract';
 import type { Store, StoredModel } from '../../../db/store';
 import { MODEL_CATALOG, catalogEntrySize, findCatalogEntry } from '../../core/models/catalog';
+import { Llama2cCheckpointError } from '../../core/models/llama2c/checkpoint';
+import { Llama2cTokenizerError } from '../../core/models/llama2c/tokenizer';
 import { OnnxModelError } from '../../core/models/onnxModel';
 import { llama2cToOnnxBytes } from './convertLlama2c';
 import { inspectModelBytes } from './inspectCommand';
@@ -43,6 +45,8 @@ export interface ModelLibrary {
   /** Starts a fetch in the background; throws ModelRequestError when it cannot start. */
   startFetch(name: string): void;
   importBytes(fileName: string, bytes: Uint8Array): Promise<{ id: number }>;
+  /** Converts a llama2.c checkpoint and tokenizer to ONNX and imports the result (source 'convert'). */
+  convertLlama2c(name: string, checkpoint: Uint8Array, tokenizer: Uint8Array): Promise<{ id: number }>;
   inspect(id: number): Promise<ModelInspectionInfo>;
   delete(id: number): Promise<boolean>;
   /** Cancels fetches in progress and waits for them to stop. */
@@ -51,6 +55,13 @@ export interface ModelLibrary {
 
 function summary(m: StoredModel): ImportedModel {
   return { id: m.id, name: m.name, sha256: m.sha256, bytes: m.bytes, source: m.source, createdMs: m.createdMs };
+}
+
+/** The display name of a converted checkpoint: `.onnx` in place of a `.bin` ending (added when there is none). */
+export function convertedName(checkpointName: string): string {
+  const base = displayName(checkpointName).replace(/\.bin$/i, '');
+  const name = /\.onnx$/i.test(base) ? base : `${base.slice(0, 250)}.onnx`;
+  return name === '.onnx' ? 'model.onnx' : name;
 }
 
 /** A display name from a client-supplied file name: its last path component, trimmed, printable. */
@@ -165,6 +176,36 @@ export function createModelLibrary(opts: ModelLibraryOptions): ModelLibrary {
         throw new ModelRequestError('invalid-argument', `${name} was not imported: ${message}${hint}`);
       }
       return { id: await save(name, bytes, sha256, 'upload') };
+    },
+
+    async convertLlama2c(checkpointName, checkpoint, tokenizer) {
+      const name = convertedName(checkpointName);
+      const mib = (n: number): string => `${n / (1024 * 1024)} MiB`;
+      if (checkpoint.length === 0) throw new ModelRequestError('invalid-argument', `${name} was not converted: the checkpoint is empty`);
+      if (tokenizer.length === 0) throw new ModelRequestError('invalid-argument', `${name} was not converted: the tokenizer is empty`);
+      if (checkpoint.length > MAX_LLAMA2C_CHECKPOINT_BYTES) {
+        throw new ModelRequestError('invalid-argument', `${name} was not converted: the checkpoint is ${checkpoint.length} bytes; the limit is ${mib(MAX_LLAMA2C_CHECKPOINT_BYTES)}`);
+      }
+      if (tokenizer.length > MAX_LLAMA2C_TOKENIZER_BYTES) {
+        throw new ModelRequestError('invalid-argument', `${name} was not converted: the tokenizer is ${tokenizer.length} bytes; the limit is ${mib(MAX_LLAMA2C_TOKENIZER_BYTES)}`);
+      }
+      let model: Uint8Array;
+      try {
+        model = llama2cToOnnxBytes(checkpoint, tokenizer).model;
+      } catch (e) {
+        if (e instanceof Llama2cCheckpointError || e instanceof Llama2cTokenizerError) {
+          throw new ModelRequestError('invalid-argument', `${name} was not converted: ${e.message}`);
+        }
+        throw e;
+      }
+      let sha256: string;
+      try {
+        sha256 = inspectModelBytes(model, name).sha256;
+      } catch (e) {
+        throw new ModelRequestError('invalid-argument', `${name} was not imported: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      log(`models.convertLlama2c: ${name} (${checkpoint.length} + ${tokenizer.length} bytes) converted to ${model.length} bytes of ONNX`);
+      return { id: await save(name, model, sha256, 'convert') };
     },
 
     async inspect(id) {

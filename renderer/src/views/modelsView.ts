@@ -1,10 +1,11 @@
 /**
  * Models page: the catalog (Fetch with a progress bar, kept live by model.progress /
- * model.fetched), importing an ONNX file (file picker or drag-and-drop), the imported models and
+ * model.fetched), importing an ONNX file (file picker or drag-and-drop), converting a llama2.c
+ * checkpoint and its tokenizer.bin to ONNX, the imported models and
  * the inspection of the selected one: its inputs and outputs and its attention blocks per layer.
  */
 import type { AttentionBlockInfo, CatalogModel, ImportedModel, ModelInspectionInfo, ModelProgress } from '../../../preload/contract';
-import { MAX_MODEL_IMPORT_BYTES } from '../../../preload/contract';
+import { MAX_LLAMA2C_CHECKPOINT_BYTES, MAX_LLAMA2C_TOKENIZER_BYTES, MAX_MODEL_IMPORT_BYTES } from '../../../preload/contract';
 import { button, clear, h } from '../dom';
 import { formatTimestamp } from '../format';
 import { formatBytes, formatDims, shapeText } from '../modelFormat';
@@ -135,6 +136,30 @@ export function mountModelsView(root: HTMLElement, ctx: ViewContext): View {
     h('span', { class: 'muted' }, `or click to choose a file (up to ${MAX_MODEL_IMPORT_BYTES / (1024 * 1024)} MiB; external data files are not supported)`),
     fileInput,
   );
+  const mib = (n: number): string => `${n / (1024 * 1024)} MiB`;
+  const checkpointInput = h('input', { type: 'file', accept: '.bin', id: 'llama2c-checkpoint-input', 'data-testid': 'llama2c-checkpoint-input' });
+  const tokenizerInput = h('input', { type: 'file', accept: '.bin', id: 'llama2c-tokenizer-input', 'data-testid': 'llama2c-tokenizer-input' });
+  const convertStatus = h('span', { class: 'muted small', 'data-testid': 'llama2c-convert-status' });
+  const convertButton = button('Convert', () => void convertLlama2c(), { class: 'btn btn-primary', 'data-testid': 'llama2c-convert', disabled: true });
+  const updateConvertButton = (): void => {
+    convertButton.disabled = converting || !checkpointInput.files?.length || !tokenizerInput.files?.length;
+  };
+  checkpointInput.addEventListener('change', updateConvertButton);
+  tokenizerInput.addEventListener('change', updateConvertButton);
+  const convertForm = h(
+    'div',
+    { class: 'model-convert', 'data-testid': 'llama2c-convert-form' },
+    h(
+      'p',
+      { class: 'muted' },
+      `A llama2.c checkpoint (legacy or version 1, float32, up to ${mib(MAX_LLAMA2C_CHECKPOINT_BYTES)}) and its tokenizer.bin (up to ${mib(MAX_LLAMA2C_TOKENIZER_BYTES)}) are converted to ONNX, tokenizer embedded, and added to the models.`,
+    ),
+    h('label', { class: 'field', for: 'llama2c-checkpoint-input' }, 'Checkpoint ', checkpointInput),
+    ' ',
+    h('label', { class: 'field', for: 'llama2c-tokenizer-input' }, 'Tokenizer ', tokenizerInput),
+    ' ',
+    convertButton,
+  );
   const tbody = h('tbody', {}, h('tr', { class: 'empty-row' }, h('td', { colspan: 6 }, 'Loading models…')));
   const inspection = h(
     'section',
@@ -158,6 +183,12 @@ export function mountModelsView(root: HTMLElement, ctx: ViewContext): View {
     h(
       'section',
       { class: 'card' },
+      h('div', { class: 'card-header' }, h('h2', {}, 'Convert a llama2.c checkpoint'), convertStatus),
+      convertForm,
+    ),
+    h(
+      'section',
+      { class: 'card' },
       h('div', { class: 'card-header' }, h('h2', {}, 'Models')),
       h(
         'div',
@@ -175,6 +206,7 @@ export function mountModelsView(root: HTMLElement, ctx: ViewContext): View {
   root.append(page);
 
   let disposed = false;
+  let converting = false;
   let selected: number | null = null;
   let inspectSeq = 0;
   const cards = new Map<string, CatalogCard>();
@@ -357,6 +389,40 @@ export function mountModelsView(root: HTMLElement, ctx: ViewContext): View {
       if (disposed) return;
       importStatus.textContent = '';
       ctx.reportError(`Could not import ${file.name}`, e);
+    }
+  }
+
+  async function convertLlama2c(): Promise<void> {
+    const checkpoint = checkpointInput.files?.[0];
+    const tokenizer = tokenizerInput.files?.[0];
+    if (!checkpoint || !tokenizer || converting) return;
+    const title = `Could not convert ${checkpoint.name}`;
+    if (checkpoint.size > MAX_LLAMA2C_CHECKPOINT_BYTES) {
+      ctx.reportError(title, `The checkpoint is ${formatBytes(checkpoint.size)}; the limit is ${mib(MAX_LLAMA2C_CHECKPOINT_BYTES)} (convert bigger ones with \`attn convert\`).`);
+      return;
+    }
+    if (tokenizer.size > MAX_LLAMA2C_TOKENIZER_BYTES) {
+      ctx.reportError(title, `The tokenizer is ${formatBytes(tokenizer.size)}; the limit is ${mib(MAX_LLAMA2C_TOKENIZER_BYTES)}.`);
+      return;
+    }
+    converting = true;
+    updateConvertButton();
+    convertStatus.textContent = `Converting ${checkpoint.name}…`;
+    try {
+      const [checkpointBase64, tokenizerBase64] = await Promise.all([readBase64(checkpoint), readBase64(tokenizer)]);
+      const { id } = await ctx.client.call('models.convertLlama2c', { name: checkpoint.name, checkpointBase64, tokenizerBase64 });
+      if (disposed) return;
+      convertStatus.textContent = `Converted ${checkpoint.name}.`;
+      ctx.clearError();
+      await refresh();
+      select(id);
+    } catch (e) {
+      if (disposed) return;
+      convertStatus.textContent = '';
+      ctx.reportError(title, e);
+    } finally {
+      converting = false;
+      if (!disposed) updateConvertButton();
     }
   }
 
