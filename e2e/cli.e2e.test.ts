@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceAttention } from '../main/core/attention/reference';
 import { decodeNpy, encodeNpy } from '../main/core/npy';
+import { GraphBuilder } from '../main/core/onnx/builder';
 import { SeededRandom } from '../main/core/random';
 import { relativeError } from '../main/core/stats';
 import { float32Tensor } from '../main/core/tensor';
@@ -279,6 +280,21 @@ describe('attn fetch / convert / inspect / models', () => {
     expect(badLayer.status).not.toBe(0);
     expect(badLayer.stderr).toMatch(/layer/);
     expect(existsSync(join(dir, 'infer-bad'))).toBe(false);
+
+    // a model with an operator no runtime knows: a clear error naming the op, nothing written
+    const g = new GraphBuilder();
+    g.output(g.op('FooBarOp', [g.input('x', 'float32', [1, 4])], { elemType: 'float32', shape: [1, 4], name: 'y' }));
+    const unknownOp = join(dir, 'unknown-op.onnx');
+    writeFileSync(unknownOp, g.toModelBytes());
+    const xFile = writeTensor('x.npy', [1, 4], 3);
+    const unk = attn(['infer', unknownOp, '--feed', `x=${xFile}`, '--provider', 'cpu', '--out-dir', join(dir, 'unk-out')]);
+    expect(unk.status).not.toBe(0);
+    expect(unk.stderr).toMatch(/FooBarOp/);
+    expect(existsSync(join(dir, 'unk-out'))).toBe(false);
+    const mismatched = attn(['infer', model, '--feed', `input_ids=${xFile}`, '--out-dir', join(dir, 'mm-out')]);
+    expect(mismatched.status).not.toBe(0);
+    expect(mismatched.stderr).toMatch(/input_ids/);
+    expect(existsSync(join(dir, 'mm-out'))).toBe(false);
 
     const notOnnx = attn(['inspect', ckpt]);
     expect(notOnnx.status).not.toBe(0);
