@@ -6,66 +6,29 @@
  * see a non-ONNX file refused in the error banner, and convert the llama2.c checkpoint and its
  * tokenizer through the conversion form (swapped files refused in the banner first).
  */
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestModel } from '../main/core/models/testModels';
+import type { Harness } from './serveHarness';
+import { root, startHarness } from './serveHarness';
 
-const root = resolve(__dirname, '..');
 const mirror = resolve(root, '..', 'shared', 'models');
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
-let server: ChildProcess;
+let harness: Harness;
 let url: string;
 let dir: string;
-let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'out', 'main', 'cli.js'))) throw new Error('build first: npm run build');
-  if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath} (apt-get install chromium)`);
   if (!existsSync(join(mirror, 'stories260K', 'stories260K.bin'))) throw new Error(`the model mirror is missing: ${mirror}`);
-  dir = mkdtempSync(join(tmpdir(), 'attn-e2e-models-'));
-  server = spawn(process.execPath, [join(root, 'bin', 'attn.mjs'), 'serve', '--db', join(dir, 'e2e.sqlite'), '--port', '0'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ATTN_MODEL_MIRROR: mirror },
-  });
-  let stderr = '';
-  server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  url = await new Promise<string>((res, rej) => {
-    let out = '';
-    const timer = setTimeout(() => rej(new Error(`attn serve did not start: ${out}${stderr}`)), 30_000);
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res(m[1]!);
-      }
-    });
-    server.on('exit', (code) => rej(new Error(`attn serve exited with ${code}: ${out}${stderr}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  harness = await startHarness({ ATTN_MODEL_MIRROR: mirror });
+  ({ url, dir, page } = harness);
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await harness?.close();
 });
 
 describe('models page', () => {

@@ -5,68 +5,31 @@
  * start the quickstart from the UI, watch it finish, check that the 3D plot really drew
  * pixels, export the report, and check that requests without the token are refused.
  */
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './serveHarness';
+import { startHarness } from './serveHarness';
 
-const root = resolve(__dirname, '..');
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-
-let server: ChildProcess;
+let harness: Harness;
 let url: string;
 let origin: string;
 let token: string;
 let dir: string;
-let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'out', 'main', 'cli.js'))) throw new Error('build first: npm run build');
-  if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath} (apt-get install chromium)`);
-  dir = mkdtempSync(join(tmpdir(), 'attn-e2e-'));
-  server = spawn(process.execPath, [join(root, 'bin', 'attn.mjs'), 'serve', '--db', join(dir, 'e2e.sqlite'), '--port', '0'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  url = await new Promise<string>((res, rej) => {
-    let out = '';
-    const timer = setTimeout(() => rej(new Error(`attn serve did not start: ${out}${stderr}`)), 30_000);
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res(m[1]!);
-      }
-    });
-    server.on('exit', (code) => rej(new Error(`attn serve exited with ${code}: ${out}${stderr}`)));
-  });
+  harness = await startHarness();
+  ({ url, dir, page } = harness);
   const parsed = new URL(url);
   origin = parsed.origin;
   token = parsed.searchParams.get('token')!;
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await harness?.close();
 });
 
 describe('web host security', () => {

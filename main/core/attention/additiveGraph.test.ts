@@ -7,20 +7,10 @@ import { additiveParameters } from './additiveParams';
 import { describeAttentionGraph } from './graphs';
 import { referenceAttention } from './reference';
 import type { AttentionDims } from './shapes';
+import { values as uniformValues } from '../../node/attention/graphTestSupport';
 
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = (s / 2 ** 32) * 4 - 2;
-  }
-  return out;
-}
+/** Deterministic values in [-2, 2). */
+const values = (n: number, seed: number): Float32Array => uniformValues(n, seed, 2);
 
 interface Inputs {
   q: Float32Array;

@@ -15,21 +15,10 @@ import { referenceAttention } from './reference';
 import type { AttentionDims } from './shapes';
 import { parseVariantSpec } from './spec';
 import type { SpecOf } from './spec';
+import { values as uniformValues } from '../../node/attention/graphTestSupport';
 
-/** Deterministic values in [-2, 2). */
-function values(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = ((s / 2 ** 32) * 4 - 2) * scale;
-  }
-  return out;
-}
+/** Deterministic values in [-2·scale, 2·scale). */
+const values = (n: number, seed: number, scale = 1): Float32Array => uniformValues(n, seed, 2 * scale);
 
 interface Inputs {
   q: Float32Array;

@@ -8,21 +8,10 @@ import type { Float32Tensor } from '../../core/tensor';
 import * as ort from 'onnxruntime-node';
 import { createSession } from '../ort/session';
 import { AttentionKernel, runAttention } from './kernel';
+import { values as uniformValues } from './graphTestSupport';
 
 /** Deterministic values in [-2, 2). */
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = (s / 2 ** 32) * 4 - 2;
-  }
-  return out;
-}
+const values = (n: number, seed: number): Float32Array => uniformValues(n, seed, 2);
 
 function inputs(d: AttentionDims, seed: number): { q: Float32Tensor; k: Float32Tensor; v: Float32Tensor } {
   const qs = [d.batch, d.heads, d.seqQ, d.headDim];
