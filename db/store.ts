@@ -801,6 +801,15 @@ export class Store {
     if (res.changes === 0) throw this.inactiveError(id, 'set the execution provider of');
   }
 
+  /** Records the model a queued or running run uses (its name and the sha256 of its bytes). */
+  setRunModel(runId: number, modelId: string, sha256: string): void {
+    const id = checkId(runId, 'run id');
+    const name = checkText(modelId, 'modelId', 1000);
+    if (!/^[0-9a-fA-F]{64}$/.test(sha256)) throw invalid(`modelSha256 must be 64 hex digits, got ${describe(sha256)}`);
+    const res = this.stmt(`UPDATE runs SET model_id = ?, model_sha256 = ? WHERE id = ? AND status IN ${ACTIVE}`).run(name, sha256.toLowerCase(), id);
+    if (res.changes === 0) throw this.inactiveError(id, 'set the model of');
+  }
+
   /**
    * Finishes a queued or running run. `done` sets progress to 1 and must not carry an error;
    * any other move out of a terminal state is refused with a `conflict` StoreError.

@@ -2,7 +2,7 @@
 /**
  * End to end through every layer, in Debian's Chromium driven by playwright-core, against
  * `attn serve` (the built CLI, web host, service, worker, ONNX Runtime and SQLite):
- * start the quickstart from the UI, watch it finish, check that the 3D plot really drew
+ * start the kernel-scaling preset from the UI, watch it finish, check that the 3D plot really drew
  * pixels, export the report, and check that requests without the token are refused.
  */
 import { readFileSync } from 'node:fs';
@@ -54,12 +54,12 @@ describe('web host security', () => {
   });
 });
 
-describe('quickstart from the UI', () => {
+describe('kernel-scaling preset from the UI', () => {
   it('starts the preset, shows progress, finishes, draws the 3D surface and exports a report', async () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url);
-    await page.getByTestId('preset-start-quickstart').click();
+    await page.getByTestId('preset-start-kernel-scaling').click();
     const row = page.locator('[data-testid^="run-row-"]').first();
     await row.waitFor();
     const runId = Number((await row.getAttribute('data-testid'))!.replace('run-row-', ''));
@@ -111,7 +111,7 @@ describe('quickstart from the UI', () => {
     const saved = join(dir, 'report.html');
     await download.saveAs(saved);
     const html = readFileSync(saved, 'utf8');
-    expect(html).toContain(`Run ${runId}: quickstart`);
+    expect(html).toContain(`Run ${runId}: kernel-scaling`);
     expect(html).toContain('sliding(w=64)');
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/partial and not a complete run/);

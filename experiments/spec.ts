@@ -1,7 +1,9 @@
-import type { z } from 'zod';
+import { z } from 'zod';
+import { FidelitySpec } from './fidelity/spec';
 import { KernelScalingSpec } from './kernelScaling/spec';
 
 /** Every experiment kind's spec; one entry per kind, discriminated by `kind`. */
-export const ExperimentSpec = KernelScalingSpec;
+export const ExperimentSpec = z.discriminatedUnion('kind', [KernelScalingSpec, FidelitySpec]);
 export type ExperimentSpec = z.infer<typeof ExperimentSpec>;
 export type ExperimentSpecInput = z.input<typeof ExperimentSpec>;
+export const EXPERIMENT_KINDS = ['kernel-scaling', 'fidelity'] as const;

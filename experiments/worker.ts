@@ -1,9 +1,11 @@
 /**
  * Worker-thread entry for experiment runs: keeps heavy work off the main (UI/IPC) thread.
- * Receives { runId, spec } as workerData, streams FromWorker messages, stops on { type: 'cancel' }.
+ * Receives { runId, spec, completedPoints? } as workerData, streams FromWorker messages, stops on
+ * { type: 'cancel' }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { variantLabel } from '../main/core/attention/spec';
+import { runFidelity } from './fidelity/runner';
 import { runKernelScaling } from './kernelScaling/runner';
 import { ExperimentSpec } from './spec';
 import type { FromWorker, ToWorker, WorkerStart } from './workerProtocol';
@@ -20,22 +22,41 @@ function send(msg: FromWorker): void {
   port!.postMessage(msg);
 }
 
+const common = {
+  isCancelled: () => cancelled,
+  onProvider: (name: string, fallbacks: readonly { provider: string; reason: string }[]) => send({ type: 'provider', name, fallbacks: [...fallbacks] }),
+  log: (message: string) => send({ type: 'log', message }),
+};
+
 async function main(): Promise<void> {
   const start = workerData as WorkerStart;
   const spec = ExperimentSpec.parse(start.spec);
-  const status = await runKernelScaling(spec, {
-    isCancelled: () => cancelled,
-    onProvider: (name, fallbacks) => send({ type: 'provider', name, fallbacks: [...fallbacks] }),
-    onPoint: (point, metrics, progress, skipped) =>
-      send({
-        ...(skipped !== undefined ? { skipped } : {}),
-        type: 'point',
-        label: `n=${point.seqLen} ${variantLabel(point.spec)}`,
-        metrics,
-        ...progress,
-      }),
-    log: (message) => send({ type: 'log', message }),
-  });
+  let status: 'done' | 'cancelled';
+  if (spec.kind === 'fidelity') {
+    status = await runFidelity(
+      spec,
+      {
+        ...common,
+        onModel: (name, sha256) => send({ type: 'model', name, sha256 }),
+        onArtifact: (a) => send({ type: 'artifact', kind: a.kind, name: a.name, shape: [...a.shape], data: a.data }),
+        onPoint: (point, metrics, progress, skipped) =>
+          send({ ...(skipped !== undefined ? { skipped } : {}), type: 'point', label: point.key, metrics, ...progress }),
+      },
+      { completed: new Set(start.completedPoints ?? []) },
+    );
+  } else {
+    status = await runKernelScaling(spec, {
+      ...common,
+      onPoint: (point, metrics, progress, skipped) =>
+        send({
+          ...(skipped !== undefined ? { skipped } : {}),
+          type: 'point',
+          label: `n=${point.seqLen} ${variantLabel(point.spec)}`,
+          metrics,
+          ...progress,
+        }),
+    });
+  }
   send({ type: 'finished', status });
 }
 

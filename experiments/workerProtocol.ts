@@ -5,6 +5,8 @@ export interface WorkerStart {
   readonly runId: number;
   /** The experiment spec, already validated by the service. */
   readonly spec: unknown;
+  /** Keys of points already stored (a resumed run): the runner skips them. */
+  readonly completedPoints?: readonly string[];
 }
 
 export type ToWorker = { readonly type: 'cancel' };
@@ -21,6 +23,8 @@ export type FromWorker =
       /** Why the point was skipped (e.g. too large for memory); it then has no metrics. */
       readonly skipped?: string;
     }
+  | { readonly type: 'model'; readonly name: string; readonly sha256: string }
+  | { readonly type: 'artifact'; readonly kind: string; readonly name: string; readonly shape: readonly number[]; readonly data: Float32Array }
   | { readonly type: 'log'; readonly message: string }
   | { readonly type: 'finished'; readonly status: 'done' | 'cancelled' }
   | { readonly type: 'failed'; readonly message: string };

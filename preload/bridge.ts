@@ -35,6 +35,7 @@ export const METHOD_ALLOW_LIST = [
   'runs.list',
   'runs.get',
   'runs.cancel',
+  'runs.artifact',
   'reports.export',
   'models.list',
   'models.fetch',

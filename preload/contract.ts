@@ -43,13 +43,36 @@ export const MetricPoint = z.object({
 });
 export type MetricPoint = z.infer<typeof MetricPoint>;
 
+export const ArtifactSummary = z.object({
+  id: z.number().int(),
+  kind: z.string(),
+  name: z.string(),
+  dtype: z.string(),
+  shape: z.array(z.number().int().min(0)),
+  bytes: z.number().int().min(0),
+});
+export type ArtifactSummary = z.infer<typeof ArtifactSummary>;
+
 export const RunDetail = RunSummary.extend({
   spec: z.unknown(),
   specHash: z.string(),
   versions: z.record(z.string(), z.string()),
   params: z.record(z.string(), z.string()),
   metrics: z.array(MetricPoint),
+  modelId: z.string().nullable(),
+  modelSha256: z.string().nullable(),
+  /** Metadata of the run's stored tensors (attention maps, ...); fetch one with runs.artifact. */
+  artifacts: z.array(ArtifactSummary),
 });
+
+/** The largest artifact runs.artifact returns (base64 in JSON). */
+export const MAX_ARTIFACT_TRANSFER_BYTES = 32 * 1024 * 1024;
+
+export const ArtifactData = ArtifactSummary.extend({
+  /** The raw little-endian element bytes, base64-encoded. */
+  dataBase64: z.string(),
+});
+export type ArtifactData = z.infer<typeof ArtifactData>;
 export type RunDetail = z.infer<typeof RunDetail>;
 
 export const PresetSummary = z.object({
@@ -178,6 +201,8 @@ export const methods = {
   },
   'runs.get': { input: z.object({ runId: RunId }).strict(), output: RunDetail },
   'runs.cancel': { input: z.object({ runId: RunId }).strict(), output: z.object({ cancelled: z.boolean() }) },
+  /** One stored artifact of a run (by the id listed in runs.get), with its bytes. */
+  'runs.artifact': { input: z.object({ runId: RunId, artifactId: z.number().int().min(1) }).strict(), output: ArtifactData },
   'reports.export': {
     input: z.object({ runId: RunId, format: z.literal('html') }).strict(),
     output: z.object({ fileName: z.string(), mimeType: z.string(), content: z.string() }),

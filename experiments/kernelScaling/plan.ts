@@ -1,6 +1,6 @@
 import { attentionFlops } from '../../main/core/attention/flops';
 import { VariantSpec, variantLabel } from '../../main/core/attention/spec';
-import type { KernelScalingSpec } from './spec';
+import type { KernelScalingSpec, VariantEntry } from './spec';
 
 /** One measured point of a kernel-scaling run. */
 export interface KernelPoint {
@@ -25,8 +25,8 @@ function dimsAt(spec: KernelScalingSpec, n: number) {
   return { batch: spec.batch, heads: spec.heads, kvHeads: spec.kvHeads ?? spec.heads, seqQ: n, seqK: n, headDim: spec.headDim, valueDim: spec.headDim };
 }
 
-/** Variant points per length (without the length): what each entry of spec.variants expands to. */
-export function expandVariants(spec: KernelScalingSpec): { variant: string; spec: VariantSpec; param: number | null; paramName: string | null }[] {
+/** Variant points per length (without the length): what each entry of spec.variants expands to (exact left out). */
+export function expandVariants(spec: { readonly variants: readonly VariantEntry[]; readonly windows: readonly number[] }): { variant: string; spec: VariantSpec; param: number | null; paramName: string | null }[] {
   const out: { variant: string; spec: VariantSpec; param: number | null; paramName: string | null }[] = [];
   for (const entry of spec.variants) {
     if (entry === 'exact') continue;

@@ -11,6 +11,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { RunSummary } from '../../preload/contract';
 import { presets } from '../../experiments/presets';
 import { kernelRows, rowLabel, speedups } from '../../experiments/kernelScaling/results';
+import { formatFidelitySummary } from '../../experiments/fidelity/summary';
 import { formatNumber } from '../../experiments/reportFormat';
 import { MODEL_CATALOG, catalogEntrySize } from '../core/models/catalog';
 import { runAttentionCommand } from './commands/attentionCommand';
@@ -143,6 +144,14 @@ export function buildProgram(): Command {
         const run = await svc.call('runs.get', { runId });
         if (o.json) {
           process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+        } else if (run.kind === 'fidelity') {
+          process.stdout.write(formatFidelitySummary(run.metrics));
+          process.stdout.write(
+            `run ${runId} ${end.status} in ${((Date.now() - started) / 1000).toFixed(1)} s on ${run.executionProvider ?? 'unknown provider'}` +
+              `${run.modelId !== null ? ` (model ${run.modelId}${run.modelSha256 !== null ? `, sha256 ${run.modelSha256.slice(0, 12)}…` : ''})` : ''}` +
+              `${end.error ? `: ${end.error}` : ''}\n` +
+              `export it with: attn export ${runId} --format html --out run-${runId}.html\n`,
+          );
         } else {
           const rows = kernelRows(run.metrics);
           const speed = speedups(rows);

@@ -17,7 +17,7 @@ import type {
   RunFinished,
   SystemInfo,
 } from '../../preload/contract';
-import { isMethodName, methods } from '../../preload/contract';
+import { MAX_ARTIFACT_TRANSFER_BYTES, isMethodName, methods } from '../../preload/contract';
 import { Store } from '../../db/store';
 import { ExperimentSpec } from '../../experiments/spec';
 import { findPreset, presets } from '../../experiments/presets';
@@ -74,6 +74,34 @@ interface ActiveRun {
 const TERMINAL = new Set(['done', 'failed', 'cancelled', 'interrupted']);
 /** How long a worker may take to stop after a cancel before it is terminated. */
 const CANCEL_GRACE_MS = 5_000;
+
+/** The parameters recorded with a run (searchable; the full spec is stored too). */
+function runParams(spec: ExperimentSpec): Record<string, string | number | boolean> {
+  const common = { provider_requested: spec.provider, host: hostname() };
+  if (spec.kind === 'fidelity') {
+    return {
+      ...common,
+      model: spec.model,
+      data: spec.data.source,
+      batch: spec.batch,
+      top_k: spec.topK,
+      ...(spec.limit !== undefined ? { limit: spec.limit } : {}),
+      ...(spec.maxLength !== undefined ? { max_length: spec.maxLength } : {}),
+      ...(spec.layers !== undefined ? { layers: spec.layers.join(',') } : {}),
+      ...(spec.heads !== undefined ? { heads: spec.heads.join(',') } : {}),
+    };
+  }
+  return {
+    ...common,
+    causal: spec.causal,
+    heads: spec.heads,
+    kv_heads: spec.kvHeads ?? spec.heads,
+    head_dim: spec.headDim,
+    batch: spec.batch,
+    repeats: spec.repeats,
+    warmup: spec.warmup,
+  };
+}
 
 export async function createService(opts: ServiceOptions): Promise<Service> {
   const store = Store.open(opts.dbPath, opts.sqliteNativeBinding ? { nativeBinding: opts.sqliteNativeBinding } : {});
@@ -188,6 +216,12 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
           emit('run.progress', { runId, done: msg.done, total: msg.total, fraction: msg.fraction, etaMs, message: msg.label });
           break;
         }
+        case 'model':
+          store.setRunModel(runId, msg.name, msg.sha256);
+          break;
+        case 'artifact':
+          store.addArtifact(runId, { kind: msg.kind, name: msg.name, dtype: 'float32', shape: msg.shape, data: msg.data });
+          break;
         case 'log':
           log(`run ${runId}: ${msg.message}`);
           break;
@@ -228,18 +262,8 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       }
       const spec = ExperimentSpec.parse(specInput);
       const experimentId = store.ensureExperiment({ name: spec.name, kind: spec.kind });
-      const runId = store.createRun({ experimentId, kind: spec.kind, spec, seed: spec.seed, versions });
-      store.addParams(runId, {
-        provider_requested: spec.provider,
-        causal: spec.causal,
-        heads: spec.heads,
-        kv_heads: spec.kvHeads ?? spec.heads,
-        head_dim: spec.headDim,
-        batch: spec.batch,
-        repeats: spec.repeats,
-        warmup: spec.warmup,
-        host: hostname(),
-      });
+      const runId = store.createRun({ experimentId, kind: spec.kind, spec, seed: spec.seed, versions, ...(spec.kind === 'fidelity' ? { modelId: spec.model } : {}) });
+      store.addParams(runId, runParams(spec));
       queue.push(runId);
       emit('run.progress', { runId, done: 0, total: 0, fraction: 0, etaMs: null, message: 'queued' });
       pump();
@@ -250,6 +274,15 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const run = store.getRun(input.runId);
       if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
       return run;
+    },
+    'runs.artifact': (input) => {
+      const artifact = store.getArtifact(input.artifactId);
+      if (!artifact || artifact.runId !== input.runId) throw new ServiceError('not-found', `run ${input.runId} has no artifact with id ${input.artifactId}`);
+      if (artifact.bytes > MAX_ARTIFACT_TRANSFER_BYTES) {
+        throw new ServiceError('invalid-argument', `artifact ${artifact.name} is ${artifact.bytes} bytes, more than the ${MAX_ARTIFACT_TRANSFER_BYTES} that can be transferred`);
+      }
+      const { id, kind, name, dtype, shape, bytes } = artifact;
+      return { id, kind, name, dtype, shape, bytes, dataBase64: Buffer.from(artifact.data.buffer, artifact.data.byteOffset, artifact.data.byteLength).toString('base64') };
     },
     'runs.cancel': (input) => {
       const run = store.getRun(input.runId);

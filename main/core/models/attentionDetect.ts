@@ -43,6 +43,12 @@ export interface AttentionBlock {
   readonly masking: AttentionMasking;
   /** 'unknown' where the mask comes from a graph input (it may or may not be causal). */
   readonly causal: boolean | 'unknown';
+  /**
+   * True where the mask only removes keys: a mask value of one query row ([.., 1, Sk]), such as
+   * the padding bias a BERT-style model builds from its attention_mask input. Graph surgery then
+   * passes the allowed keys on to variants and interventions.
+   */
+  readonly keyMask: boolean;
   readonly heads: number | null;
   readonly kvHeads: number | null;
   readonly headSize: number | null;
@@ -710,11 +716,13 @@ function unfusedBlock(g: GraphIndex, softmaxIndex: number): Omit<AttentionBlock,
   else kvHeads = heads;
 
   const causal: boolean | 'unknown' = back.maskValue === undefined ? false : causalFromMask(g, back.maskValue);
+  const maskShape = back.maskValue === undefined ? undefined : g.shapeOf(back.maskValue);
+  const keyMask = causal === false && maskShape !== undefined && maskShape.length >= 2 && maskShape[maskShape.length - 2] === 1;
   const rope = hasRope(g, [q, k]);
   const parts = [
     `Q·Kᵀ MatMul`,
     scaling === 'div' ? 'Div scale' : scaling === 'mul' ? 'Mul scale' : scaling === 'prescaled-q' ? 'Q scaled before the product' : 'no scale',
-    back.masking === 'add' ? 'Add mask' : back.masking === 'where' ? 'Where mask' : 'no mask',
+    back.masking === 'add' ? (keyMask ? 'Add key-padding mask' : 'Add mask') : back.masking === 'where' ? (keyMask ? 'Where key-padding mask' : 'Where mask') : 'no mask',
     'Softmax',
     '·V MatMul',
   ];
@@ -727,6 +735,7 @@ function unfusedBlock(g: GraphIndex, softmaxIndex: number): Omit<AttentionBlock,
     scale,
     masking: back.masking,
     causal,
+    keyMask,
     heads,
     kvHeads,
     headSize,
@@ -840,6 +849,7 @@ function fusedBlock(g: GraphIndex, index: number): Omit<AttentionBlock, 'index'>
     scale: explicitScale ?? (headSize !== null ? 1 / Math.sqrt(headSize) : null),
     masking,
     causal,
+    keyMask: false,
     heads,
     kvHeads,
     headSize,

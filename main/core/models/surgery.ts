@@ -55,6 +55,8 @@ export const Modification = z
   .object({
     /** true: every block; a list: those layers (block indices in layer order). */
     exposeAttention: z.union([z.boolean(), layerList]).optional(),
+    /** true: every block; a list: those layers. Adds outputs `block_out.<layer>` float32 [B, H, Sq, Dv]: the ·V products (after any replacement). */
+    exposeBlockOutputs: z.union([z.boolean(), layerList]).optional(),
     replace: z
       .object({
         variant: VariantSpec,
@@ -89,6 +91,7 @@ export class SurgeryError extends Error {
 }
 
 export const EXPOSED_ATTENTION_PREFIX = 'attention.';
+export const EXPOSED_BLOCK_OUTPUT_PREFIX = 'block_out.';
 export const INJECTED_ATTENTION_PREFIX = 'attention_in.';
 export const EMBEDDINGS_INPUT = 'embeddings';
 
@@ -96,7 +99,7 @@ export interface SurgeryResult {
   readonly model: ModelProto;
   /** The blocks found in the original model. */
   readonly blocks: readonly AttentionBlock[];
-  /** Names of the added outputs (attention.<layer>). */
+  /** Names of the added outputs (attention.<layer>, block_out.<layer>). */
   readonly exposed: readonly string[];
   /** Names of the added inputs (attention_in.<layer>, embeddings). */
   readonly addedInputs: readonly string[];
@@ -123,8 +126,8 @@ export function parseModification(input: unknown): Modification {
 
 /** Does the modification fix the sequence length (everything except cutAtEmbeddings alone)? */
 export function modificationNeedsShape(m: Modification): boolean {
-  const expose = m.exposeAttention;
-  return (expose !== undefined && expose !== false && !(Array.isArray(expose) && expose.length === 0)) || m.replace !== undefined || m.intervene !== undefined;
+  const named = (e: boolean | readonly number[] | undefined): boolean => e !== undefined && e !== false && !(Array.isArray(e) && e.length === 0);
+  return named(m.exposeAttention) || named(m.exposeBlockOutputs) || m.replace !== undefined || m.intervene !== undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -399,6 +402,47 @@ function requireCausalKnown(b: AttentionBlock, what: string): boolean {
   return b.causal;
 }
 
+/** An additive key bias at or below this masks the key out (BERT-style models use −10000, others −1e9 or −inf). */
+export const MASKED_BIAS_THRESHOLD = -1000;
+
+/** ReduceSum over the last axis of a rank-`rank` value, in the form the model's opset wants. */
+function reduceSumLast(ed: GraphEditor, at: number, x: string, rank: number, keepdims: boolean, hint: string, opset: number): string {
+  const keep = intAttr('keepdims', keepdims ? 1 : 0);
+  if (opset >= 13) return ed.op(at, 'ReduceSum', [x, ed.constInt64(`${hint}_axes`, [1], [rank - 1])], hint, [keep]);
+  return ed.op(at, 'ReduceSum', [x], hint, [intsAttr('axes', [rank - 1]), keep]);
+}
+
+/** float32 [b, 1, 1, S]: 1 where a key-padding bias allows the key, 0 where it masks it out. */
+function allowedKeysFromBias(ed: GraphEditor, b: AttentionBlock, at: number, what: string): string {
+  const mask = b.values.mask;
+  if (mask === undefined || !b.keyMask) throw new SurgeryError(`${what}: ${describeBlock(b)} has no key-padding mask`);
+  if (b.masking !== 'add') throw new SurgeryError(`${what}: ${describeBlock(b)} applies its key-padding mask with a Where; only additive padding masks can be carried over`);
+  const p = `surgery/layer${b.index}/`;
+  const allowed = ed.op(at, 'Greater', [mask, ed.constFloat(`${p}masked_bias`, [], [MASKED_BIAS_THRESHOLD])], `${p}key_allowed`);
+  return ed.op(at, 'Cast', [allowed], `${p}key_allowed_f`, [intAttr('to', FLOAT)]);
+}
+
+/**
+ * For a block masked by a key-padding bias: int64 [B], the number of allowed keys of each batch
+ * row, computed in the graph from the bias (keys whose bias is above MASKED_BIAS_THRESHOLD).
+ * Variants take it as key_lengths, which assumes right padding (the allowed keys are a prefix),
+ * as tokenizers pad. null for a block without a mask or with a causal one.
+ */
+function keyLengthsFromBias(ctx: SpliceContext, b: AttentionBlock, at: number, what: string): string | null {
+  if (b.values.mask === undefined || b.causal !== false) return null;
+  if (!b.keyMask) {
+    throw new SurgeryError(`${what}: ${describeBlock(b)} has a mask with a row per query that is not causal; only causal masks and key-padding masks ([.., 1, keys]) can be carried over to a variant`);
+  }
+  const { ed, shape } = ctx;
+  const p = `surgery/layer${b.index}/`;
+  const allowed = allowedKeysFromBias(ed, b, at, what);
+  const rows = ed.op(at, 'Reshape', [allowed, ed.constInt64(`${p}key_rows_shape`, [2], [-1, shape.seqLen])], `${p}key_rows`);
+  const counts = reduceSumLast(ed, at, rows, 2, false, `${p}key_counts`, defaultOpset(ctx.model) ?? 17);
+  const perBatch = ed.op(at, 'Expand', [counts, ed.constInt64(`${p}batch_shape`, [1], [shape.batch])], `${p}key_counts_b`);
+  ctx.notes.push(`layer ${b.index}: the key-padding mask is passed to the variant as key lengths (the allowed keys must be a prefix: right padding)`);
+  return ed.op(at, 'Cast', [perBatch], `${p}key_lengths`, [intAttr('to', INT64)]);
+}
+
 /** bool [1, H, 1, 1]: true on the chosen heads. */
 function headMask(ed: GraphEditor, H: number, heads: readonly number[], hint: string): string {
   return ed.constBool(hint, [1, H, 1, 1], Array.from({ length: H }, (_, h) => heads.includes(h)));
@@ -442,8 +486,10 @@ function spliceVariant(ctx: SpliceContext, b: AttentionBlock, variant: VariantSp
     ctx.notes.push(`layer ${b.index}: Q scaled by ${factor.toPrecision(6)} so that the variant's scores use the block's scale`);
   }
 
+  const keyLengths = keyLengthsFromBias(ctx, b, at, what);
+
   const dims: AttentionDims = { batch: shape.batch, heads: H, kvHeads: H, seqQ: shape.seqLen, seqK: shape.seqLen, headDim: D, valueDim: D };
-  const sub = describeAttentionGraph(variant, dims, { causal, probabilities: wantProbs }).toModelProto();
+  const sub = describeAttentionGraph(variant, dims, { causal, probabilities: wantProbs, keyLengths: keyLengths !== null }).toModelProto();
   const subGraph = sub.graph;
   if (subGraph === null || subGraph === undefined) throw new SurgeryError(`${what}: the variant graph is empty`);
   const subOpset = defaultOpset(sub) ?? 17;
@@ -483,6 +529,7 @@ function spliceVariant(ctx: SpliceContext, b: AttentionBlock, variant: VariantSp
     [ATTENTION_IO.k, kIn],
     [ATTENTION_IO.v, v],
   ]);
+  if (keyLengths !== null) rename.set(ATTENTION_IO.keyLengths, keyLengths);
   const outName = ed.fresh(`${prefix}o`);
   rename.set(ATTENTION_IO.output, outName);
   const pName = wantProbs ? ed.fresh(`${prefix}p`) : undefined;
@@ -509,7 +556,7 @@ function spliceVariant(ctx: SpliceContext, b: AttentionBlock, variant: VariantSp
       }),
     );
   }
-  const external = new Set([qIn, kIn, v]);
+  const external = new Set([qIn, kIn, v, ...(keyLengths !== null ? [keyLengths] : [])]);
   for (const vi of subGraph.valueInfo ?? []) {
     const name = nameOf(vi.name ?? '');
     if (!external.has(name)) ed.valueInfo.push(onnx.ValueInfoProto.create({ ...vi, name }));
@@ -518,7 +565,16 @@ function spliceVariant(ctx: SpliceContext, b: AttentionBlock, variant: VariantSp
 }
 
 /** The intervened probabilities (a new value), read from `probs` before node `at`. */
-function intervention(ed: GraphEditor, b: AttentionBlock, m: NonNullable<Modification['intervene']>, shape: SurgeryShape, probs: string, at: number, addedInputs: string[]): string {
+function intervention(
+  ed: GraphEditor,
+  b: AttentionBlock,
+  m: NonNullable<Modification['intervene']>,
+  shape: SurgeryShape,
+  probs: string,
+  at: number,
+  out: { addedInputs: string[]; notes: string[]; opset: number },
+): string {
+  const { addedInputs, notes } = out;
   const what = `intervene '${m.kind}'`;
   const H = requireHeads(b, what);
   const S = shape.seqLen;
@@ -528,6 +584,13 @@ function intervention(ed: GraphEditor, b: AttentionBlock, m: NonNullable<Modific
   const mix = (fresh: string): string => (heads === undefined ? fresh : ed.op(at, 'Where', [headMask(ed, H, heads, `${prefix}/heads`), fresh, probs], `${prefix}/mixed`));
   switch (m.kind) {
     case 'uniform': {
+      if (b.keyMask) {
+        // Uniform over each row's allowed keys, read from the padding bias at run time.
+        const allowed = allowedKeysFromBias(ed, b, at, what);
+        const count = reduceSumLast(ed, at, allowed, 4, true, `${prefix}/allowed_count`, out.opset);
+        const row = ed.op(at, 'Div', [allowed, count], `${prefix}/row`);
+        return mix(ed.op(at, 'Expand', [row, shapeOf()], `${prefix}/weights`));
+      }
       const causal = requireCausalKnown(b, what);
       const table = new Float32Array(S * S);
       for (let i = 0; i < S; i++) {
@@ -539,6 +602,7 @@ function intervention(ed: GraphEditor, b: AttentionBlock, m: NonNullable<Modific
     }
     case 'permute': {
       const causal = requireCausalKnown(b, what);
+      if (b.keyMask) notes.push(`layer ${b.index}: the permutation moves weights among all ${S} keys; with padding it would also move weight onto padded keys, so feed unpadded inputs`);
       const rng = new SeededRandom(m.seed ?? 0);
       const idx = new Array<number>(S * S);
       for (let i = 0; i < S; i++) {
@@ -766,10 +830,17 @@ export function applyModification(original: ModelProto, modificationInput: Modif
   let exposeSet = new Set<AttentionBlock>(
     m.exposeAttention === true ? chooseLayers(blocks, undefined, 'exposeAttention') : Array.isArray(m.exposeAttention) && m.exposeAttention.length > 0 ? chooseLayers(blocks, m.exposeAttention, 'exposeAttention') : [],
   );
+  let exposeOutSet = new Set<AttentionBlock>(
+    m.exposeBlockOutputs === true
+      ? chooseLayers(blocks, undefined, 'exposeBlockOutputs')
+      : Array.isArray(m.exposeBlockOutputs) && m.exposeBlockOutputs.length > 0
+        ? chooseLayers(blocks, m.exposeBlockOutputs, 'exposeBlockOutputs')
+        : [],
+  );
   let replaceSet = new Set(m.replace === undefined ? [] : chooseLayers(blocks, m.replace.layers, 'replace'));
   let interveneSet = new Set(m.intervene === undefined ? [] : chooseLayers(blocks, m.intervene.layers, `intervene '${m.intervene.kind}'`));
   // Fused blocks that an operation names are rewritten into the explicit form first.
-  const fused = blocks.filter((b) => b.form !== 'unfused' && (exposeSet.has(b) || replaceSet.has(b) || interveneSet.has(b)));
+  const fused = blocks.filter((b) => b.form !== 'unfused' && (exposeSet.has(b) || exposeOutSet.has(b) || replaceSet.has(b) || interveneSet.has(b)));
   if (fused.length > 0) {
     model = unfuse(model, fused, sh);
     const again = findAttentionBlocks(model);
@@ -782,11 +853,13 @@ export function applyModification(original: ModelProto, modificationInput: Modif
     }
     const remap = (set: Set<AttentionBlock>): Set<AttentionBlock> => new Set([...set].map((b) => again[b.index] as AttentionBlock));
     exposeSet = remap(exposeSet);
+    exposeOutSet = remap(exposeOutSet);
     replaceSet = remap(replaceSet);
     interveneSet = remap(interveneSet);
     blocks = again;
   }
   for (const b of exposeSet) requireUnfused(b, 'exposeAttention');
+  for (const b of exposeOutSet) requireUnfused(b, 'exposeBlockOutputs');
   for (const b of replaceSet) {
     requireUnfused(b, 'replace');
     checkHeads(b, m.replace?.heads, 'replace');
@@ -803,7 +876,7 @@ export function applyModification(original: ModelProto, modificationInput: Modif
   for (const b of blocks) {
     const expose = exposeSet.has(b);
     const pv = b.nodes.pv;
-    if (!expose && !replaceSet.has(b) && !interveneSet.has(b)) continue;
+    if (!expose && !exposeOutSet.has(b) && !replaceSet.has(b) && !interveneSet.has(b)) continue;
     if (pv === undefined) throw new SurgeryError(`${describeBlock(b)} has no ·V MatMul`);
     const H = requireHeads(b, 'exposeAttention');
     const at = pv.index;
@@ -827,7 +900,7 @@ export function applyModification(original: ModelProto, modificationInput: Modif
         notes.push(`layer ${b.index}: heads ${heads.join(', ')} replaced, the others exact`);
       }
     } else if (interveneSet.has(b) && m.intervene !== undefined) {
-      const newProbs = intervention(ed, b, m.intervene, sh, probsIn, at, addedInputs);
+      const newProbs = intervention(ed, b, m.intervene, sh, probsIn, at, { addedInputs, notes, opset: defaultOpset(model) ?? 17 });
       ed.edit(at).input = [newProbs, ...((ed.nodes[at] as NodeProto).input ?? []).slice(1)];
       exposedValue = newProbs;
     }
@@ -835,6 +908,14 @@ export function applyModification(original: ModelProto, modificationInput: Modif
       const name = ed.claim(`${EXPOSED_ATTENTION_PREFIX}${b.index}`);
       ed.op(at, 'Identity', [exposedValue], name, [], name);
       ed.outputs.push(tensorInfo(name, FLOAT, [sh.batch, H, sh.seqLen, sh.seqLen]));
+      exposed.push(name);
+    }
+    if (exposeOutSet.has(b)) {
+      const D = b.headSize;
+      if (D === null) throw new SurgeryError(`exposeBlockOutputs: the head size of ${describeBlock(b)} could not be determined from the graph`);
+      const name = ed.claim(`${EXPOSED_BLOCK_OUTPUT_PREFIX}${b.index}`);
+      ed.op(at + 1, 'Identity', [b.values.output], name, [], name);
+      ed.outputs.push(tensorInfo(name, FLOAT, [sh.batch, H, sh.seqLen, D]));
       exposed.push(name);
     }
   }
