@@ -13,9 +13,10 @@
  *   anything is written to it (the header is read first, then a read-only probe connection
  *   checks again; only then is a read-write connection opened).
  * - A run's status only moves queued -> running -> done | failed | cancelled (or straight
- *   from queued to one of those), or to `interrupted` by `recoverInterruptedRuns`. Params,
- *   metrics and artifacts can only be added while a run is queued or running, so a run shown
- *   as complete never gains or loses results afterwards. Tags and notes can be added any time.
+ *   from queued to one of those), or to `interrupted` by `recoverInterruptedRuns`. A run that
+ *   stopped early (interrupted, cancelled or failed) can go back to queued with `resumeRun`,
+ *   keeping what it stored; a done run never changes. Params, metrics and artifacts can only be
+ *   added while a run is queued or running. Tags and notes can be added any time.
  * - Every value crossing into the store is validated; bad input throws `StoreError` with
  *   code `invalid-argument` (metric values must be finite: NaN and ±Infinity are refused,
  *   never stored as NULL; progress is clamped to 0..1; a non-finite ETA means "unknown").
@@ -761,6 +762,33 @@ export class Store {
       );
       return Number(res.lastInsertRowid);
     })();
+  }
+
+  /**
+   * interrupted | cancelled | failed -> queued, keeping the run's params, metrics and artifacts
+   * (the runner then skips the points already stored). This process becomes the owner; the
+   * earlier error is kept as a param `resumed_from_<n>` so the history is not lost.
+   */
+  resumeRun(runId: number): void {
+    const id = checkId(runId, 'run id');
+    this.db.transaction(() => {
+      const row = this.stmt('SELECT status, error FROM runs WHERE id = ?').get(id) as { status: string; error: string | null } | undefined;
+      if (row === undefined) throw new StoreError(`run ${id} does not exist`, 'not-found');
+      if (!['interrupted', 'cancelled', 'failed'].includes(row.status)) {
+        throw new StoreError(`run ${id} is ${row.status}; only an interrupted, cancelled or failed run can be resumed`, 'conflict');
+      }
+      const n = (this.stmt(`SELECT count(*) AS n FROM params WHERE run_id = ? AND key LIKE 'resumed_from_%'`).get(id) as { n: number }).n + 1;
+      this.stmt('INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)').run(id, `resumed_from_${n}`, `${row.status}${row.error !== null ? `: ${row.error}` : ''}`);
+      this.stmt(
+        `UPDATE runs SET status = 'queued', finished_ms = NULL, error = NULL, eta_ms = NULL, owner_pid = ?, owner_host = ?, owner_started_ms = ? WHERE id = ?`,
+      ).run(process.pid, this.host, PROCESS_STARTED_MS, id);
+    })();
+  }
+
+  /** Names of a run's artifacts (metadata only). */
+  artifactNames(runId: number): Set<string> {
+    const id = checkId(runId, 'run id');
+    return new Set((this.stmt('SELECT name FROM artifacts WHERE run_id = ?').all(id) as { name: string }[]).map((r) => r.name));
   }
 
   /** queued -> running; records the start time and makes this process the run's owner. */

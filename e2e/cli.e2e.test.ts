@@ -303,3 +303,72 @@ describe('attn fetch / convert / inspect / models', () => {
   });
 });
 
+
+describe('attn run quickstart / resume after a crash', () => {
+  it('runs the quickstart on the built-in model and prints accuracy, agreement and KL per window', () => {
+    const db = join(dir, 'quickstart.sqlite');
+    const r = attn(['run', 'quickstart', '--db', db]);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^point\s+accuracy\s+Δ accuracy\s+agreement\s+KL mean/);
+    // the exact row reproduces the model card's test accuracy (567/573)
+    expect(lines[1]).toMatch(/^exact\s+0\.9895\s/);
+    for (const w of [4, 16, 64]) expect(r.stdout).toMatch(new RegExp(`^sliding ${w}\\s+0\\.\\d{4}\\s+-?0\\.\\d{4}\\s+[01]\\.\\d{4}\\s`, 'm'));
+    expect(r.stdout).toMatch(/run 1 done in [\d.]+ s on cpu \(model spam-encoder, sha256 966f1d7c04b2…\)/);
+  }, 120_000);
+
+  it('a run killed mid-sweep is marked interrupted, and resume finishes it without redoing or duplicating points', async () => {
+    const db = join(dir, 'crash.sqlite');
+    const spec = join(dir, 'fidelity.json');
+    const windows = [1, 2, 3, 4, 6, 8, 500];
+    writeFileSync(spec, JSON.stringify({ kind: 'fidelity', name: 'crash test', model: 'spam-encoder', limit: 48, variants: ['sliding'], windows, batch: 16, provider: 'cpu' }));
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [join(root, 'bin', 'attn.mjs'), 'run', spec, '--db', db], { cwd: dir, stdio: 'ignore' });
+    const doneCount = (): number => {
+      if (!existsSync(db)) return 0;
+      const conn = new Database(db, { readonly: true, fileMustExist: true });
+      try {
+        conn.pragma('busy_timeout = 2000');
+        return (conn.prepare("SELECT count(*) AS n FROM metrics WHERE name = 'point_done'").get() as { n: number }).n;
+      } catch {
+        return 0;
+      } finally {
+        conn.close();
+      }
+    };
+    const deadline = Date.now() + 90_000;
+    while (doneCount() < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const before = doneCount();
+    expect(before).toBeGreaterThanOrEqual(3);
+    expect(before).toBeLessThan(windows.length + 1);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+
+    // The next process finds the run orphaned, and resumes it.
+    const listed = JSON.parse(attn(['runs', '--db', db, '--json']).stdout) as { id: number; status: string }[];
+    expect(listed[0]).toMatchObject({ id: 1, status: 'interrupted' });
+    const resumed = attn(['resume', '1', '--db', db]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`run 1 resumed with ${before} point\\(s\\) already stored`));
+    expect(resumed.stdout).toMatch(/run 1 done/);
+
+    const conn = new Database(db, { readonly: true });
+    try {
+      const perPoint = conn.prepare("SELECT variant, param, count(*) AS n FROM metrics WHERE name = 'point_done' GROUP BY variant, param ORDER BY param").all() as { variant: string; param: number | null; n: number }[];
+      expect(perPoint).toHaveLength(windows.length + 1);
+      for (const p of perPoint) expect(p.n).toBe(1);
+      const perExample = conn.prepare("SELECT param, count(*) AS n FROM metrics WHERE name = 'kl' GROUP BY param").all() as { n: number }[];
+      expect(perExample).toHaveLength(windows.length);
+      for (const p of perExample) expect(p.n).toBe(48);
+      const artifacts = conn.prepare('SELECT name FROM artifacts ORDER BY name').all() as { name: string }[];
+      expect(new Set(artifacts.map((a) => a.name)).size).toBe(artifacts.length);
+      const history = conn.prepare("SELECT value FROM params WHERE key = 'resumed_from_1'").get() as { value: string };
+      expect(history.value).toMatch(/^interrupted: the process \d+/);
+    } finally {
+      conn.close();
+    }
+    const again = attn(['resume', '1', '--db', db]);
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toMatch(/run 1 is done; only an interrupted, cancelled or failed run can be resumed/);
+  }, 240_000);
+});

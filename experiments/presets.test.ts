@@ -23,6 +23,16 @@ describe('presets', () => {
     expect(spec.data).toEqual({ source: 'builtin' });
     expect(planFidelity(spec).map((p) => p.key)).toEqual(['exact', 'sliding@4', 'sliding@16', 'sliding@64']);
   });
+  it('fidelity-lm compares exact with four causal windows and linear attention inside stories260K, with continuations', () => {
+    const spec = parsed('fidelity-lm');
+    if (spec.kind !== 'fidelity') throw new Error('fidelity-lm must be a fidelity run');
+    expect(spec.model).toBe('stories260K');
+    expect(spec.data.source).toBe('texts');
+    if (spec.data.source === 'texts') expect(spec.data.texts.length).toBeGreaterThanOrEqual(4);
+    expect(spec.continuationTokens).toBe(20);
+    expect(spec.provider).toBe('auto');
+    expect(planFidelity(spec).map((p) => p.key)).toEqual(['exact', 'sliding@2', 'sliding@4', 'sliding@8', 'sliding@16', 'linear(elu)']);
+  });
   it('kernel-scaling compares exact with three windows at five lengths', () => {
     const spec = parsed('kernel-scaling');
     if (spec.kind !== 'kernel-scaling') throw new Error('wrong kind');

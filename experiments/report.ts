@@ -4,6 +4,8 @@
  * the web host and the Electron app.
  */
 import type { RunDetail } from '../preload/contract';
+import type { FidelityReportOptions } from './fidelity/report';
+import { fidelitySection } from './fidelity/report';
 import { kernelScalingSection } from './kernelScaling/report';
 import { escapeHtml, formatTime } from './reportFormat';
 
@@ -18,8 +20,18 @@ dt{color:#5b6475}dd{margin:0}pre{background:#f4f6f9;padding:.8rem;overflow:auto;
 .banner{padding:.6rem .8rem;border-radius:6px;background:#fff4e5;border:1px solid #f0b35b}
 .status-done{color:#1a7f37}.status-failed,.status-interrupted{color:#c0362c}.status-cancelled{color:#8a6d00}`;
 
-export function renderRunReport(run: RunDetail, generatedMs: number = Date.now()): string {
-  const section = run.kind === 'kernel-scaling' ? kernelScalingSection(run) : '<p>This run kind has no report section yet.</p>';
+export interface RunReportOptions {
+  /** The values of a stored float32 artifact (attention maps for heatmaps), or null; without it there are no heatmaps. */
+  readonly artifactData?: FidelityReportOptions['artifactData'];
+}
+
+export function renderRunReport(run: RunDetail, generatedMs: number = Date.now(), options: RunReportOptions = {}): string {
+  const section =
+    run.kind === 'kernel-scaling'
+      ? kernelScalingSection(run)
+      : run.kind === 'fidelity'
+        ? fidelitySection(run, options.artifactData !== undefined ? { artifactData: options.artifactData } : {})
+        : '<p>This run kind has no report section yet.</p>';
   const incomplete =
     run.status === 'done'
       ? ''

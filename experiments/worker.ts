@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { variantLabel } from '../main/core/attention/spec';
+import { runFaithfulness } from './faithfulness/runner';
 import { runFidelity } from './fidelity/runner';
 import { runKernelScaling } from './kernelScaling/runner';
 import { ExperimentSpec } from './spec';
@@ -38,9 +39,27 @@ async function main(): Promise<void> {
       {
         ...common,
         onModel: (name, sha256) => send({ type: 'model', name, sha256 }),
-        onArtifact: (a) => send({ type: 'artifact', kind: a.kind, name: a.name, shape: [...a.shape], data: a.data }),
+        onArtifact: (a) => send({ type: 'artifact', kind: a.kind, name: a.name, shape: [...a.shape], dtype: a.dtype, data: a.data }),
         onPoint: (point, metrics, progress, skipped) =>
           send({ ...(skipped !== undefined ? { skipped } : {}), type: 'point', label: point.key, metrics, ...progress }),
+      },
+      { completed: new Set(start.completedPoints ?? []) },
+    );
+  } else if (spec.kind === 'faithfulness') {
+    status = await runFaithfulness(
+      spec,
+      {
+        ...common,
+        onModel: (name, sha256) => send({ type: 'model', name, sha256 }),
+        onArtifact: (a) => send({ type: 'artifact', kind: a.kind, name: a.name, shape: [...a.shape], dtype: a.dtype, data: a.data }),
+        onUnit: (point, example, metrics, progress) => send({ type: 'point', label: `${point.key} #${example}`, metrics, ...progress }),
+        onTimings: (seconds) =>
+          send({
+            type: 'log',
+            message: `seconds per method: ${Object.entries(seconds)
+              .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+              .join(', ')}`,
+          }),
       },
       { completed: new Set(start.completedPoints ?? []) },
     );

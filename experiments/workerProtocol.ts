@@ -24,7 +24,14 @@ export type FromWorker =
       readonly skipped?: string;
     }
   | { readonly type: 'model'; readonly name: string; readonly sha256: string }
-  | { readonly type: 'artifact'; readonly kind: string; readonly name: string; readonly shape: readonly number[]; readonly data: Float32Array }
+  | {
+      readonly type: 'artifact';
+      readonly kind: string;
+      readonly name: string;
+      readonly shape: readonly number[];
+      readonly dtype: 'float32' | 'uint8';
+      readonly data: Float32Array | Uint8Array;
+    }
   | { readonly type: 'log'; readonly message: string }
   | { readonly type: 'finished'; readonly status: 'done' | 'cancelled' }
   | { readonly type: 'failed'; readonly message: string };

@@ -36,6 +36,7 @@ export const METHOD_ALLOW_LIST = [
   'runs.get',
   'runs.cancel',
   'runs.artifact',
+  'runs.resume',
   'reports.export',
   'models.list',
   'models.fetch',

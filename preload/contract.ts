@@ -201,6 +201,8 @@ export const methods = {
   },
   'runs.get': { input: z.object({ runId: RunId }).strict(), output: RunDetail },
   'runs.cancel': { input: z.object({ runId: RunId }).strict(), output: z.object({ cancelled: z.boolean() }) },
+  /** Puts an interrupted, cancelled or failed fidelity/faithfulness run back in the queue; stored points are not run again. */
+  'runs.resume': { input: z.object({ runId: RunId }).strict(), output: z.object({ runId: RunId, completedPoints: z.number().int().min(0) }) },
   /** One stored artifact of a run (by the id listed in runs.get), with its bytes. */
   'runs.artifact': { input: z.object({ runId: RunId, artifactId: z.number().int().min(1) }).strict(), output: ArtifactData },
   'reports.export': {

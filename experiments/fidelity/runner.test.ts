@@ -125,10 +125,12 @@ describe('fidelity runner on the built-in model', () => {
     const { cb, got } = collector();
     expect(await runFidelity(spec, cb, { completed: new Set(['exact', 'sliding@1']) })).toBe('done');
     expect(got.points.map((p) => [p.point.key, p.metrics.length > 0, p.skipped ?? null])).toEqual([
-      ['exact', false, 'already stored (resumed run)'],
-      ['sliding@1', false, 'already stored (resumed run)'],
+      ['exact', false, null],
+      ['sliding@1', false, null],
       ['sliding@500', true, null],
     ]);
+    // the first example's attention map of a skipped point is not sent again
+    expect(got.artifacts.map((a) => a.name)).toEqual(['attention/sliding@500/example0']);
   }, 60_000);
 
   it('stops at the next point when cancelled', async () => {

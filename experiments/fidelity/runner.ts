@@ -20,6 +20,8 @@ import { EXPOSED_ATTENTION_PREFIX, EXPOSED_BLOCK_OUTPUT_PREFIX, applyModificatio
 import type { Modification } from '../../main/core/models/surgery';
 import { createSession } from '../../main/node/ort/session';
 import { expandVariants } from '../kernelScaling/plan';
+import { EXACT_POINT_KEY, POINT_DONE_METRIC, pointKey } from '../points';
+import { continuationSessionFactory, runContinuations } from './continuations';
 import type { PreparedExample, PreparedModel } from './models';
 import { prepareFidelityModel } from './models';
 import type { FidelitySpec } from './spec';
@@ -38,13 +40,7 @@ export interface FidelityPoint {
   readonly paramName: string | null;
 }
 
-export const EXACT_POINT_KEY = 'exact';
-/** Marker metric written last with each point's metrics: the point is complete. */
-export const POINT_DONE_METRIC = 'point_done';
-
-export function pointKey(variant: string, param: number | null): string {
-  return param === null ? variant : `${variant}@${param}`;
-}
+export { EXACT_POINT_KEY, POINT_DONE_METRIC, pointKey };
 
 export function planFidelity(spec: FidelitySpec): FidelityPoint[] {
   const exact: FidelityPoint = { key: EXACT_POINT_KEY, variant: 'exact', spec: VariantSpec.parse({ kind: 'exact' }), param: null, paramName: null };
@@ -55,7 +51,9 @@ export interface FidelityArtifact {
   readonly kind: string;
   readonly name: string;
   readonly shape: readonly number[];
-  readonly data: Float32Array;
+  /** float32: attention maps; uint8: bytes (continuations: UTF-8 JSON). */
+  readonly dtype: 'float32' | 'uint8';
+  readonly data: Float32Array | Uint8Array;
 }
 
 export interface FidelityCallbacks {
@@ -146,7 +144,7 @@ export async function runFidelity(spec: FidelitySpec, cb: FidelityCallbacks, opt
       exactMs += out.ms;
       exactRows.push(...out.rows);
       if (cacheExact) exactCache.push(out);
-      if (exactRows.length === out.rows.length) cb.onArtifact?.(attentionArtifact('exact', out, examples[0] as PreparedExample, shape));
+      if (exactRows.length === out.rows.length && !completed.has(EXACT_POINT_KEY)) cb.onArtifact?.(attentionArtifact('exact', out, examples[0] as PreparedExample, shape));
     }
     doneWeight += weights[0] as number;
     if (!completed.has(EXACT_POINT_KEY)) {
@@ -155,7 +153,7 @@ export async function runFidelity(spec: FidelitySpec, cb: FidelityCallbacks, opt
       for (const [name, value] of Object.entries(ref)) m.push({ name, value });
       cb.onPoint(points[0] as FidelityPoint, tag(m, points[0] as FidelityPoint), progress(1));
     } else {
-      cb.onPoint(points[0] as FidelityPoint, [], progress(1), 'already stored (resumed run)');
+      cb.onPoint(points[0] as FidelityPoint, [], progress(1));
     }
     const exactQuality = outputQuality(model, examples, exactRows);
 
@@ -164,7 +162,7 @@ export async function runFidelity(spec: FidelitySpec, cb: FidelityCallbacks, opt
       if (cb.isCancelled()) return 'cancelled';
       if (completed.has(point.key)) {
         doneWeight += weights[pi] as number;
-        cb.onPoint(point, [], progress(pi + 1), 'already stored (resumed run)');
+        cb.onPoint(point, [], progress(pi + 1));
         continue;
       }
       const mod: Modification = { ...expose, replace: { variant: point.spec, ...(spec.layers ? { layers: spec.layers } : {}), ...(spec.heads ? { heads: spec.heads } : {}) } };
@@ -205,6 +203,11 @@ export async function runFidelity(spec: FidelitySpec, cb: FidelityCallbacks, opt
     }
   } finally {
     await exactSession.session.release();
+  }
+  if (model.kind === 'lm' && spec.continuationTokens > 0) {
+    // Greedy continuations need models built for the longer length S + continuationTokens: own sessions, after the points.
+    const open = continuationSessionFactory(model, { provider: spec.provider, layers: spec.layers, heads: spec.heads, log: cb.log });
+    return runContinuations({ model, points, tokens: spec.continuationTokens, open, completed, isCancelled: cb.isCancelled, log: cb.log, ...(cb.onArtifact ? { onArtifact: cb.onArtifact } : {}) });
   }
   return 'done';
 }
@@ -252,7 +255,7 @@ function attentionArtifact(key: string, out: BatchOutputs, example: PreparedExam
       }
     }
   }
-  return { kind: 'attention-map', name: `attention/${key}/example0`, shape: [L, H, n, n], data };
+  return { kind: 'attention-map', name: `attention/${key}/example0`, shape: [L, H, n, n], dtype: 'float32', data };
 }
 
 /** Accuracy (labelled classifiers) or perplexity (language models) of one set of outputs. */

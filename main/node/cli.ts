@@ -11,6 +11,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { RunSummary } from '../../preload/contract';
 import { presets } from '../../experiments/presets';
 import { kernelRows, rowLabel, speedups } from '../../experiments/kernelScaling/results';
+import { formatFaithfulnessSummary } from '../../experiments/faithfulness/summary';
 import { formatFidelitySummary } from '../../experiments/fidelity/summary';
 import { formatNumber } from '../../experiments/reportFormat';
 import { MODEL_CATALOG, catalogEntrySize } from '../core/models/catalog';
@@ -107,7 +108,56 @@ function printRuns(runs: readonly RunSummary[]): void {
   process.stdout.write(`${fmt(header)}\n${lines.map(fmt).join('\n')}\n`);
 }
 
-export function buildProgram(): Command {
+export /** Print a run's progress until it ends, then its results; sets the exit code from its status. */
+async function followRun(svc: Service, runId: number, started: number, json: boolean): Promise<void> {
+  const off = svc.subscribe((event, payload) => {
+    if (event === 'run.progress') {
+      const p = payload as { runId: number; fraction: number; etaMs: number | null; message: string; done: number; total: number };
+      if (p.runId !== runId || p.total === 0) return;
+      process.stderr.write(`[${String(Math.round(p.fraction * 100)).padStart(3)}%] ${p.done}/${p.total} ${p.message}${formatEta(p.etaMs)}\n`);
+    }
+  });
+  const onSigint = () => {
+    process.stderr.write('\ncancelling (Ctrl-C again to force)...\n');
+    process.once('SIGINT', () => process.exit(130));
+    void svc.call('runs.cancel', { runId });
+  };
+  process.once('SIGINT', onSigint);
+  const end = await svc.waitForRun(runId);
+  process.removeListener('SIGINT', onSigint);
+  off();
+  const run = await svc.call('runs.get', { runId });
+  if (json) {
+    process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+  } else if (run.kind === 'fidelity' || run.kind === 'faithfulness') {
+    process.stdout.write(run.kind === 'fidelity' ? formatFidelitySummary(run.metrics) : formatFaithfulnessSummary(run.metrics));
+    process.stdout.write(
+      `run ${runId} ${end.status} in ${((Date.now() - started) / 1000).toFixed(1)} s on ${run.executionProvider ?? 'unknown provider'}` +
+        `${run.modelId !== null ? ` (model ${run.modelId}${run.modelSha256 !== null ? `, sha256 ${run.modelSha256.slice(0, 12)}…` : ''})` : ''}` +
+        `${end.error ? `: ${end.error}` : ''}\n` +
+        `export it with: attn export ${runId} --format html --out run-${runId}.html\n`,
+    );
+  } else {
+    const rows = kernelRows(run.metrics);
+    const speed = speedups(rows);
+    for (const r of rows) {
+      const s = speed.get(r);
+      process.stdout.write(
+        `n=${String(r.seqLen).padEnd(6)} ${rowLabel(r).padEnd(18)} median ${formatNumber(r.values['time_ms_median']).padStart(8)} ms` +
+          `${s === undefined ? '' : `  ${formatNumber(s)}x vs exact`}  max rel err ${formatNumber(r.values['rel_err_max'])}\n`,
+      );
+    }
+    process.stdout.write(
+      `run ${runId} ${end.status} in ${((Date.now() - started) / 1000).toFixed(1)} s on ${run.executionProvider ?? 'unknown provider'}` +
+        `${end.error ? `: ${end.error}` : ''}\n` +
+        `export it with: attn export ${runId} --format html --out run-${runId}.html\n`,
+    );
+  }
+  if (end.status === 'failed') process.exitCode = 1;
+  if (end.status === 'cancelled') process.exitCode = 130;
+}
+
+function buildProgram(): Command {
   const program = new Command('attn')
     .description('Attention Workbench: exact and efficient attention, experiments, runs and reports')
     .showHelpAfterError()
@@ -125,51 +175,22 @@ export function buildProgram(): Command {
         const started = Date.now();
         const { runId } = await svc.call('runs.start', input as { preset: string });
         process.stderr.write(`run ${runId} started (store: ${svc.store.path})\n`);
-        const off = svc.subscribe((event, payload) => {
-          if (event === 'run.progress') {
-            const p = payload as { runId: number; fraction: number; etaMs: number | null; message: string; done: number; total: number };
-            if (p.runId !== runId || p.total === 0) return;
-            process.stderr.write(`[${String(Math.round(p.fraction * 100)).padStart(3)}%] ${p.done}/${p.total} ${p.message}${formatEta(p.etaMs)}\n`);
-          }
-        });
-        const onSigint = () => {
-          process.stderr.write('\ncancelling (Ctrl-C again to force)...\n');
-          process.once('SIGINT', () => process.exit(130));
-          void svc.call('runs.cancel', { runId });
-        };
-        process.once('SIGINT', onSigint);
-        const end = await svc.waitForRun(runId);
-        process.removeListener('SIGINT', onSigint);
-        off();
-        const run = await svc.call('runs.get', { runId });
-        if (o.json) {
-          process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
-        } else if (run.kind === 'fidelity') {
-          process.stdout.write(formatFidelitySummary(run.metrics));
-          process.stdout.write(
-            `run ${runId} ${end.status} in ${((Date.now() - started) / 1000).toFixed(1)} s on ${run.executionProvider ?? 'unknown provider'}` +
-              `${run.modelId !== null ? ` (model ${run.modelId}${run.modelSha256 !== null ? `, sha256 ${run.modelSha256.slice(0, 12)}…` : ''})` : ''}` +
-              `${end.error ? `: ${end.error}` : ''}\n` +
-              `export it with: attn export ${runId} --format html --out run-${runId}.html\n`,
-          );
-        } else {
-          const rows = kernelRows(run.metrics);
-          const speed = speedups(rows);
-          for (const r of rows) {
-            const s = speed.get(r);
-            process.stdout.write(
-              `n=${String(r.seqLen).padEnd(6)} ${rowLabel(r).padEnd(18)} median ${formatNumber(r.values['time_ms_median']).padStart(8)} ms` +
-                `${s === undefined ? '' : `  ${formatNumber(s)}x vs exact`}  max rel err ${formatNumber(r.values['rel_err_max'])}\n`,
-            );
-          }
-          process.stdout.write(
-            `run ${runId} ${end.status} in ${((Date.now() - started) / 1000).toFixed(1)} s on ${run.executionProvider ?? 'unknown provider'}` +
-              `${end.error ? `: ${end.error}` : ''}\n` +
-              `export it with: attn export ${runId} --format html --out run-${runId}.html\n`,
-          );
-        }
-        if (end.status === 'failed') process.exitCode = 1;
-        if (end.status === 'cancelled') process.exitCode = 130;
+        await followRun(svc, runId, started, o.json === true);
+      });
+    });
+
+  program
+    .command('resume')
+    .description('resume an interrupted, cancelled or failed fidelity or faithfulness run: points already stored are not run again')
+    .argument('<run-id>', 'the run to resume', positiveInt)
+    .option('--db <path>', 'SQLite store (default: $ATTN_DB or the app-data folder)')
+    .option('--json', 'print the finished run as JSON on stdout')
+    .action(async (runId: number, o: { db?: string; json?: boolean }) => {
+      await withService(o.db, async (svc) => {
+        const started = Date.now();
+        const { completedPoints } = await svc.call('runs.resume', { runId });
+        process.stderr.write(`run ${runId} resumed with ${completedPoints} point(s) already stored (store: ${svc.store.path})\n`);
+        await followRun(svc, runId, started, o.json === true);
       });
     });
 

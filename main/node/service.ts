@@ -20,6 +20,8 @@ import type {
 import { MAX_ARTIFACT_TRANSFER_BYTES, isMethodName, methods } from '../../preload/contract';
 import { Store } from '../../db/store';
 import { ExperimentSpec } from '../../experiments/spec';
+import { POINT_DONE_METRIC } from '../../experiments/points';
+import { RESUMABLE_KINDS, completedPointKeys } from '../../experiments/resume';
 import { findPreset, presets } from '../../experiments/presets';
 import { renderRunReport } from '../../experiments/report';
 import type { FromWorker, WorkerStart } from '../../experiments/workerProtocol';
@@ -78,6 +80,19 @@ const CANCEL_GRACE_MS = 5_000;
 /** The parameters recorded with a run (searchable; the full spec is stored too). */
 function runParams(spec: ExperimentSpec): Record<string, string | number | boolean> {
   const common = { provider_requested: spec.provider, host: hostname() };
+  if (spec.kind === 'faithfulness') {
+    return {
+      ...common,
+      model: spec.model,
+      data: spec.data.source,
+      methods: spec.methods.join(','),
+      ig_steps: spec.igSteps,
+      permutations: spec.permutations,
+      batch: spec.batch,
+      ...(spec.limit !== undefined ? { limit: spec.limit } : {}),
+      ...(spec.adversarialEpsilon !== undefined ? { adversarial_epsilon: spec.adversarialEpsilon } : {}),
+    };
+  }
   if (spec.kind === 'fidelity') {
     return {
       ...common,
@@ -154,11 +169,12 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       pump();
       return;
     }
-    startWorker(runId, run.spec);
+    startWorker(runId, run.spec, run.kind);
   }
 
-  function startWorker(runId: number, spec: unknown): void {
-    const start: WorkerStart = { runId, spec };
+  function startWorker(runId: number, spec: unknown, kind: string): void {
+    const completedPoints = RESUMABLE_KINDS.includes(kind) ? completedPointKeys(kind, store.getMetrics(runId, { name: POINT_DONE_METRIC })) : [];
+    const start: WorkerStart = { runId, spec, ...(completedPoints.length > 0 ? { completedPoints } : {}) };
     let worker: Worker;
     try {
       worker = new Worker(opts.workerPath, { workerData: { ...opts.workerExtraData, ...start } });
@@ -220,7 +236,9 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
           store.setRunModel(runId, msg.name, msg.sha256);
           break;
         case 'artifact':
-          store.addArtifact(runId, { kind: msg.kind, name: msg.name, dtype: 'float32', shape: msg.shape, data: msg.data });
+          // A resumed run may send again the artifact of a unit that was stored just before a crash.
+          if (store.artifactNames(runId).has(msg.name)) break;
+          store.addArtifact(runId, { kind: msg.kind, name: msg.name, dtype: msg.dtype, shape: msg.shape, data: msg.data });
           break;
         case 'log':
           log(`run ${runId}: ${msg.message}`);
@@ -262,7 +280,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       }
       const spec = ExperimentSpec.parse(specInput);
       const experimentId = store.ensureExperiment({ name: spec.name, kind: spec.kind });
-      const runId = store.createRun({ experimentId, kind: spec.kind, spec, seed: spec.seed, versions, ...(spec.kind === 'fidelity' ? { modelId: spec.model } : {}) });
+      const runId = store.createRun({ experimentId, kind: spec.kind, spec, seed: spec.seed, versions, ...(spec.kind !== 'kernel-scaling' ? { modelId: spec.model } : {}) });
       store.addParams(runId, runParams(spec));
       queue.push(runId);
       emit('run.progress', { runId, done: 0, total: 0, fraction: 0, etaMs: null, message: 'queued' });
@@ -274,6 +292,20 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const run = store.getRun(input.runId);
       if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
       return run;
+    },
+    'runs.resume': (input) => {
+      const run = store.getRun(input.runId);
+      if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
+      if (!RESUMABLE_KINDS.includes(run.kind)) throw new ServiceError('invalid-argument', `${run.kind} runs cannot be resumed (resumable kinds: ${RESUMABLE_KINDS.join(', ')}); start a new run`);
+      if (!['interrupted', 'cancelled', 'failed'].includes(run.status)) {
+        throw new ServiceError('conflict', `run ${input.runId} is ${run.status}; only an interrupted, cancelled or failed run can be resumed`);
+      }
+      const completed = completedPointKeys(run.kind, store.getMetrics(input.runId, { name: POINT_DONE_METRIC }));
+      store.resumeRun(input.runId);
+      queue.push(input.runId);
+      emit('run.progress', { runId: input.runId, done: 0, total: 0, fraction: run.progress, etaMs: null, message: `resumed (${completed.length} point(s) already stored)` });
+      pump();
+      return { runId: input.runId, completedPoints: completed.length };
     },
     'runs.artifact': (input) => {
       const artifact = store.getArtifact(input.artifactId);
@@ -309,7 +341,14 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       if (!TERMINAL.has(run.status)) {
         throw new ServiceError('conflict', `run ${input.runId} is ${run.status}; export it when it has finished`);
       }
-      return { fileName: `attention-workbench-run-${run.id}.html`, mimeType: 'text/html', content: renderRunReport(run) };
+      const artifactData = (a: { id: number; dtype: string }): Float32Array | null => {
+        if (a.dtype !== 'float32') return null;
+        const stored = store.getArtifact(a.id);
+        if (!stored || stored.runId !== run.id) return null;
+        // Copy: the stored bytes need not be 4-byte aligned for a Float32Array view.
+        return new Float32Array(stored.data.slice().buffer);
+      };
+      return { fileName: `attention-workbench-run-${run.id}.html`, mimeType: 'text/html', content: renderRunReport(run, Date.now(), { artifactData }) };
     },
     'models.list': () => models.list(),
     'models.fetch': (input) =>

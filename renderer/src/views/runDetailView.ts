@@ -1,6 +1,7 @@
 /**
  * Run detail: summary, versions, error text, the line chart (metric vs sequence length), the
  * 3D surface over (sequence length, parameter), the metrics table, the spec, and report export.
+ * Fidelity runs show their own result sections instead (fidelityView.ts).
  */
 import type { MetricPoint, RunDetail } from '../../../preload/contract';
 import { heatmapSvg } from '../../../main/core/plots/heatmapSvg';
@@ -24,6 +25,7 @@ import type { DimensionName } from '../plots/metricShaping';
 import { SurfacePlot } from '../plots/surfacePlot';
 import { routeHash } from '../router';
 import { applyFinished, applyProgress, isActive } from '../runState';
+import { fidelitySections } from './fidelityView';
 import { progressBar, statusBadge } from './runWidgets';
 import type { View, ViewContext } from './viewContext';
 
@@ -215,6 +217,9 @@ export function mountRunDetailView(root: HTMLElement, ctx: ViewContext, runId: n
     // Charts.
     if (r.metrics.length === 0) {
       page.append(card('Results', h('p', { class: 'muted' }, isActive(r.status) ? 'Results appear when the run finishes.' : 'This run recorded no metrics.')));
+    } else if (r.kind === 'fidelity') {
+      page.append(...fidelitySections(r, ctx, (c) => cleanups.push(c)));
+      page.append(card(`Metrics (${r.metrics.length} values)`, metricsTableElement(r.metrics)));
     } else {
       const lineMetrics = seqLenMetricNames(r.metrics);
       if (lineMetrics.length > 0) page.append(lineChartCard(r, lineMetrics));
