@@ -574,3 +574,32 @@ describe('store: imported models', () => {
     expect(store.listModels()).toEqual([]);
   });
 });
+
+describe('resuming runs', () => {
+  it('moves a cancelled or failed run back to queued, keeping its results and the history', () => {
+    const store = openStore();
+    const runId = newRun(store);
+    store.markRunning(runId);
+    store.addMetrics(runId, [{ name: 'point_done', value: 1, variant: 'exact' }]);
+    store.finishRun(runId, 'failed', 'the experiment worker crashed: boom');
+    store.resumeRun(runId);
+    let run = store.getRun(runId)!;
+    expect(run.status).toBe('queued');
+    expect(run.finishedMs).toBeNull();
+    expect(run.error).toBeNull();
+    expect(run.metrics).toHaveLength(1);
+    expect(run.params['resumed_from_1']).toBe('failed: the experiment worker crashed: boom');
+    store.markRunning(runId);
+    store.finishRun(runId, 'cancelled');
+    store.resumeRun(runId);
+    run = store.getRun(runId)!;
+    expect(run.params['resumed_from_2']).toBe('cancelled');
+    store.markRunning(runId);
+    store.finishRun(runId, 'done');
+    expectStoreError(() => store.resumeRun(runId), 'conflict', /run \d+ is done; only an interrupted, cancelled or failed run can be resumed/);
+    expectStoreError(() => store.resumeRun(9999), 'not-found');
+    const running = newRun(store);
+    store.markRunning(running);
+    expectStoreError(() => store.resumeRun(running), 'conflict', /is running/);
+  });
+});

@@ -778,7 +778,8 @@ export class Store {
         throw new StoreError(`run ${id} is ${row.status}; only an interrupted, cancelled or failed run can be resumed`, 'conflict');
       }
       const n = (this.stmt(`SELECT count(*) AS n FROM params WHERE run_id = ? AND key LIKE 'resumed_from_%'`).get(id) as { n: number }).n + 1;
-      this.stmt('INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)').run(id, `resumed_from_${n}`, `${row.status}${row.error !== null ? `: ${row.error}` : ''}`);
+      const history = row.error !== null && row.error.startsWith(`${row.status}:`) ? row.error : `${row.status}${row.error !== null ? `: ${row.error}` : ''}`;
+      this.stmt('INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)').run(id, `resumed_from_${n}`, history);
       this.stmt(
         `UPDATE runs SET status = 'queued', finished_ms = NULL, error = NULL, eta_ms = NULL, owner_pid = ?, owner_host = ?, owner_started_ms = ? WHERE id = ?`,
       ).run(process.pid, this.host, PROCESS_STARTED_MS, id);
