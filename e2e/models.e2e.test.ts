@@ -32,6 +32,22 @@ afterAll(async () => {
 });
 
 describe('models page', () => {
+  it('lists the built-in spam-encoder with its card figures and inspects its 4 attention blocks', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.getByTestId('nav-models').click();
+    await page.getByTestId('model-builtin-spam-encoder').waitFor();
+    expect(await page.getByTestId('model-builtin-metrics-spam-encoder').textContent()).toMatch(/test accuracy 0\.9895, F1 0\.9833 on 573 messages; .* sha256 966f1d7c04b2/);
+    await page.getByTestId('model-builtin-inspect-spam-encoder').click();
+    const inspection = page.getByTestId('model-inspection');
+    await expect.poll(async () => inspection.getAttribute('data-model-id'), { timeout: 30_000 }).toBe('builtin:spam-encoder');
+    await expect.poll(async () => inspection.locator('[data-testid^="model-block-"]').count()).toBe(4);
+    expect(await page.getByTestId('model-block-3').locator('[data-field="heads"]').textContent()).toBe('4');
+    expect(await page.getByTestId('model-inputs').textContent()).toContain('attention_mask');
+    expect(errors).toEqual([]);
+  }, 60_000);
+
   it('fetches stories260K with progress and shows its 5 attention layers', async () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

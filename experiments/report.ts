@@ -3,7 +3,8 @@
  * inline CSS, no scripts, no external resources). Pure: the same function serves the CLI,
  * the web host and the Electron app.
  */
-import type { RunDetail } from '../preload/contract';
+import type { ArtifactSummary, RunDetail } from '../preload/contract';
+import { faithfulnessSection } from './faithfulness/report';
 import type { FidelityReportOptions } from './fidelity/report';
 import { fidelitySection } from './fidelity/report';
 import { kernelScalingSection } from './kernelScaling/report';
@@ -23,6 +24,8 @@ dt{color:#5b6475}dd{margin:0}pre{background:#f4f6f9;padding:.8rem;overflow:auto;
 export interface RunReportOptions {
   /** The values of a stored float32 artifact (attention maps for heatmaps), or null; without it there are no heatmaps. */
   readonly artifactData?: FidelityReportOptions['artifactData'];
+  /** The bytes of a stored uint8 artifact (faithfulness token-importance records), or null; without it there are no token strips. */
+  readonly artifactBytes?: (artifact: ArtifactSummary) => Uint8Array | null;
 }
 
 export function renderRunReport(run: RunDetail, generatedMs: number = Date.now(), options: RunReportOptions = {}): string {
@@ -31,7 +34,9 @@ export function renderRunReport(run: RunDetail, generatedMs: number = Date.now()
       ? kernelScalingSection(run)
       : run.kind === 'fidelity'
         ? fidelitySection(run, options.artifactData !== undefined ? { artifactData: options.artifactData } : {})
-        : '<p>This run kind has no report section yet.</p>';
+        : run.kind === 'faithfulness'
+          ? faithfulnessSection(run, options.artifactBytes !== undefined ? { artifactBytes: options.artifactBytes } : {})
+          : '<p>This run kind has no report section yet.</p>';
   const incomplete =
     run.status === 'done'
       ? ''

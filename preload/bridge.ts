@@ -43,6 +43,7 @@ export const METHOD_ALLOW_LIST = [
   'models.import',
   'models.convertLlama2c',
   'models.inspect',
+  'models.inspectBuiltin',
   'models.delete',
 ] as const satisfies readonly MethodName[];
 

@@ -145,6 +145,25 @@ export const ImportedModel = z.object({
 });
 export type ImportedModel = z.infer<typeof ImportedModel>;
 
+/** A model shipped with the app (experiments/models/<name>/), described by its card. */
+export const BuiltinModel = z.object({
+  name: z.string(),
+  task: z.string(),
+  labels: z.array(z.string()),
+  bytes: z.number().int(),
+  sha256: z.string(),
+  layers: z.number().int(),
+  heads: z.number().int(),
+  hidden: z.number().int(),
+  maxLength: z.number().int(),
+  testAccuracy: z.number(),
+  testF1: z.number(),
+  testMessages: z.number().int(),
+  /** The app's default model. */
+  isDefault: z.boolean(),
+});
+export type BuiltinModel = z.infer<typeof BuiltinModel>;
+
 const IoValueSchema = z.object({
   name: z.string(),
   dtype: z.string(),
@@ -168,7 +187,8 @@ export type AttentionBlockInfo = z.infer<typeof AttentionBlockInfo>;
 
 /** What `models.inspect` returns: the model's interface and its attention blocks in layer order. */
 export const ModelInspectionInfo = z.object({
-  id: ModelId,
+  /** The imported model's id; null for a built-in model. */
+  id: ModelId.nullable(),
   name: z.string(),
   bytes: z.number().int(),
   sha256: z.string(),
@@ -209,7 +229,7 @@ export const methods = {
     input: z.object({ runId: RunId, format: z.literal('html') }).strict(),
     output: z.object({ fileName: z.string(), mimeType: z.string(), content: z.string() }),
   },
-  'models.list': { input: Empty, output: z.object({ catalog: z.array(CatalogModel), imported: z.array(ImportedModel) }) },
+  'models.list': { input: Empty, output: z.object({ builtin: z.array(BuiltinModel), catalog: z.array(CatalogModel), imported: z.array(ImportedModel) }) },
   /** Starts fetching a catalog entry and returns at once; `model.progress` and then `model.fetched` follow. */
   'models.fetch': { input: z.object({ name: z.string().min(1).max(100) }).strict(), output: z.object({ name: z.string() }) },
   'models.import': {
@@ -243,6 +263,8 @@ export const methods = {
     output: z.object({ id: ModelId }),
   },
   'models.inspect': { input: z.object({ id: ModelId }).strict(), output: ModelInspectionInfo },
+  /** Inspection of a built-in model (files checked against its card first). */
+  'models.inspectBuiltin': { input: z.object({ name: z.string().min(1).max(100) }).strict(), output: ModelInspectionInfo },
   'models.delete': { input: z.object({ id: ModelId }).strict(), output: z.object({ deleted: z.boolean() }) },
 } as const;
 

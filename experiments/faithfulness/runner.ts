@@ -90,13 +90,19 @@ export interface FaithfulnessOptions {
   readonly builtinDir?: string;
 }
 
+/** A session and the batch size its model was built for (null: any batch, the model is not shape-specific). */
+interface SessionRef {
+  readonly session: ort.InferenceSession;
+  readonly batch: number | null;
+}
+
 interface Sessions {
-  readonly plain: ort.InferenceSession;
+  readonly plain: SessionRef;
   readonly expose: ort.InferenceSession;
-  readonly embed: ort.InferenceSession | null;
+  readonly embed: SessionRef | null;
   readonly embedInputs: readonly string[];
-  /** Inject models by layer. */
-  readonly inject: Map<number, ort.InferenceSession>;
+  /** Inject models by layer (built for a batch of one row per head: head ablation, uniform, permutations). */
+  readonly inject: Map<number, SessionRef>;
 }
 
 export async function runFaithfulness(spec: FaithfulnessSpec, cb: FaithfulnessCallbacks, options: FaithfulnessOptions = {}): Promise<'done' | 'cancelled'> {
@@ -140,7 +146,7 @@ export async function runFaithfulness(spec: FaithfulnessSpec, cb: FaithfulnessCa
       continue;
     }
     done += N - todo.length;
-    const sessions = await timed('model building', () => buildSessions(model, point, spec, S, Bc, L, injectLayers, needsEmbeddings, cb));
+    const sessions = await timed('model building', () => buildSessions(model, point, spec, S, Bc, H, L, injectLayers, needsEmbeddings, cb));
     if (!providerReported) {
       cb.onProvider(sessions.provider, sessions.fallbacks);
       providerReported = true;
@@ -190,10 +196,10 @@ function jsonArtifact(kind: string, name: string, value: unknown): FaithfulnessA
 }
 
 async function releaseAll(s: Sessions): Promise<void> {
-  await s.plain.release();
+  await s.plain.session.release();
   await s.expose.release();
-  await s.embed?.release();
-  for (const x of s.inject.values()) await x.release();
+  await s.embed?.session.release();
+  for (const x of s.inject.values()) await x.session.release();
 }
 
 /** The token-embedding table: the float32 [vocab, dim] initializer gathered by input_ids. */
@@ -218,6 +224,7 @@ async function buildSessions(
   spec: FaithfulnessSpec,
   S: number,
   Bc: number,
+  H: number,
   L: number,
   injectLayers: ReadonlySet<number>,
   needsEmbeddings: boolean,
@@ -230,19 +237,24 @@ async function buildSessions(
     const layers = replaced.filter((l) => l !== except);
     return layers.length === 0 ? {} : { replace: { variant: point.spec, layers } };
   };
-  const open = async (mod: ModificationInput, batch: number): Promise<{ session: ort.InferenceSession; provider: string; fallbacks: readonly { provider: string; reason: string }[]; inputs: string[] }> => {
-    const m = Object.keys(mod).length === 0 ? model.proto : applyModification(model.proto, mod, { batch, seqLen: S }).model;
+  const open = async (
+    mod: ModificationInput,
+    batch: number,
+  ): Promise<{ ref: SessionRef; provider: string; fallbacks: readonly { provider: string; reason: string }[]; inputs: string[] }> => {
+    // Without a replacement, exposure or intervention the model keeps its dynamic batch (cutAtEmbeddings alone does too).
+    const dynamic = Object.keys(mod).length === 0 || (Object.keys(mod).length === 1 && mod.cutAtEmbeddings === true);
+    const m = Object.keys(mod).length === 0 ? model.proto : applyModification(model.proto, mod, dynamic ? null : { batch, seqLen: S }).model;
     const created = await createSession(encode(m), { provider: spec.provider, log: cb.log });
-    return { session: created.session, provider: created.provider, fallbacks: created.fallbacks, inputs: modelIo(m).inputs.map((i) => i.name) };
+    return { ref: { session: created.session, batch: dynamic ? null : batch }, provider: created.provider, fallbacks: created.fallbacks, inputs: modelIo(m).inputs.map((i) => i.name) };
   };
   const plain = await open(replace(), Bc);
   const expose = await open({ ...replace(), exposeAttention: true }, 1);
   let embed: Awaited<ReturnType<typeof open>> | null = null;
   if (needsEmbeddings) embed = await open({ ...replace(), cutAtEmbeddings: true }, Bc);
-  const inject = new Map<number, ort.InferenceSession>();
-  for (const l of injectLayers) inject.set(l, (await open({ ...replace(l), intervene: { kind: 'inject', layers: [l] } }, Bc)).session);
+  const inject = new Map<number, SessionRef>();
+  for (const l of injectLayers) inject.set(l, (await open({ ...replace(l), intervene: { kind: 'inject', layers: [l] } }, H)).ref);
   return {
-    sessions: { plain: plain.session, expose: expose.session, embed: embed?.session ?? null, embedInputs: embed?.inputs ?? [], inject },
+    sessions: { plain: plain.ref, expose: expose.ref.session, embed: embed?.ref ?? null, embedInputs: embed?.inputs ?? [], inject },
     provider: plain.provider,
     fallbacks: plain.fallbacks,
   };
@@ -261,14 +273,24 @@ interface Context {
   readonly timed: <T>(name: string, f: () => Promise<T>) => Promise<T>;
 }
 
-/** Class distributions of token sequences (each ≤ S), in chunks of the model's batch. */
-async function probsOf(ctx: Context, seqs: readonly (readonly number[])[], extra?: (rows: number) => Record<string, ort.Tensor>, session = ctx.sessions.plain): Promise<Float64Array[]> {
+/**
+ * Class distributions of token sequences (each ≤ S, right-padded to S), in chunks of the
+ * model's batch (shape-specific models get their last chunk padded with repeated rows).
+ */
+async function probsOf(
+  ctx: Context,
+  seqs: readonly (readonly number[])[],
+  extra?: (offset: number, rows: number) => Record<string, ort.Tensor>,
+  ref: SessionRef = ctx.sessions.plain,
+): Promise<Float64Array[]> {
   const out: Float64Array[] = [];
-  for (let i = 0; i < seqs.length; i += ctx.Bc) {
-    const chunk = seqs.slice(i, i + ctx.Bc);
-    const b = padBatch(chunk, ctx.S, ctx.Bc, ctx.model.padId);
-    const feeds = { ...ctx.model.feeds(b), ...(extra ? extra(i) : {}) };
-    const r = await session.run(feeds);
+  const step = ref.batch ?? ctx.Bc;
+  for (let i = 0; i < seqs.length; i += step) {
+    const chunk = seqs.slice(i, i + step);
+    const rows = ref.batch ?? chunk.length;
+    const b = padBatch(chunk, ctx.S, rows, ctx.model.padId);
+    const feeds = { ...ctx.model.feeds(b), ...(extra ? extra(i, rows) : {}) };
+    const r = await ref.session.run(feeds);
     const logits = r[ctx.model.outputName];
     if (logits === undefined) throw new Error(`the model has no output '${ctx.model.outputName}'`);
     for (let k = 0; k < chunk.length; k++) out.push(...ctx.model.distributions(logits.data as Float32Array, logits.dims, k, b.lengths[k] as number));
@@ -339,33 +361,34 @@ async function analyseExample(ex: PreparedExample, index: number, ctx: Context):
     const e = new Float32Array(n * d);
     ids.forEach((t, j) => e.set(table.data.subarray(t * d, (t + 1) * d), j * d));
     const padRow = table.data.subarray(model.padId * d, (model.padId + 1) * d);
-    const idsBatch = padBatch([ids], S, ctx.Bc, model.padId).inputIds;
+    const step = embed.batch ?? ctx.Bc;
     const evaluate = async (inputs: readonly Float32Array[]): Promise<number[]> => {
       const out: number[] = [];
-      for (let i = 0; i < inputs.length; i += ctx.Bc) {
-        const chunk = inputs.slice(i, i + ctx.Bc);
-        const emb = new Float32Array(ctx.Bc * S * d);
-        const mask = new BigInt64Array(ctx.Bc * S);
-        for (let r = 0; r < ctx.Bc; r++) {
+      for (let i = 0; i < inputs.length; i += step) {
+        const chunk = inputs.slice(i, i + step);
+        const rows = embed.batch ?? chunk.length;
+        const emb = new Float32Array(rows * S * d);
+        const mask = new BigInt64Array(rows * S);
+        for (let r = 0; r < rows; r++) {
           const src = chunk[Math.min(r, chunk.length - 1)] as Float32Array;
           emb.set(src, r * S * d);
           for (let j = n; j < S; j++) emb.set(padRow, (r * S + j) * d);
           for (let j = 0; j < n; j++) mask[r * S + j] = 1n;
         }
-        const feeds: Record<string, ort.Tensor> = { [EMBEDDINGS_INPUT]: new ort.Tensor('float32', emb, [ctx.Bc, S, d]) };
-        if (ctx.sessions.embedInputs.includes('attention_mask')) feeds['attention_mask'] = new ort.Tensor('int64', mask, [ctx.Bc, S]);
+        const feeds: Record<string, ort.Tensor> = { [EMBEDDINGS_INPUT]: new ort.Tensor('float32', emb, [rows, S, d]) };
+        if (ctx.sessions.embedInputs.includes('attention_mask')) feeds['attention_mask'] = new ort.Tensor('int64', mask, [rows, S]);
         // Other uses of the ids (none in the built-in model) still read them.
-        if (ctx.sessions.embedInputs.includes('input_ids')) feeds['input_ids'] = new ort.Tensor('int64', idsBatch, [ctx.Bc, S]);
-        const r = await embed.run(feeds);
+        if (ctx.sessions.embedInputs.includes('input_ids')) feeds['input_ids'] = new ort.Tensor('int64', padBatch([ids], S, rows, model.padId).inputIds, [rows, S]);
+        const r = await embed.session.run(feeds);
         const logits = r[model.outputName];
         if (logits === undefined) throw new Error(`the model has no output '${model.outputName}'`);
         for (let k = 0; k < chunk.length; k++) out.push(logOdds((model.distributions(logits.data as Float32Array, logits.dims, k, n)[0] as Float64Array)[yhat] as number));
       }
       return out;
     };
-    if (spec.methods.includes('grad_input')) importance.grad_input = await timed('grad_input', () => gradientTimesInput(e, n, d, evaluate, { batchSize: ctx.Bc }));
+    if (spec.methods.includes('grad_input')) importance.grad_input = await timed('grad_input', () => gradientTimesInput(e, n, d, evaluate, { batchSize: step }));
     if (spec.methods.includes('ig')) {
-      const ig = await timed('ig', () => integratedGradients(e, new Float32Array(n * d), n, d, evaluate, { steps: spec.igSteps, batchSize: ctx.Bc }));
+      const ig = await timed('ig', () => integratedGradients(e, new Float32Array(n * d), n, d, evaluate, { steps: spec.igSteps, scheme: spec.igScheme, batchSize: step }));
       importance.ig = ig.ig;
       metrics.push({ name: 'ig_completeness_gap', value: ig.completenessGap }, { name: 'ig_delta', value: ig.output - ig.baselineOutput });
     }
@@ -445,11 +468,13 @@ async function analyseExample(ex: PreparedExample, index: number, ctx: Context):
   }
 
   // Jain & Wallace tests on the [CLS] row of each chosen layer, through injected weights.
-  const injectFeeds = (l: number, weights: readonly Float32Array[]): ((offset: number) => Record<string, ort.Tensor>) => (offset) => {
-    const w = new Float32Array(ctx.Bc * H * S * S);
-    for (let r = 0; r < ctx.Bc; r++) w.set(weights[Math.min(offset + r, weights.length - 1)] as Float32Array, r * H * S * S);
-    return { [`${INJECTED_ATTENTION_PREFIX}${l}`]: new ort.Tensor('float32', w, [ctx.Bc, H, S, S]) };
-  };
+  const injectFeeds =
+    (l: number, weights: readonly Float32Array[]): ((offset: number, rows: number) => Record<string, ort.Tensor>) =>
+    (offset, rows) => {
+      const w = new Float32Array(rows * H * S * S);
+      for (let r = 0; r < rows; r++) w.set(weights[Math.min(offset + r, weights.length - 1)] as Float32Array, r * H * S * S);
+      return { [`${INJECTED_ATTENTION_PREFIX}${l}`]: new ort.Tensor('float32', w, [rows, H, S, S]) };
+    };
   const withClsRows = (l: number, rows: readonly Float64Array[]): Float32Array => {
     const w = Float32Array.from(base.maps[l] as Float32Array);
     rows.forEach((row, h) => {
@@ -458,9 +483,9 @@ async function analyseExample(ex: PreparedExample, index: number, ctx: Context):
     return w;
   };
   const tvdsWith = async (l: number, weights: readonly Float32Array[]): Promise<number[]> => {
-    const session = ctx.sessions.inject.get(l);
-    if (session === undefined) throw new Error(`no inject model for layer ${l}`);
-    const probs = await probsOf(ctx, weights.map(() => ids), injectFeeds(l, weights), session);
+    const ref = ctx.sessions.inject.get(l);
+    if (ref === undefined) throw new Error(`no inject model for layer ${l}`);
+    const probs = await probsOf(ctx, weights.map(() => ids), injectFeeds(l, weights), ref);
     return probs.map((p) => totalVariation(p0, p));
   };
   for (const l of ctx.jwLayers) {

@@ -25,6 +25,8 @@ export const FaithfulnessSpec = z
     methods: z.array(ImportanceMethod).min(1).max(7).default(['attention', 'rollout', 'loo', 'grad_input', 'ig']),
     /** Integrated-gradients steps (midpoint rule). */
     igSteps: z.number().int().min(1).max(256).default(16),
+    /** Finite differences for integrated gradients: 'forward' ((n+1)·m passes, O(h)) or 'central' (2·n·m passes, O(h²)). */
+    igScheme: z.enum(['forward', 'central']).default('forward'),
     /** KernelSHAP coalitions per example (at least 2·tokens + 2 are used, so the regression is determined). */
     shapSamples: z.number().int().min(8).max(10_000).default(256),
     /** ERASER comprehensiveness, sufficiency and AOPC for every method. */

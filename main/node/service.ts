@@ -25,7 +25,9 @@ import { RESUMABLE_KINDS, completedPointKeys } from '../../experiments/resume';
 import { findPreset, presets } from '../../experiments/presets';
 import { renderRunReport } from '../../experiments/report';
 import type { FromWorker, WorkerStart } from '../../experiments/workerProtocol';
-import { ModelRequestError, createModelLibrary } from './models/modelLibrary';
+import { ModelRequestError, createModelLibrary, inspectionInfo } from './models/modelLibrary';
+import { BUILTIN_MODEL_NAMES, isBuiltinModel, listBuiltinModels, loadBuiltinClassifier } from './models/builtinModels';
+import { inspectModelBytes } from './models/inspectCommand';
 import { availableProviders } from './ort/session';
 import { collectVersions } from './versions';
 
@@ -348,9 +350,21 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         // Copy: the stored bytes need not be 4-byte aligned for a Float32Array view.
         return new Float32Array(stored.data.slice().buffer);
       };
-      return { fileName: `attention-workbench-run-${run.id}.html`, mimeType: 'text/html', content: renderRunReport(run, Date.now(), { artifactData }) };
+      const artifactBytes = (a: { id: number; dtype: string }): Uint8Array | null => {
+        if (a.dtype !== 'uint8') return null;
+        const stored = store.getArtifact(a.id);
+        if (!stored || stored.runId !== run.id) return null;
+        return stored.data.slice();
+      };
+      return { fileName: `attention-workbench-run-${run.id}.html`, mimeType: 'text/html', content: renderRunReport(run, Date.now(), { artifactData, artifactBytes }) };
     },
-    'models.list': () => models.list(),
+    'models.list': async () => ({ builtin: (await listBuiltinModels(undefined, log)).map((b) => ({ ...b, labels: [...b.labels] })), ...(await models.list()) }),
+    'models.inspectBuiltin': (input) =>
+      modelCall(async () => {
+        if (!isBuiltinModel(input.name)) throw new ModelRequestError('not-found', `no built-in model named '${input.name}' (built-in: ${BUILTIN_MODEL_NAMES.join(', ')})`);
+        const m = await loadBuiltinClassifier(input.name);
+        return inspectionInfo(inspectModelBytes(m.modelBytes, input.name), null, input.name);
+      }),
     'models.fetch': (input) =>
       modelCall(() => {
         models.startFetch(input.name);

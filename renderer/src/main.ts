@@ -1,6 +1,7 @@
 /**
  * Renderer entry: connects the typed client (Electron bridge or WebSocket, see client.ts),
- * builds the app shell and routes between the runs page, a run's detail and the models page.
+ * builds the app shell and routes between the runs page, a run's detail, the New experiment form
+ * and the models page.
  */
 import './styles.css';
 import type { ContractClient } from '../../preload/contract';
@@ -11,6 +12,7 @@ import { ErrorBanner } from './errorBanner';
 import { errorMessage } from './format';
 import { parseRoute } from './router';
 import { mountModelsView } from './views/modelsView';
+import { mountNewExperimentView } from './views/newExperimentView';
 import { mountRunDetailView } from './views/runDetailView';
 import { mountRunsView } from './views/runsView';
 import type { View, ViewContext } from './views/viewContext';
@@ -97,6 +99,10 @@ async function bootstrap(): Promise<void> {
       case 'models':
         current = mountModelsView(content, ctx);
         document.title = 'Models · Attention Workbench';
+        break;
+      case 'new':
+        current = mountNewExperimentView(content, ctx);
+        document.title = 'New experiment · Attention Workbench';
         break;
       case 'run':
         current = mountRunDetailView(content, ctx, r.runId);

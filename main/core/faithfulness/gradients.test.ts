@@ -98,6 +98,24 @@ describe('integratedGradients', () => {
       }
     }
   });
+  it("the forward scheme matches the same midpoints' analytic sum to O(h), with (n + 1)·m + 2 evaluations", async () => {
+    for (const seed of [1, 2]) {
+      const { model, e } = setup(seed);
+      const calls: number[] = [];
+      const r = await integratedGradients(e, new Float32Array(e.length), model.n, model.d, modelEvaluator(model, calls), { steps: 16, scheme: 'forward', batchSize: 1000 });
+      expect(calls.reduce((a, b) => a + b, 0)).toBe((model.n + 1) * 16 + 2);
+      const same = attentionPoolIntegratedGradients(model, e, new Float32Array(e.length), 16);
+      expect(relativeError(r.ig, same).max).toBeLessThan(5e-3);
+    }
+  });
+  it('the forward scheme is exact for a linear function', async () => {
+    const e = Float32Array.from([1, 2, -0.5, 0, 3, -1]);
+    const w = [0.5, -1, 2, 4, 0.25, 1];
+    const f = async (inputs: readonly Float32Array[]): Promise<number[]> => inputs.map((x) => x.reduce((s, v, i) => s + v * (w[i] as number), 0));
+    const r = await integratedGradients(e, new Float32Array(6), 3, 2, f, { steps: 4, step: 0.125, scheme: 'forward' });
+    expect(Array.from(r.ig)).toEqual([0.5 - 2, -1, 0.75 - 1]);
+    expect(r.completenessGap).toBe(0);
+  });
   it('is exact for a quadratic with a zero baseline: IG_j = ‖e_j‖², gap 0', async () => {
     const e = Float32Array.from([1, 2, -0.5, 0, 3, -1]);
     const f = async (inputs: readonly Float32Array[]): Promise<number[]> => inputs.map((x) => x.reduce((s, v) => s + v * v, 0));

@@ -125,3 +125,57 @@ export async function loadBuiltinClassifier(name: string = DEFAULT_MODEL, dir?: 
     },
   };
 }
+
+/** What the models page lists for each built-in model (its card; the files are checked when it is loaded). */
+export interface BuiltinModelSummary {
+  readonly name: string;
+  readonly task: string;
+  readonly labels: readonly string[];
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly layers: number;
+  readonly heads: number;
+  readonly hidden: number;
+  readonly maxLength: number;
+  readonly testAccuracy: number;
+  readonly testF1: number;
+  readonly testMessages: number;
+  readonly isDefault: boolean;
+}
+
+/** The built-in models' cards (a model whose card cannot be read is left out and reported through `log`). */
+export async function listBuiltinModels(dir?: string, log?: (m: string) => void): Promise<BuiltinModelSummary[]> {
+  const out: BuiltinModelSummary[] = [];
+  let base: string;
+  try {
+    base = dir ?? builtinModelsDir();
+  } catch (e) {
+    log?.((e as Error).message);
+    return out;
+  }
+  for (const name of BUILTIN_MODEL_NAMES) {
+    try {
+      const raw = JSON.parse(await readFile(path.join(base, name, 'card.json'), 'utf8')) as unknown;
+      const card = ClassifierCard.parse(raw);
+      const task = typeof (raw as { task?: unknown }).task === 'string' ? (raw as { task: string }).task : 'classification';
+      out.push({
+        name,
+        task,
+        labels: card.labels,
+        bytes: card.model.bytes,
+        sha256: card.model.sha256,
+        layers: card.model.layers,
+        heads: card.model.heads,
+        hidden: card.model.hidden,
+        maxLength: card.tokenizer.max_length,
+        testAccuracy: card.metrics.test.accuracy,
+        testF1: card.metrics.test.f1,
+        testMessages: card.metrics.test.n,
+        isDefault: name === DEFAULT_MODEL,
+      });
+    } catch (e) {
+      log?.(`built-in model ${name}: its card cannot be read: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}

@@ -16,6 +16,7 @@ import { Llama2cCheckpointError } from '../../core/models/llama2c/checkpoint';
 import { Llama2cTokenizerError } from '../../core/models/llama2c/tokenizer';
 import { OnnxModelError } from '../../core/models/onnxModel';
 import { llama2cToOnnxBytes } from './convertLlama2c';
+import type { ModelInspection } from './inspectCommand';
 import { inspectModelBytes } from './inspectCommand';
 import { cachedModelState, fetchCatalogModel } from './modelStore';
 
@@ -62,6 +63,36 @@ export function convertedName(checkpointName: string): string {
   const base = displayName(checkpointName).replace(/\.bin$/i, '');
   const name = /\.onnx$/i.test(base) ? base : `${base.slice(0, 250)}.onnx`;
   return name === '.onnx' ? 'model.onnx' : name;
+}
+
+/** The contract's view of an inspection. */
+export function inspectionInfo(i: ModelInspection, id: number | null, name: string): ModelInspectionInfo {
+  return {
+    id,
+    name,
+    bytes: i.bytes,
+    sha256: i.sha256,
+    irVersion: i.irVersion,
+    producer: i.producer,
+    opsets: i.opsets.map((o) => ({ domain: o.domain, version: o.version })),
+    inputs: i.inputs.map((v) => ({ name: v.name, dtype: v.dtype, dims: v.dims === null ? null : [...v.dims] })),
+    outputs: i.outputs.map((v) => ({ name: v.name, dtype: v.dtype, dims: v.dims === null ? null : [...v.dims] })),
+    nodeCount: i.nodeCount,
+    blocks: i.blocks.map((b) => ({
+      index: b.index,
+      form: b.form,
+      scaling: b.scaling,
+      scale: b.scale,
+      masking: b.masking,
+      causal: b.causal,
+      heads: b.heads,
+      kvHeads: b.kvHeads,
+      headSize: b.headSize,
+      rope: b.rope,
+      description: b.description,
+    })),
+    message: i.message ?? null,
+  };
 }
 
 /** A display name from a client-supplied file name: its last path component, trimmed, printable. */
@@ -217,33 +248,7 @@ export function createModelLibrary(opts: ModelLibraryOptions): ModelLibrary {
       } catch (e) {
         throw new ModelRequestError('not-found', `the file of model ${id} (${m.name}) cannot be read: ${(e as Error).message}`);
       }
-      const i = inspectModelBytes(bytes, m.name);
-      return {
-        id: m.id,
-        name: m.name,
-        bytes: i.bytes,
-        sha256: i.sha256,
-        irVersion: i.irVersion,
-        producer: i.producer,
-        opsets: i.opsets.map((o) => ({ domain: o.domain, version: o.version })),
-        inputs: i.inputs.map((v) => ({ name: v.name, dtype: v.dtype, dims: v.dims === null ? null : [...v.dims] })),
-        outputs: i.outputs.map((v) => ({ name: v.name, dtype: v.dtype, dims: v.dims === null ? null : [...v.dims] })),
-        nodeCount: i.nodeCount,
-        blocks: i.blocks.map((b) => ({
-          index: b.index,
-          form: b.form,
-          scaling: b.scaling,
-          scale: b.scale,
-          masking: b.masking,
-          causal: b.causal,
-          heads: b.heads,
-          kvHeads: b.kvHeads,
-          headSize: b.headSize,
-          rope: b.rope,
-          description: b.description,
-        })),
-        message: i.message ?? null,
-      };
+      return inspectionInfo(inspectModelBytes(bytes, m.name), m.id, m.name);
     },
 
     async delete(id) {

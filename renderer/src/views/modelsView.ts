@@ -4,7 +4,7 @@
  * checkpoint and its tokenizer.bin to ONNX, the imported models and
  * the inspection of the selected one: its inputs and outputs and its attention blocks per layer.
  */
-import type { AttentionBlockInfo, CatalogModel, ImportedModel, ModelInspectionInfo, ModelProgress } from '../../../preload/contract';
+import type { AttentionBlockInfo, BuiltinModel, CatalogModel, ImportedModel, ModelInspectionInfo, ModelProgress } from '../../../preload/contract';
 import { MAX_LLAMA2C_CHECKPOINT_BYTES, MAX_LLAMA2C_TOKENIZER_BYTES, MAX_MODEL_IMPORT_BYTES } from '../../../preload/contract';
 import { button, clear, h } from '../dom';
 import { formatTimestamp } from '../format';
@@ -165,9 +165,16 @@ export function mountModelsView(root: HTMLElement, ctx: ViewContext): View {
     'section',
     { class: 'card', 'data-testid': 'model-inspection', hidden: true },
   );
+  const builtinGrid = h('div', { class: 'preset-grid', 'data-testid': 'model-builtin' }, h('p', { class: 'muted' }, 'Loading…'));
   const page = h(
     'div',
     { class: 'page', 'data-testid': 'models-page' },
+    h(
+      'section',
+      { class: 'card' },
+      h('div', { class: 'card-header' }, h('h2', {}, 'Built-in'), h('span', { class: 'muted' }, 'Trained by this project and shipped with the app; every experiment uses the default one unless told otherwise.')),
+      builtinGrid,
+    ),
     h(
       'section',
       { class: 'card' },
@@ -329,21 +336,44 @@ export function mountModelsView(root: HTMLElement, ctx: ViewContext): View {
     }
   }
 
-  function select(id: number): void {
+  function renderBuiltin(list: readonly BuiltinModel[]): void {
+    clear(builtinGrid);
+    if (list.length === 0) builtinGrid.append(h('p', { class: 'muted' }, 'No built-in model was found beside the app.'));
+    for (const m of list) {
+      builtinGrid.append(
+        h(
+          'div',
+          { class: 'preset', 'data-testid': `model-builtin-${m.name}` },
+          h('div', { class: 'preset-title' }, m.name, m.isDefault ? h('span', { class: 'badge' }, ' default') : null),
+          h('p', { class: 'muted small' }, `${m.task}; ${m.layers} layers, ${m.heads} heads, hidden ${m.hidden}, up to ${m.maxLength} tokens; classes ${m.labels.join(', ')}`),
+          h(
+            'p',
+            { class: 'small', 'data-testid': `model-builtin-metrics-${m.name}` },
+            `test accuracy ${m.testAccuracy.toFixed(4)}, F1 ${m.testF1.toFixed(4)} on ${m.testMessages} messages; ${formatBytes(m.bytes)}, sha256 ${m.sha256.slice(0, 12)}…`,
+          ),
+          button('Inspect', () => select({ builtin: m.name }), { class: 'btn btn-small', 'data-testid': `model-builtin-inspect-${m.name}` }),
+        ),
+      );
+    }
+  }
+
+  function select(which: number | { builtin: string }): void {
+    const id = typeof which === 'number' ? which : null;
     selected = id;
     for (const tr of tbody.querySelectorAll('tr[data-testid^="model-row-"]')) {
-      tr.classList.toggle('selected', tr.getAttribute('data-testid') === `model-row-${id}`);
+      tr.classList.toggle('selected', id !== null && tr.getAttribute('data-testid') === `model-row-${id}`);
     }
     const seq = ++inspectSeq;
     inspection.hidden = false;
     clear(inspection);
     inspection.append(h('div', { class: 'card-header' }, h('h2', {}, 'Inspection')), h('p', { class: 'muted' }, 'Inspecting…'));
     inspection.removeAttribute('data-model-id');
-    ctx.client.call('models.inspect', { id }).then(
+    const call = typeof which === 'number' ? ctx.client.call('models.inspect', { id: which }) : ctx.client.call('models.inspectBuiltin', { name: which.builtin });
+    call.then(
       (info) => {
         if (disposed || seq !== inspectSeq) return;
         clear(inspection);
-        inspection.setAttribute('data-model-id', String(id));
+        inspection.setAttribute('data-model-id', typeof which === 'number' ? String(which) : `builtin:${which.builtin}`);
         inspection.append(
           h('div', { class: 'card-header' }, h('h2', {}, `Inspection: ${info.name}`), h('span', { class: 'muted' }, shapeText(info))),
           renderInspection(info),
@@ -364,6 +394,7 @@ export function mountModelsView(root: HTMLElement, ctx: ViewContext): View {
     try {
       const list = await ctx.client.call('models.list', {});
       if (disposed || seq !== refreshSeq) return;
+      renderBuiltin(list.builtin);
       renderCatalog(list.catalog);
       renderImported(list.imported);
     } catch (e) {

@@ -1,7 +1,8 @@
 /**
  * Run detail: summary, versions, error text, the line chart (metric vs sequence length), the
  * 3D surface over (sequence length, parameter), the metrics table, the spec, and report export.
- * Fidelity runs show their own result sections instead (fidelityView.ts).
+ * Fidelity and faithfulness runs show their own result sections instead (fidelityView.ts,
+ * faithView.ts).
  */
 import type { MetricPoint, RunDetail } from '../../../preload/contract';
 import { heatmapSvg } from '../../../main/core/plots/heatmapSvg';
@@ -25,6 +26,7 @@ import type { DimensionName } from '../plots/metricShaping';
 import { SurfacePlot } from '../plots/surfacePlot';
 import { routeHash } from '../router';
 import { applyFinished, applyProgress, isActive } from '../runState';
+import { faithfulnessSections } from './faithView';
 import { fidelitySections } from './fidelityView';
 import { progressBar, statusBadge } from './runWidgets';
 import type { View, ViewContext } from './viewContext';
@@ -220,6 +222,8 @@ export function mountRunDetailView(root: HTMLElement, ctx: ViewContext, runId: n
     } else if (r.kind === 'fidelity') {
       page.append(...fidelitySections(r, ctx, (c) => cleanups.push(c)));
       page.append(card(`Metrics (${r.metrics.length} values)`, metricsTableElement(r.metrics)));
+    } else if (r.kind === 'faithfulness') {
+      page.append(...faithfulnessSections(r, ctx, (c) => cleanups.push(c)));
     } else {
       const lineMetrics = seqLenMetricNames(r.metrics);
       if (lineMetrics.length > 0) page.append(lineChartCard(r, lineMetrics));

@@ -1,9 +1,10 @@
 /**
- * Home page: presets with a Start button each, and the runs table, kept live by the
+ * Home page: presets with a Start button each, a link to the New experiment form, and the runs
+ * table (Cancel on active runs, Resume on stopped fidelity/faithfulness runs), kept live by the
  * run.progress / run.finished events (plus a slow poll while something is active, for runs
  * started elsewhere, e.g. by the CLI on the same store).
  */
-import type { PresetSummary, RunProgress, RunSummary } from '../../../preload/contract';
+import type { PresetSummary, RunProgress, RunStatus, RunSummary } from '../../../preload/contract';
 import { button, clear, h } from '../dom';
 import { formatTimestamp } from '../format';
 import { routeHash } from '../router';
@@ -13,6 +14,14 @@ import type { ProgressBar } from './runWidgets';
 import type { View, ViewContext } from './viewContext';
 
 const POLL_MS = 5000;
+
+/** Kinds whose stopped runs can be resumed (their stored points are kept) and the statuses that allow it. */
+const RESUMABLE_KINDS: readonly string[] = ['fidelity', 'faithfulness'];
+const RESUMABLE_STATUSES: readonly RunStatus[] = ['interrupted', 'cancelled', 'failed'];
+
+export function canResume(run: Pick<RunSummary, 'kind' | 'status'>): boolean {
+  return RESUMABLE_KINDS.includes(run.kind) && RESUMABLE_STATUSES.includes(run.status);
+}
 
 class RunRow {
   readonly tr: HTMLTableRowElement;
@@ -65,6 +74,7 @@ class RunRow {
     if (this.shownStatus !== run.status) {
       clear(this.actionsCell);
       if (isActive(run.status)) this.actionsCell.append(this.cancelButton());
+      else if (canResume(run)) this.actionsCell.append(this.resumeButton());
     }
     this.shownStatus = run.status;
   }
@@ -88,13 +98,38 @@ class RunRow {
     );
     return b;
   }
+
+  private resumeButton(): HTMLButtonElement {
+    const b = button(
+      'Resume',
+      () => {
+        b.disabled = true;
+        b.textContent = 'Resuming…';
+        this.ctx.client.call('runs.resume', { runId: this.run.id }).then(
+          () => {
+            this.ctx.clearError();
+            // back in the queue: progress events apply again, the refresh brings the stored state
+            this.update({ ...this.run, status: 'queued', error: null, finishedMs: null, etaMs: null });
+            this.onChanged();
+          },
+          (e: unknown) => {
+            b.disabled = false;
+            b.textContent = 'Resume';
+            this.ctx.reportError(`Could not resume run #${this.run.id}`, e);
+          },
+        );
+      },
+      { class: 'btn btn-small', 'data-testid': `run-resume-${this.run.id}`, title: 'Continue this run; points already stored are not run again' },
+    );
+    return b;
+  }
 }
 
 export function mountRunsView(root: HTMLElement, ctx: ViewContext): View {
   const presetGrid = h('div', { class: 'preset-grid', 'data-testid': 'preset-list' }, h('p', { class: 'muted' }, 'Loading presets…'));
   const loadingRow = h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, 'Loading runs…'));
   const tbody = h('tbody', {}, loadingRow);
-  const emptyRow = h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, 'No runs yet. Start a preset above.'));
+  const emptyRow = h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, 'No runs yet. Start a preset above or configure a new experiment.'));
   const countLabel = h('span', { class: 'muted' });
   const table = h(
     'table',
@@ -110,6 +145,7 @@ export function mountRunsView(root: HTMLElement, ctx: ViewContext): View {
     ),
     tbody,
   );
+  const newButton = h('a', { href: routeHash({ name: 'new' }), class: 'btn btn-primary btn-small', 'data-testid': 'new-experiment' }, 'New experiment');
   const refreshButton = button('Refresh', () => void refresh(), { class: 'btn btn-ghost btn-small', 'data-testid': 'runs-refresh' });
   const page = h(
     'div',
@@ -120,7 +156,7 @@ export function mountRunsView(root: HTMLElement, ctx: ViewContext): View {
       h('div', { class: 'card-header' }, h('h2', {}, 'Presets'), h('span', { class: 'muted' }, 'Ready-made experiments; Start queues a run.')),
       presetGrid,
     ),
-    h('section', { class: 'card' }, h('div', { class: 'card-header' }, h('h2', {}, 'Runs'), countLabel, h('div', { class: 'spacer' }), refreshButton), h('div', { class: 'table-wrap' }, table)),
+    h('section', { class: 'card' }, h('div', { class: 'card-header' }, h('h2', {}, 'Runs'), countLabel, h('div', { class: 'spacer' }), newButton, refreshButton), h('div', { class: 'table-wrap' }, table)),
   );
   root.append(page);
 

@@ -1,0 +1,226 @@
+/// <reference lib="dom" />
+/**
+ * End to end in Debian's Chromium against `attn serve`: the New experiment form configures and
+ * starts each experiment kind (kernel scaling, fidelity, faithfulness) with small settings, the
+ * runs page shows the run's progress until it is done, and its detail page draws its plots; a
+ * fidelity run on an uploaded CSV file completes; a fidelity run cancelled from the runs page is
+ * resumed and finishes.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './serveHarness';
+import { startHarness } from './serveHarness';
+
+let harness: Harness;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  harness = await startHarness();
+  page = harness.page;
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(harness.url);
+  await page.getByTestId('runs-table').waitFor();
+}, 60_000);
+
+afterAll(async () => {
+  await harness?.close();
+});
+
+async function runIds(): Promise<number[]> {
+  const ids = await page.locator('[data-testid^="run-row-"]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-testid')!.replace('run-row-', ''))));
+  return ids;
+}
+
+/** From the runs page: open the form, let `configure` fill it, start, and return the new run's id (back on the runs page). */
+async function startFromForm(configure: () => Promise<void>): Promise<number> {
+  await page.getByTestId('nav-runs').click();
+  await page.getByTestId('runs-table').waitFor();
+  await page.getByTestId('runs-refresh').click();
+  const before = new Set(await runIds());
+  await page.getByTestId('new-experiment').click();
+  await page.getByTestId('new-experiment-page').waitFor();
+  await configure();
+  // the form checks the spec before sending it
+  await expect.poll(async () => page.getByTestId('exp-validation').isHidden()).toBe(true);
+  await page.getByTestId('exp-start').click();
+  await page.getByTestId('runs-table').waitFor({ timeout: 15_000 });
+  let runId = 0;
+  await expect
+    .poll(
+      async () => {
+        runId = (await runIds()).find((id) => !before.has(id)) ?? 0;
+        return runId;
+      },
+      { timeout: 15_000 },
+    )
+    .toBeGreaterThan(0);
+  return runId;
+}
+
+async function statusOf(runId: number): Promise<string | null> {
+  return page.getByTestId(`run-row-${runId}`).getAttribute('data-status');
+}
+
+/** Waits on the runs page until the run is done (its progress bar shown meanwhile). */
+async function waitDone(runId: number, timeout: number): Promise<void> {
+  await page.getByTestId(`run-progress-${runId}`).waitFor();
+  await expect.poll(() => statusOf(runId), { timeout, interval: 500 }).toMatch(/done|failed|cancelled|interrupted/);
+  const row = page.getByTestId(`run-row-${runId}`);
+  expect(await row.getAttribute('data-status'), `run ${runId}: ${(await row.locator('.col-name').getAttribute('title')) ?? ''}`).toBe('done');
+  expect(await page.getByTestId(`run-progress-${runId}`).getAttribute('aria-valuenow')).toBe('100');
+}
+
+async function preview(): Promise<unknown> {
+  return JSON.parse((await page.getByTestId('exp-spec-preview').textContent()) ?? 'null') as unknown;
+}
+
+describe('New experiment form', () => {
+  it('shows validation messages and a live spec preview', async () => {
+    await page.getByTestId('new-experiment').click();
+    await page.getByTestId('exp-kind').selectOption('kernel-scaling');
+    await page.getByTestId('exp-seqlens').fill('32, x');
+    await expect.poll(async () => page.getByTestId('exp-validation').textContent()).toContain("Sequence lengths: 'x' is not a number");
+    expect(await page.getByTestId('exp-start').isDisabled()).toBe(true);
+    await page.getByTestId('exp-seqlens').fill('32, 64');
+    await page.getByTestId('exp-variant-sliding').setChecked(true);
+    await page.getByTestId('exp-windows').fill('');
+    await expect.poll(async () => page.getByTestId('exp-validation').textContent()).toContain('Sliding windows: give at least one window size');
+    await page.getByTestId('exp-windows').fill('4');
+    await expect.poll(async () => page.getByTestId('exp-validation').isHidden()).toBe(true);
+    expect(await preview()).toMatchObject({ kind: 'kernel-scaling', seqLens: [32, 64], windows: [4], variants: ['exact', 'sliding'] });
+  });
+
+  it('kernel scaling: starts, finishes and draws the line chart', async () => {
+    const runId = await startFromForm(async () => {
+      await page.getByTestId('exp-kind').selectOption('kernel-scaling');
+      await page.getByTestId('exp-name').fill('e2e kernel scaling');
+      await page.getByTestId('exp-variant-exact').setChecked(true);
+      await page.getByTestId('exp-variant-sliding').setChecked(true);
+      await page.getByTestId('exp-seqlens').fill('32, 64');
+      await page.getByTestId('exp-windows').fill('4');
+      await page.getByTestId('exp-heads').fill('2');
+      await page.getByTestId('exp-headdim').fill('16');
+      await page.getByTestId('exp-repeats').fill('2');
+      expect(await preview()).toMatchObject({ kind: 'kernel-scaling', name: 'e2e kernel scaling', seqLens: [32, 64], windows: [4], heads: 2, headDim: 16, repeats: 2 });
+    });
+    await waitDone(runId, 120_000);
+    await page.getByTestId(`run-open-${runId}`).click();
+    await page.getByTestId('run-detail').waitFor();
+    await page.getByTestId('line-chart').waitFor();
+    await expect.poll(async () => page.getByTestId('line-chart').locator('svg').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('fidelity: spam-encoder on 24 built-in examples, sliding w = 4 and 64', async () => {
+    const runId = await startFromForm(async () => {
+      await page.getByTestId('exp-kind').selectOption('fidelity');
+      await page.getByTestId('exp-name').fill('e2e fidelity');
+      await page.getByTestId('exp-model').selectOption('spam-encoder');
+      await page.getByTestId('exp-data').selectOption('builtin');
+      await page.getByTestId('exp-limit').fill('24');
+      await page.getByTestId('exp-variant-sliding').setChecked(true);
+      await page.getByTestId('exp-windows').fill('4, 64');
+      await page.getByTestId('exp-variant-linear').setChecked(false);
+      expect(await preview()).toMatchObject({ kind: 'fidelity', model: 'spam-encoder', data: { source: 'builtin' }, limit: 24, variants: ['sliding'], windows: [4, 64] });
+    });
+    await waitDone(runId, 120_000);
+    await page.getByTestId(`run-open-${runId}`).click();
+    await page.getByTestId('run-detail').waitFor();
+    const table = page.getByTestId('fidelity-table');
+    await table.waitFor();
+    expect(await table.locator('tbody tr').count()).toBe(3);
+    await page.getByTestId('fidelity-chart').waitFor();
+  }, 180_000);
+
+  it('faithfulness: spam-encoder on 2 examples, five methods, sliding w = 8', async () => {
+    const runId = await startFromForm(async () => {
+      await page.getByTestId('exp-kind').selectOption('faithfulness');
+      await page.getByTestId('exp-name').fill('e2e faithfulness');
+      await page.getByTestId('exp-model').selectOption('spam-encoder');
+      await page.getByTestId('exp-data').selectOption('builtin');
+      await page.getByTestId('exp-limit').fill('2');
+      for (const m of ['attention', 'rollout', 'flow', 'loo', 'grad_input', 'ig', 'shap']) {
+        await page.getByTestId(`exp-method-${m}`).setChecked(['attention', 'rollout', 'loo', 'grad_input', 'ig'].includes(m));
+      }
+      await page.getByTestId('exp-igsteps').fill('2');
+      await page.getByTestId('exp-permutations').fill('10');
+      await page.getByTestId('exp-variant-sliding').setChecked(true);
+      await page.getByTestId('exp-windows').fill('8');
+      expect(await preview()).toMatchObject({
+        kind: 'faithfulness',
+        limit: 2,
+        methods: ['attention', 'rollout', 'loo', 'grad_input', 'ig'],
+        igSteps: 2,
+        permutations: 10,
+        variants: ['sliding'],
+        windows: [8],
+      });
+    });
+    await waitDone(runId, 170_000);
+    await page.getByTestId(`run-open-${runId}`).click();
+    await page.getByTestId('run-detail').waitFor();
+    for (const id of ['faith-summary', 'faith-strips', 'faith-aopc']) await page.getByTestId(id).waitFor({ state: 'visible', timeout: 20_000 });
+  }, 240_000);
+
+  it('fidelity on an uploaded CSV file (read in the browser) completes', async () => {
+    const csv = join(harness.dir, 'texts.csv');
+    writeFileSync(csv, 'label,text\nspam,"WIN a FREE prize, click now!!!"\nham,"Meeting moved to 3pm, see you ""there"""\n1,"Cheap meds, no prescription"\n');
+    const runId = await startFromForm(async () => {
+      await page.getByTestId('exp-kind').selectOption('fidelity');
+      await page.getByTestId('exp-name').fill('e2e fidelity csv');
+      await page.getByTestId('exp-model').selectOption('spam-encoder');
+      await page.getByTestId('exp-data').selectOption('file');
+      await page.getByTestId('exp-data-file').setInputFiles(csv);
+      await expect.poll(async () => page.getByTestId('exp-data-file-status').textContent()).toBe('3 examples from texts.csv, 3 labelled');
+      await page.getByTestId('exp-limit').fill('');
+      await page.getByTestId('exp-variant-sliding').setChecked(true);
+      await page.getByTestId('exp-windows').fill('4');
+      const spec = (await preview()) as { data: unknown };
+      expect(spec.data).toEqual({
+        source: 'texts',
+        texts: [
+          { text: 'WIN a FREE prize, click now!!!', label: 1 },
+          { text: 'Meeting moved to 3pm, see you "there"', label: 0 },
+          { text: 'Cheap meds, no prescription', label: 1 },
+        ],
+      });
+      expect(JSON.stringify(spec)).not.toContain(harness.dir);
+    });
+    await waitDone(runId, 120_000);
+    await page.getByTestId(`run-open-${runId}`).click();
+    await page.getByTestId('fidelity-table').waitFor();
+    expect(await page.getByTestId('fidelity-table').locator('tbody tr').count()).toBe(2);
+  }, 180_000);
+
+  it('cancels a fidelity run from the runs page, resumes it and sees it finish', async () => {
+    const runId = await startFromForm(async () => {
+      await page.getByTestId('exp-kind').selectOption('fidelity');
+      await page.getByTestId('exp-name').fill('e2e fidelity resume');
+      await page.getByTestId('exp-model').selectOption('spam-encoder');
+      await page.getByTestId('exp-data').selectOption('builtin');
+      await page.getByTestId('exp-limit').fill('200');
+      await page.getByTestId('exp-variant-sliding').setChecked(true);
+      await page.getByTestId('exp-windows').fill('1, 2, 3, 4, 8, 16, 32, 64, 96');
+    });
+    const progress = page.getByTestId(`run-progress-${runId}`);
+    await progress.waitFor();
+    // cancel once some points are stored
+    await expect.poll(async () => Number((await progress.getAttribute('aria-valuenow')) ?? '0'), { timeout: 60_000, interval: 200 }).toBeGreaterThan(0);
+    expect(await statusOf(runId)).toBe('running');
+    await page.getByTestId(`run-cancel-${runId}`).click();
+    await expect.poll(() => statusOf(runId), { timeout: 30_000, interval: 250 }).toBe('cancelled');
+    const stoppedAt = Number((await progress.getAttribute('aria-valuenow')) ?? '0');
+    expect(stoppedAt).toBeLessThan(100);
+
+    await page.getByTestId(`run-resume-${runId}`).click();
+    await expect.poll(() => statusOf(runId), { timeout: 15_000, interval: 250 }).toMatch(/queued|running|done/);
+    await waitDone(runId, 170_000);
+    await page.getByTestId(`run-open-${runId}`).click();
+    const table = page.getByTestId('fidelity-table');
+    await table.waitFor();
+    expect(await table.locator('tbody tr').count()).toBe(10);
+    expect(pageErrors).toEqual([]);
+  }, 240_000);
+});
