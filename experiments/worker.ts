@@ -32,6 +32,7 @@ const common = {
 async function main(): Promise<void> {
   const start = workerData as WorkerStart;
   const spec = ExperimentSpec.parse(start.spec);
+  const fetch = { ...(start.modelCacheDir !== undefined ? { cacheDir: start.modelCacheDir } : {}), ...(start.modelMirror !== undefined ? { mirror: start.modelMirror } : {}) };
   let status: 'done' | 'cancelled';
   if (spec.kind === 'fidelity') {
     status = await runFidelity(
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
         onPoint: (point, metrics, progress, skipped) =>
           send({ ...(skipped !== undefined ? { skipped } : {}), type: 'point', label: point.key, metrics, ...progress }),
       },
-      { completed: new Set(start.completedPoints ?? []) },
+      { completed: new Set(start.completedPoints ?? []), fetch },
     );
   } else if (spec.kind === 'faithfulness') {
     status = await runFaithfulness(
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
               .join(', ')}`,
           }),
       },
-      { completed: new Set(start.completedPoints ?? []) },
+      { completed: new Set(start.completedPoints ?? []), fetch },
     );
   } else {
     status = await runKernelScaling(spec, {

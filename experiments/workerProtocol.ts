@@ -7,6 +7,9 @@ export interface WorkerStart {
   readonly spec: unknown;
   /** Keys of points already stored (a resumed run): the runner skips them. */
   readonly completedPoints?: readonly string[];
+  /** The service's catalog cache folder and mirror, so experiments use the models the models page fetched. */
+  readonly modelCacheDir?: string;
+  readonly modelMirror?: string;
 }
 
 export type ToWorker = { readonly type: 'cancel' };

@@ -1,15 +1,18 @@
 /**
  * Faithfulness runner: for each point (exact attention, then each variant spliced into the
  * model) and each example, token importance by every chosen method, the agreement between
- * methods, ERASER comprehensiveness / sufficiency / AOPC, the Jain & Wallace tests on the [CLS]
- * attention row, and head ablation. Results are per example (metrics with `example` set, and a
+ * methods, ERASER comprehensiveness / sufficiency / AOPC, the Jain & Wallace tests on the
+ * attention row of the explained query, and head ablation. The explained prediction is the class
+ * distribution of a classifier (query [CLS], position 0) or the next-token distribution after the
+ * last token of a language model (query: the last position). Results are per example (metrics with `example` set, and a
  * JSON artifact with the tokens and every method's importance); the UI and the report
  * aggregate them. Each (point, example) is stored with a `point_done` marker, so a resumed run
  * skips what is stored.
  *
  * Erasing tokens means deleting them (the sequence is shortened and right-padded), never
  * masking them in place: that is the ERASER definition, and it keeps the allowed keys a prefix,
- * which variants spliced by surgery need. [CLS] and [SEP] are never erased and are not ranked.
+ * which variants spliced by surgery need. The first and the last token ([CLS] and [SEP]; for a
+ * language model BOS and the explained position) are never erased and are not ranked.
  * Every model is built once per point for one shape [batch, S] (S = the longest example); each
  * example is right-padded to S.
  */
@@ -27,7 +30,7 @@ import type { ModificationInput } from '../../main/core/models/surgery';
 import { EMBEDDINGS_INPUT, EXPOSED_ATTENTION_PREFIX, INJECTED_ATTENTION_PREFIX, applyModification } from '../../main/core/models/surgery';
 import { SeededRandom, deriveSeed } from '../../main/core/random';
 import { createSession } from '../../main/node/ort/session';
-import type { PreparedExample, PreparedModel } from '../fidelity/models';
+import type { ModelFetchOptions, PreparedExample, PreparedModel } from '../fidelity/models';
 import { prepareFidelityModel } from '../fidelity/models';
 import { expandVariants } from '../kernelScaling/plan';
 import { EXACT_POINT_KEY, POINT_DONE_METRIC, pointKey } from '../points';
@@ -68,9 +71,9 @@ export interface ExampleRecord {
   readonly label: number | null;
   readonly predicted: number;
   readonly probs: number[];
-  /** Importance per token position, by method (attention = mean over layers and heads of the [CLS] row). */
+  /** Importance per token position, by method (attention = mean over layers and heads of the explained query's row). */
   readonly importance: Record<string, number[]>;
-  /** The [CLS] attention row of each layer, averaged over heads: [L][n]. */
+  /** The explained query's attention row in each layer, averaged over heads: [L][n]. */
   readonly attentionByLayer: number[][];
 }
 
@@ -88,6 +91,7 @@ export interface FaithfulnessCallbacks {
 export interface FaithfulnessOptions {
   readonly completed?: ReadonlySet<string>;
   readonly builtinDir?: string;
+  readonly fetch?: ModelFetchOptions;
 }
 
 /** A session and the batch size its model was built for (null: any batch, the model is not shape-specific). */
@@ -106,8 +110,7 @@ interface Sessions {
 }
 
 export async function runFaithfulness(spec: FaithfulnessSpec, cb: FaithfulnessCallbacks, options: FaithfulnessOptions = {}): Promise<'done' | 'cancelled'> {
-  const model = await prepareFidelityModel(spec, options.builtinDir, cb.log);
-  if (model.kind !== 'classifier') throw new Error(`faithfulness experiments need a classifier; ${model.name} is a language model`);
+  const model = await prepareFidelityModel(spec, options.builtinDir, cb.log, options.fetch);
   cb.onModel?.(model.name, model.sha256);
   const examples = model.examples;
   const N = examples.length;
@@ -293,7 +296,7 @@ async function probsOf(
     const r = await ref.session.run(feeds);
     const logits = r[ctx.model.outputName];
     if (logits === undefined) throw new Error(`the model has no output '${ctx.model.outputName}'`);
-    for (let k = 0; k < chunk.length; k++) out.push(...ctx.model.distributions(logits.data as Float32Array, logits.dims, k, b.lengths[k] as number));
+    for (let k = 0; k < chunk.length; k++) out.push(ctx.model.prediction(logits.data as Float32Array, logits.dims, k, b.lengths[k] as number));
   }
   return out;
 }
@@ -302,6 +305,8 @@ async function analyseExample(ex: PreparedExample, index: number, ctx: Context):
   const { spec, S, H, L, model, timed } = ctx;
   const ids = [...ex.ids];
   const n = ids.length;
+  if (n < 3) throw new Error(`example ${index} has ${n} tokens: faithfulness needs at least one token besides the first and the explained position`);
+  const target = model.target(n);
   const candidates = range(n).slice(1, n - 1);
   const metrics: MetricInput[] = [];
 
@@ -311,7 +316,7 @@ async function analyseExample(ex: PreparedExample, index: number, ctx: Context):
     const r = await ctx.sessions.expose.run(model.feeds(b));
     const logits = r[model.outputName];
     if (logits === undefined) throw new Error(`the model has no output '${model.outputName}'`);
-    const p = model.distributions(logits.data as Float32Array, logits.dims, 0, n)[0] as Float64Array;
+    const p = model.prediction(logits.data as Float32Array, logits.dims, 0, n);
     const maps: Float32Array[] = [];
     for (let l = 0; l < L; l++) maps.push(r[`${EXPOSED_ATTENTION_PREFIX}${l}`]?.data as Float32Array);
     return { p, maps };
@@ -326,9 +331,11 @@ async function analyseExample(ex: PreparedExample, index: number, ctx: Context):
     for (let h = 0; h < H; h++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = (out[i * n + j] as number) + (a[(h * S + i) * S + j] as number) / H;
     return out;
   };
+  /** The attention row of the explained query (target) in layer l, head h, over the real keys. */
   const clsRow = (l: number, h: number): Float64Array => {
     const a = base.maps[l] as Float32Array;
-    return Float64Array.from(a.subarray(h * S * S, h * S * S + n));
+    const at = (h * S + target) * S;
+    return Float64Array.from(a.subarray(at, at + n));
   };
 
   const importance: Partial<Record<ImportanceMethod, Float64Array>> = {};
@@ -340,8 +347,8 @@ async function analyseExample(ex: PreparedExample, index: number, ctx: Context):
     importance.attention = mean;
   }
   const layersAvg = spec.methods.includes('rollout') || spec.methods.includes('flow') ? range(L).map(headAverage) : [];
-  if (spec.methods.includes('rollout')) importance.rollout = await timed('rollout', async () => rolloutImportance(layersAvg, n, 0));
-  if (spec.methods.includes('flow')) importance.flow = await timed('flow', async () => attentionFlow(layersAvg, n, 0));
+  if (spec.methods.includes('rollout')) importance.rollout = await timed('rollout', async () => rolloutImportance(layersAvg, n, target));
+  if (spec.methods.includes('flow')) importance.flow = await timed('flow', async () => attentionFlow(layersAvg, n, target));
 
   const without = (drop: ReadonlySet<number>): number[] => ids.filter((_, j) => !drop.has(j));
   if (spec.methods.includes('loo')) {
@@ -382,7 +389,7 @@ async function analyseExample(ex: PreparedExample, index: number, ctx: Context):
         const r = await embed.session.run(feeds);
         const logits = r[model.outputName];
         if (logits === undefined) throw new Error(`the model has no output '${model.outputName}'`);
-        for (let k = 0; k < chunk.length; k++) out.push(logOdds((model.distributions(logits.data as Float32Array, logits.dims, k, n)[0] as Float64Array)[yhat] as number));
+        for (let k = 0; k < chunk.length; k++) out.push(logOdds(model.prediction(logits.data as Float32Array, logits.dims, k, n)[yhat] as number));
       }
       return out;
     };
@@ -418,7 +425,7 @@ async function analyseExample(ex: PreparedExample, index: number, ctx: Context):
     });
   }
 
-  // Agreement between methods over the ranked tokens, and of each layer/head's [CLS] row with the others.
+  // Agreement between methods over the ranked tokens, and of each layer/head's query row with the others.
   const ranked = (v: Float64Array): Float64Array => Float64Array.from(candidates, (j) => v[j] as number);
   const names = Object.keys(importance) as ImportanceMethod[];
   for (let a = 0; a < names.length; a++) {
@@ -467,7 +474,7 @@ async function analyseExample(ex: PreparedExample, index: number, ctx: Context):
     });
   }
 
-  // Jain & Wallace tests on the [CLS] row of each chosen layer, through injected weights.
+  // Jain & Wallace tests on the explained query's row of each chosen layer, through injected weights.
   const injectFeeds =
     (l: number, weights: readonly Float32Array[]): ((offset: number, rows: number) => Record<string, ort.Tensor>) =>
     (offset, rows) => {
@@ -478,7 +485,7 @@ async function analyseExample(ex: PreparedExample, index: number, ctx: Context):
   const withClsRows = (l: number, rows: readonly Float64Array[]): Float32Array => {
     const w = Float32Array.from(base.maps[l] as Float32Array);
     rows.forEach((row, h) => {
-      for (let j = 0; j < S; j++) w[h * S * S + j] = j < n ? (row[j] as number) : 0;
+      for (let j = 0; j < S; j++) w[(h * S + target) * S + j] = j < n ? (row[j] as number) : 0;
     });
     return w;
   };

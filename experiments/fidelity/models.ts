@@ -49,6 +49,13 @@ export interface PreparedModel {
   feeds(batch: PaddedBatch): Record<string, ort.Tensor>;
   /** Output distributions of batch row `row` (real length `length`): classifier one, LM one per position 0..length-2. */
   distributions(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array[];
+  /**
+   * The one prediction an explanation is about: the class distribution (classifier), or the
+   * next-token distribution after the last real token (LM, position length-1).
+   */
+  prediction(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array;
+  /** The query position whose prediction is explained: 0 ([CLS]) for a classifier, length-1 for an LM. */
+  target(length: number): number;
 }
 
 export class ExperimentModelError extends Error {
@@ -129,6 +136,11 @@ export async function prepareFidelityModel(spec: ModelSpecPart, builtinDir: stri
       const C = dims[dims.length - 1] ?? classes;
       return [softmax(logits.subarray(row * C, (row + 1) * C))];
     },
+    prediction: (logits, dims, row) => {
+      const C = dims[dims.length - 1] ?? classes;
+      return softmax(logits.subarray(row * C, (row + 1) * C));
+    },
+    target: () => 0,
   };
 }
 
@@ -205,5 +217,13 @@ async function prepareCatalogLm(spec: ModelSpecPart, log: (m: string) => void, f
       }
       return out;
     },
+    prediction: (logits, dims, row, length) => {
+      const S = dims[1] as number;
+      const V = dims[2] ?? vocab;
+      const at = (row * S + length - 1) * V;
+      return softmax(logits.subarray(at, at + V));
+    },
+    target: (length) => length - 1,
+    tokenText: (id) => tokenizer.decode([id]),
   };
 }

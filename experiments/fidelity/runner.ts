@@ -18,11 +18,12 @@ import { padBatch } from '../../main/core/models/classifierInput';
 import type { ModelProto } from '../../main/core/models/onnxModel';
 import { EXPOSED_ATTENTION_PREFIX, EXPOSED_BLOCK_OUTPUT_PREFIX, applyModification } from '../../main/core/models/surgery';
 import type { Modification } from '../../main/core/models/surgery';
+import { readPeakRss, resetPeakRss } from '../../main/node/memoryProbe';
 import { createSession } from '../../main/node/ort/session';
 import { expandVariants } from '../kernelScaling/plan';
 import { EXACT_POINT_KEY, POINT_DONE_METRIC, pointKey } from '../points';
 import { continuationSessionFactory, runContinuations } from './continuations';
-import type { PreparedExample, PreparedModel } from './models';
+import type { ModelFetchOptions, PreparedExample, PreparedModel } from './models';
 import { prepareFidelityModel } from './models';
 import type { FidelitySpec } from './spec';
 import pkg from 'onnx-proto';
@@ -70,6 +71,8 @@ export interface FidelityOptions {
   readonly completed?: ReadonlySet<string>;
   /** experiments/models folder (default: found beside the app). */
   readonly builtinDir?: string;
+  /** Where catalog models are cached and mirrored (default: the app-data cache and $ATTN_MODEL_MIRROR). */
+  readonly fetch?: ModelFetchOptions;
 }
 
 /** What one model call gives per batch row. */
@@ -96,7 +99,7 @@ interface Shape {
 }
 
 export async function runFidelity(spec: FidelitySpec, cb: FidelityCallbacks, options: FidelityOptions = {}): Promise<'done' | 'cancelled'> {
-  const model = await prepareFidelityModel(spec, options.builtinDir, cb.log);
+  const model = await prepareFidelityModel(spec, options.builtinDir, cb.log, options.fetch);
   cb.onModel?.(model.name, model.sha256);
   const examples = model.examples;
   const N = examples.length;
@@ -165,6 +168,7 @@ export async function runFidelity(spec: FidelitySpec, cb: FidelityCallbacks, opt
         cb.onPoint(point, [], progress(pi + 1));
         continue;
       }
+      const rssBefore = resetPeakRss();
       const mod: Modification = { ...expose, replace: { variant: point.spec, ...(spec.layers ? { layers: spec.layers } : {}), ...(spec.heads ? { heads: spec.heads } : {}) } };
       let session: ort.InferenceSession;
       try {
@@ -194,7 +198,9 @@ export async function runFidelity(spec: FidelitySpec, cb: FidelityCallbacks, opt
           if (bi === 0) cb.onArtifact?.(attentionArtifact(point.key, out, examples[0] as PreparedExample, shape));
         }
         if (cancelled) return 'cancelled';
-        const metrics = [...pointMetrics(model, examples, exactRows, rows, exactQuality), ...acc.metrics(), { name: 'time_ms_per_example', value: ms / N }];
+        const peak = readPeakRss();
+        const memory = peak !== null && rssBefore !== null ? [{ name: 'rss_peak_delta_bytes', value: Math.max(0, peak - rssBefore) }] : [];
+        const metrics = [...pointMetrics(model, examples, exactRows, rows, exactQuality), ...acc.metrics(), { name: 'time_ms_per_example', value: ms / N }, ...memory];
         doneWeight += weights[pi] as number;
         cb.onPoint(point, tag(metrics, point), progress(pi + 1));
       } finally {

@@ -3,12 +3,12 @@
  * lengths and windows on seeded random Q/K/V. Runs inside a worker thread (experiments/worker.ts);
  * it never touches the store: it reports points to its caller, which writes them.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { referenceAttention } from '../../main/core/attention/reference';
 import { SeededRandom, deriveSeed } from '../../main/core/random';
 import { median, relativeError } from '../../main/core/stats';
 import { float32Tensor } from '../../main/core/tensor';
 import { AttentionKernel } from '../../main/node/attention/kernel';
+import { readPeakRss, resetPeakRss } from '../../main/node/memoryProbe';
 import type { MetricInput } from '../../db/store';
 import type { KernelPoint } from './plan';
 import { planKernelScaling, pointWeight } from './plan';
@@ -144,33 +144,4 @@ function makeInputs(spec: KernelScalingSpec, n: number): { n: number; q: Float32
     k: rng.normalArray(spec.batch * kv * n * spec.headDim),
     v: rng.normalArray(spec.batch * kv * n * spec.headDim),
   };
-}
-
-/**
- * Resets the process's peak-RSS counter (Linux: /proc/self/clear_refs) and returns the current
- * RSS, so a later readPeakRss() gives the high-water mark of just this point. Returns null
- * where the platform has no such counter.
- */
-function resetPeakRss(): number | null {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return readStatusKb('VmRSS');
-  } catch {
-    return null;
-  }
-}
-
-function readPeakRss(): number | null {
-  try {
-    return readStatusKb('VmHWM');
-  } catch {
-    return null;
-  }
-}
-
-function readStatusKb(field: string): number {
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const m = new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(status);
-  if (!m) throw new Error(`${field} not found`);
-  return Number(m[1]) * 1024;
 }

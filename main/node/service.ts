@@ -176,7 +176,13 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
 
   function startWorker(runId: number, spec: unknown, kind: string): void {
     const completedPoints = RESUMABLE_KINDS.includes(kind) ? completedPointKeys(kind, store.getMetrics(runId, { name: POINT_DONE_METRIC })) : [];
-    const start: WorkerStart = { runId, spec, ...(completedPoints.length > 0 ? { completedPoints } : {}) };
+    const start: WorkerStart = {
+      runId,
+      spec,
+      ...(completedPoints.length > 0 ? { completedPoints } : {}),
+      modelCacheDir: models.modelsDir,
+      ...(opts.modelMirror !== undefined ? { modelMirror: opts.modelMirror } : {}),
+    };
     let worker: Worker;
     try {
       worker = new Worker(opts.workerPath, { workerData: { ...opts.workerExtraData, ...start } });
