@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DataSource } from '../fidelity/spec';
-import { ProviderChoice, VariantEntry } from '../kernelScaling/spec';
+import { ProviderChoice, VariantEntry, checkVariantEntries } from '../kernelScaling/spec';
 
 /** Token-importance methods (DESIGN.md §4). */
 export const ImportanceMethod = z.enum(['attention', 'rollout', 'flow', 'loo', 'grad_input', 'ig', 'shap']);
@@ -51,9 +51,7 @@ export const FaithfulnessSpec = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    if (s.variants.includes('sliding') && s.windows.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['windows'], message: 'the sliding variant needs at least one window size' });
-    }
+    checkVariantEntries(s, ctx);
     if (new Set(s.methods).size !== s.methods.length) ctx.addIssue({ code: 'custom', path: ['methods'], message: 'a method is listed twice' });
   });
 export type FaithfulnessSpec = z.infer<typeof FaithfulnessSpec>;

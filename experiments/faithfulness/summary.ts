@@ -3,56 +3,18 @@
  * only, so a resumed run aggregates correctly): per point, the mean of every metric by name
  * and by its layer/head/step, and a plain-text table for the CLI.
  */
+import type { ExampleMetric, FaithPoint } from '../../main/core/faithfulness/aggregate';
+import { aggregatePoints, faithKey } from '../../main/core/faithfulness/aggregate';
 
-export interface FaithMetric {
-  readonly name: string;
-  readonly value: number;
-  readonly variant: string | null;
-  readonly param: number | null;
-  readonly layer: number | null;
-  readonly head: number | null;
-  readonly step: number | null;
-  readonly example: number | null;
-}
+export type FaithMetric = ExampleMetric;
+export type PointAggregate = FaithPoint;
 
-export interface PointAggregate {
-  readonly variant: string;
-  readonly param: number | null;
-  /** Examples with a stored result. */
-  readonly examples: number;
-  /** Mean over examples, by `name|layer|head|step` (empty parts for null). */
-  readonly means: ReadonlyMap<string, number>;
-}
+/** `name|layer|head|step` (empty parts for null): the key of PointAggregate.means. */
+export const aggregateKey = faithKey;
 
-export function aggregateKey(name: string, layer: number | null = null, head: number | null = null, step: number | null = null): string {
-  return `${name}|${layer ?? ''}|${head ?? ''}|${step ?? ''}`;
-}
-
-/** Mean of each (name, layer, head, step) over the examples of each point; non-finite values are skipped. */
+/** Mean of each (name, layer, head, step) over the examples of each point (exact first); non-finite values are skipped. */
 export function aggregateFaithfulness(metrics: readonly FaithMetric[]): PointAggregate[] {
-  const points = new Map<string, { variant: string; param: number | null; examples: Set<number>; sums: Map<string, { s: number; n: number }> }>();
-  for (const m of metrics) {
-    if (m.variant === null || m.example === null) continue;
-    const pk = `${m.variant}\u0000${m.param ?? ''}`;
-    let p = points.get(pk);
-    if (p === undefined) {
-      p = { variant: m.variant, param: m.param, examples: new Set(), sums: new Map() };
-      points.set(pk, p);
-    }
-    if (m.name === 'point_done') p.examples.add(m.example);
-    if (!Number.isFinite(m.value)) continue;
-    const key = aggregateKey(m.name, m.layer, m.head, m.step);
-    const acc = p.sums.get(key) ?? { s: 0, n: 0 };
-    acc.s += m.value;
-    acc.n += 1;
-    p.sums.set(key, acc);
-  }
-  return [...points.values()].map((p) => ({
-    variant: p.variant,
-    param: p.param,
-    examples: p.examples.size,
-    means: new Map([...p.sums].map(([k, v]) => [k, v.s / v.n])),
-  }));
+  return aggregatePoints(metrics);
 }
 
 function fmt(v: number | undefined): string {

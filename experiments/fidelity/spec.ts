@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { ProviderChoice, VariantEntry } from '../kernelScaling/spec';
-import { VariantSpec } from '../../main/core/attention/spec';
+import { ProviderChoice, VariantEntry, checkVariantEntries } from '../kernelScaling/spec';
 
 /** A text typed in the UI or given inline in a spec, with an optional class label. */
 export const InlineText = z
@@ -55,23 +54,7 @@ export const FidelitySpec = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    if (s.variants.includes('sliding') && s.windows.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['windows'], message: 'the sliding variant needs at least one window size' });
-    }
-    s.variants.forEach((entry, index) => {
-      if (typeof entry === 'string' || entry.sweep === undefined) return;
-      const { param, values } = entry.sweep;
-      const base = entry.variant as Record<string, unknown>;
-      if (typeof base[param] !== 'number') {
-        ctx.addIssue({ code: 'custom', path: ['variants', index, 'sweep', 'param'], message: `'${param}' is not a numeric parameter of the ${entry.variant.kind} variant` });
-        return;
-      }
-      for (const value of values) {
-        if (!VariantSpec.safeParse({ ...base, [param]: value }).success) {
-          ctx.addIssue({ code: 'custom', path: ['variants', index, 'sweep', 'values'], message: `${param}=${value} is not valid for ${entry.variant.kind}` });
-        }
-      }
-    });
+    checkVariantEntries(s, ctx);
     if (!s.variants.some((e) => e !== 'exact' && !(typeof e !== 'string' && e.variant.kind === 'exact' && e.sweep === undefined))) {
       ctx.addIssue({ code: 'custom', path: ['variants'], message: 'name at least one variant other than exact (exact is always run as the reference)' });
     }

@@ -30,6 +30,37 @@ export const VariantEntry = z.union([
 export type VariantEntry = z.infer<typeof VariantEntry>;
 
 /**
+ * Checks shared by every spec with a `variants` list: the sliding shorthand needs windows; a
+ * swept parameter must be a numeric parameter of its variant and every swept value valid; one
+ * swept entry per variant kind (their points are named by the kind and the value).
+ */
+export function checkVariantEntries(s: { readonly variants: readonly VariantEntry[]; readonly windows: readonly number[] }, ctx: z.RefinementCtx): void {
+  if (s.variants.includes('sliding') && s.windows.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['windows'], message: 'the sliding variant needs at least one window size' });
+  }
+  const sweptKinds = new Set<string>(s.variants.includes('sliding') ? ['sliding'] : []);
+  s.variants.forEach((entry, index) => {
+    if (typeof entry === 'string' || entry.sweep === undefined) return;
+    const { param, values } = entry.sweep;
+    const base = entry.variant as Record<string, unknown>;
+    if (typeof base[param] !== 'number') {
+      ctx.addIssue({ code: 'custom', path: ['variants', index, 'sweep', 'param'], message: `'${param}' is not a numeric parameter of the ${entry.variant.kind} variant` });
+      return;
+    }
+    if (sweptKinds.has(entry.variant.kind)) {
+      ctx.addIssue({ code: 'custom', path: ['variants', index], message: `only one swept entry per variant kind (${entry.variant.kind} is swept twice)` });
+    }
+    sweptKinds.add(entry.variant.kind);
+    for (const value of values) {
+      const parsed = VariantSpec.safeParse({ ...base, [param]: value });
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', path: ['variants', index, 'sweep', 'values'], message: `${param}=${value} is not valid for ${entry.variant.kind}: ${parsed.error.issues[0]?.message ?? 'invalid'}` });
+      }
+    }
+  });
+}
+
+/**
  * Kernel scaling: every (variant, sequence length, swept parameter) point on seeded random Q/K/V.
  * Exact attention is computed at each length (it is the error reference of the others).
  */
@@ -56,29 +87,7 @@ export const KernelScalingSpec = z
     if (s.heads % kv !== 0) {
       ctx.addIssue({ code: 'custom', path: ['kvHeads'], message: `kvHeads (${kv}) must divide heads (${s.heads})` });
     }
-    if (s.variants.includes('sliding') && s.windows.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['windows'], message: 'the sliding variant needs at least one window size' });
-    }
-    const sweptKinds = new Set<string>(s.variants.includes('sliding') ? ['sliding'] : []);
-    s.variants.forEach((entry, index) => {
-      if (typeof entry === 'string' || entry.sweep === undefined) return;
-      const { param, values } = entry.sweep;
-      const base = entry.variant as Record<string, unknown>;
-      if (typeof base[param] !== 'number') {
-        ctx.addIssue({ code: 'custom', path: ['variants', index, 'sweep', 'param'], message: `'${param}' is not a numeric parameter of the ${entry.variant.kind} variant` });
-        return;
-      }
-      if (sweptKinds.has(entry.variant.kind)) {
-        ctx.addIssue({ code: 'custom', path: ['variants', index], message: `only one swept entry per variant kind (${entry.variant.kind} is swept twice)` });
-      }
-      sweptKinds.add(entry.variant.kind);
-      for (const value of values) {
-        const parsed = VariantSpec.safeParse({ ...base, [param]: value });
-        if (!parsed.success) {
-          ctx.addIssue({ code: 'custom', path: ['variants', index, 'sweep', 'values'], message: `${param}=${value} is not valid for ${entry.variant.kind}: ${parsed.error.issues[0]?.message ?? 'invalid'}` });
-        }
-      }
-    });
+    checkVariantEntries(s, ctx);
   });
 export type KernelScalingSpec = z.infer<typeof KernelScalingSpec>;
 export type KernelScalingSpecInput = z.input<typeof KernelScalingSpec>;

@@ -12,7 +12,7 @@ import type { ArtifactSummary, MetricPoint } from '../../../preload/contract';
 import { divergingAt } from './heatmapData';
 
 /** Marker metric written with each (point, example); never displayed. */
-export const POINT_DONE = 'point_done';
+export const POINT_DONE = POINT_DONE_METRIC;
 
 /** Importance methods in their canonical order (experiments/faithfulness/spec.ts). */
 export const FAITH_METHODS: readonly string[] = ['attention', 'rollout', 'flow', 'loo', 'grad_input', 'ig', 'shap'];
@@ -37,65 +37,12 @@ export function methodLabel(m: string): string {
   return METHOD_LABELS[m] ?? m;
 }
 
-/** `name|layer|head|step`, empty parts for null (as in summary.ts). */
-export function faithKey(name: string, layer: number | null = null, head: number | null = null, step: number | null = null): string {
-  return `${name}|${layer ?? ''}|${head ?? ''}|${step ?? ''}`;
-}
+import { aggregatePoints, compareFaithPoints, faithKey } from '../../../main/core/faithfulness/aggregate';
+import type { FaithPoint } from '../../../main/core/faithfulness/aggregate';
+import { POINT_DONE_METRIC, pointKey as faithPointKey } from '../../../main/core/points';
 
-/** `exact`, `sliding@8`: the runner's point key. */
-export function faithPointKey(variant: string, param: number | null): string {
-  return param === null ? variant : `${variant}@${param}`;
-}
-
-export interface FaithPoint {
-  readonly variant: string;
-  readonly param: number | null;
-  readonly key: string;
-  /** Examples with a `point_done` marker. */
-  readonly examples: number;
-  /** Mean over examples by faithKey(name, layer, head, step); non-finite values skipped. */
-  readonly means: ReadonlyMap<string, number>;
-}
-
-function compareNullable(a: number | null, b: number | null): number {
-  if (a === b) return 0;
-  if (a === null) return -1;
-  if (b === null) return 1;
-  return a - b;
-}
-
-/** exact first, then variants by name, then by parameter (none first). */
-export function compareFaithPoints(a: { variant: string; param: number | null }, b: { variant: string; param: number | null }): number {
-  const rank = (v: string): number => (v === 'exact' ? 0 : 1);
-  return rank(a.variant) - rank(b.variant) || (a.variant < b.variant ? -1 : a.variant > b.variant ? 1 : 0) || compareNullable(a.param, b.param);
-}
-
-/** Mean of each (name, layer, head, step) over the examples of each point, exact first. */
-export function aggregatePoints(metrics: readonly MetricPoint[]): FaithPoint[] {
-  const points = new Map<string, { variant: string; param: number | null; examples: Set<number>; sums: Map<string, { s: number; n: number }> }>();
-  for (const m of metrics) {
-    if (m.variant === null || m.example === null) continue;
-    const pk = faithPointKey(m.variant, m.param);
-    let p = points.get(pk);
-    if (p === undefined) {
-      p = { variant: m.variant, param: m.param, examples: new Set(), sums: new Map() };
-      points.set(pk, p);
-    }
-    if (m.name === POINT_DONE) {
-      p.examples.add(m.example);
-      continue;
-    }
-    if (!Number.isFinite(m.value)) continue;
-    const key = faithKey(m.name, m.layer, m.head, m.step);
-    const acc = p.sums.get(key) ?? { s: 0, n: 0 };
-    acc.s += m.value;
-    acc.n += 1;
-    p.sums.set(key, acc);
-  }
-  return [...points.entries()]
-    .map(([key, p]) => ({ variant: p.variant, param: p.param, key, examples: p.examples.size, means: new Map([...p.sums].map(([k, v]) => [k, v.s / v.n])) }))
-    .sort(compareFaithPoints);
-}
+export { aggregatePoints, compareFaithPoints, faithKey, faithPointKey };
+export type { FaithPoint };
 
 /** The name parts of a pair metric `tau:a~b`: [kind, a, b], or null. */
 export function parsePair(name: string): { kind: 'tau' | 'rho'; a: string; b: string } | null {
