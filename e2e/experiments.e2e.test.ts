@@ -4,21 +4,25 @@
  * starts each experiment kind (kernel scaling, fidelity, faithfulness) with small settings, the
  * runs page shows the run's progress until it is done, and its detail page draws its plots; a
  * fidelity run on an uploaded CSV file completes; a fidelity run cancelled from the runs page is
- * resumed and finishes.
+ * resumed and finishes; the fidelity-lm preset (stories260K from ../shared/models through
+ * ATTN_MODEL_MIRROR) shows its greedy continuations.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './serveHarness';
-import { startHarness } from './serveHarness';
+import { root, startHarness } from './serveHarness';
+
+/** Where the fidelity-lm preset fetches stories260K from (as in models.e2e.test.ts). */
+const mirror = resolve(root, '..', 'shared', 'models');
 
 let harness: Harness;
 let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  harness = await startHarness();
+  harness = await startHarness({ ATTN_MODEL_MIRROR: mirror });
   page = harness.page;
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(harness.url);
@@ -221,6 +225,34 @@ describe('New experiment form', () => {
     const table = page.getByTestId('fidelity-table');
     await table.waitFor();
     expect(await table.locator('tbody tr').count()).toBe(10);
+    expect(pageErrors).toEqual([]);
+  }, 240_000);
+  it('fidelity-lm preset: stories260K finishes and shows 4 greedy continuations', async () => {
+    await page.getByTestId('nav-runs').click();
+    await page.getByTestId('runs-table').waitFor();
+    await page.getByTestId('runs-refresh').click();
+    const before = new Set(await runIds());
+    await page.getByTestId('preset-start-fidelity-lm').click();
+    let runId = 0;
+    await expect
+      .poll(
+        async () => {
+          runId = (await runIds()).find((id) => !before.has(id)) ?? 0;
+          return runId;
+        },
+        { timeout: 15_000 },
+      )
+      .toBeGreaterThan(0);
+    await waitDone(runId, 170_000);
+    await page.getByTestId(`run-open-${runId}`).click();
+    await page.getByTestId('run-detail').waitFor();
+    const card = page.getByTestId('fidelity-continuations');
+    await card.waitFor();
+    await expect.poll(async () => card.locator('[data-testid^="continuation-row-"]').count(), { timeout: 20_000 }).toBe(4);
+    await page.getByTestId('continuations-point').selectOption('sliding@16');
+    await expect.poll(async () => page.getByTestId('continuation-row-0').locator('.continuation-col-title').nth(1).textContent()).toContain('window=16');
+    expect(await card.locator('[data-testid^="continuation-row-"]').count()).toBe(4);
+    expect((await page.getByTestId('continuation-row-0').textContent()) ?? '').toContain('Once upon a time, there was a little girl named');
     expect(pageErrors).toEqual([]);
   }, 240_000);
 });

@@ -24,7 +24,7 @@ dt{color:#5b6475}dd{margin:0}pre{background:#f4f6f9;padding:.8rem;overflow:auto;
 export interface RunReportOptions {
   /** The values of a stored float32 artifact (attention maps for heatmaps), or null; without it there are no heatmaps. */
   readonly artifactData?: FidelityReportOptions['artifactData'];
-  /** The bytes of a stored uint8 artifact (faithfulness token-importance records), or null; without it there are no token strips. */
+  /** The bytes of a stored uint8 artifact (faithfulness token-importance records, fidelity continuations), or null; without it there are no token strips or continuations. */
   readonly artifactBytes?: (artifact: ArtifactSummary) => Uint8Array | null;
 }
 
@@ -33,7 +33,10 @@ export function renderRunReport(run: RunDetail, generatedMs: number = Date.now()
     run.kind === 'kernel-scaling'
       ? kernelScalingSection(run)
       : run.kind === 'fidelity'
-        ? fidelitySection(run, options.artifactData !== undefined ? { artifactData: options.artifactData } : {})
+        ? fidelitySection(run, {
+            ...(options.artifactData !== undefined ? { artifactData: options.artifactData } : {}),
+            ...(options.artifactBytes !== undefined ? { artifactBytes: options.artifactBytes } : {}),
+          })
         : run.kind === 'faithfulness'
           ? faithfulnessSection(run, options.artifactBytes !== undefined ? { artifactBytes: options.artifactBytes } : {})
           : '<p>This run kind has no report section yet.</p>';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ArtifactSummary, MetricPoint, RunDetail } from '../../preload/contract';
 import { renderRunReport } from '../report';
-import { downsampleSquare, fidelityPointRows, fidelitySection } from './report';
+import { downsampleSquare, fidelityPointRows, fidelitySection, parseContinuationBytes } from './report';
 
 const m = (name: string, value: number, variant: string, param: number | null, dims: Partial<Pick<MetricPoint, 'layer' | 'head' | 'example'>> = {}): MetricPoint => ({
   name,
@@ -146,5 +146,47 @@ describe('fidelity report section', () => {
     expect(out.m).toBe(2);
     expect([...out.values]).toEqual([4, 1, 2, 1]);
     expect(downsampleSquare(v, 4, 8).m).toBe(4);
+  });
+  it('has a greedy continuations table per point when given artifact bytes, escaped', () => {
+    const json = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
+    const artifacts: ArtifactSummary[] = [
+      { id: 11, kind: 'continuations', name: 'continuations/exact', dtype: 'uint8', shape: [10], bytes: 10 },
+      { id: 12, kind: 'continuations', name: 'continuations/sliding@4', dtype: 'uint8', shape: [10], bytes: 10 },
+      { id: 13, kind: 'continuations', name: 'continuations/sliding@16', dtype: 'uint8', shape: [10], bytes: 10 },
+    ];
+    const bytes: Record<number, Uint8Array> = {
+      11: json([{ prompt: 'Once upon a time', exact: ' there was a cat.', variant: ' there was a cat.' }]),
+      12: json([
+        { prompt: 'Once upon a time', exact: ' there was a cat.', variant: ' there was a dog.' },
+        { prompt: 'Tom & his mom', exact: ' went home.', variant: EVIL },
+      ]),
+      13: json([{ prompt: 'Once upon a time', exact: ' there was a cat.', variant: ' there was a cat.' }]),
+    };
+    const r = run({ artifacts });
+    expect(fidelitySection(r)).not.toContain('Greedy continuations');
+    const html = renderRunReport(r, 0, { artifactBytes: (a) => bytes[a.id] ?? null });
+    expect(html).toContain('<h2>Greedy continuations</h2>');
+    // One table per variant point (exact compares with itself, so it has none), in summary order.
+    expect(html.match(/<table class="continuations">/g)?.length).toBe(2);
+    expect(html.indexOf('<h3>sliding@4</h3>')).toBeLessThan(html.indexOf('<h3>sliding@16</h3>'));
+    expect(html).not.toContain('<h3>exact</h3>');
+    expect(html).toContain('<thead><tr><th>prompt</th><th>exact</th><th>sliding@4</th></tr></thead>');
+    expect(html).toContain('<tr><td>Once upon a time</td><td> there was a <mark>cat.</mark></td><td> there was a <mark>dog.</mark></td></tr>');
+    expect(html).toContain('<tr><td>Once upon a time</td><td> there was a cat.</td><td> there was a cat.</td></tr>');
+    expect(html).toContain('<td>Tom &amp; his mom</td><td><mark> went home.</mark></td><td><mark>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</mark></td>');
+    expect(html).toContain('0 of 2 identical to exact.');
+    expect(html).toContain('1 of 1 identical to exact.');
+    expect(html).not.toContain(EVIL);
+    expect(html).not.toMatch(/<script/i);
+  });
+
+  it('skips continuations that are not a list of { prompt, exact, variant } strings', () => {
+    const enc = (t: string): Uint8Array => new TextEncoder().encode(t);
+    expect(parseContinuationBytes(enc('[{"prompt":"a","exact":"b","variant":"c"}]'))).toEqual([{ prompt: 'a', exact: 'b', variant: 'c' }]);
+    expect(parseContinuationBytes(enc('{"prompt":"a"}'))).toBeNull();
+    expect(parseContinuationBytes(enc('[{"prompt":"a","exact":"b"}]'))).toBeNull();
+    expect(parseContinuationBytes(enc('not json'))).toBeNull();
+    const artifacts: ArtifactSummary[] = [{ id: 12, kind: 'continuations', name: 'continuations/sliding@4', dtype: 'uint8', shape: [3], bytes: 3 }];
+    expect(fidelitySection(run({ artifacts }), { artifactBytes: () => enc('[1]') })).not.toContain('Greedy continuations');
   });
 });

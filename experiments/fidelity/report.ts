@@ -2,7 +2,8 @@
  * The fidelity section of an HTML report: the per-point summary table, output drift against the
  * swept parameter, per-layer attention JSD, a per-layer table and, when the caller can supply
  * the stored attention maps, small exact / variant / difference heatmaps (layer 0, head 0) of
- * the first example. Inline SVG only, everything escaped. Pure.
+ * the first example, and when it can supply the stored bytes, a language model's greedy
+ * continuations (exact and variant side by side). Inline SVG only, everything escaped. Pure.
  */
 import type { ArtifactSummary, MetricPoint, RunDetail } from '../../preload/contract';
 import { normalizeValue, rgbToHex, viridisHex } from '../../main/core/plots/colormap';
@@ -18,6 +19,11 @@ export interface FidelityReportOptions {
    * detail carries artifact metadata only) the report has no heatmaps.
    */
   readonly artifactData?: (artifact: ArtifactSummary) => Float32Array | null;
+  /**
+   * The bytes of a stored uint8 artifact, or null when unavailable. Without it the report has no
+   * greedy continuations (language models).
+   */
+  readonly artifactBytes?: (artifact: ArtifactSummary) => Uint8Array | null;
 }
 
 interface PointRow {
@@ -258,6 +264,80 @@ function heatmapsHtml(run: RunDetail, rows: readonly PointRow[], load: (a: Artif
 ${blocks.join('\n')}`;
 }
 
+interface Continuation {
+  readonly prompt: string;
+  readonly exact: string;
+  readonly variant: string;
+}
+
+/** A continuations artifact's entries (UTF-8 JSON of `{ prompt, exact, variant }[]`), or null when malformed. */
+export function parseContinuationBytes(bytes: Uint8Array): Continuation[] | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(parsed)) return null;
+  const out: Continuation[] = [];
+  for (const item of parsed as unknown[]) {
+    if (typeof item !== 'object' || item === null) return null;
+    const { prompt, exact, variant } = item as Record<string, unknown>;
+    if (typeof prompt !== 'string' || typeof exact !== 'string' || typeof variant !== 'string') return null;
+    out.push({ prompt, exact, variant });
+  }
+  return out;
+}
+
+/** `text` escaped, from its first difference with `other` on in a <mark> (nothing marked when equal). */
+function markedFrom(text: string, other: string): string {
+  if (text === other) return escapeHtml(text);
+  const n = Math.min(text.length, other.length);
+  let i = 0;
+  while (i < n && text.charCodeAt(i) === other.charCodeAt(i)) i++;
+  if (i > 0 && i < n) {
+    const prev = text.charCodeAt(i - 1);
+    if (prev >= 0xd800 && prev <= 0xdbff) i--;
+  }
+  return i < text.length ? `${escapeHtml(text.slice(0, i))}<mark>${escapeHtml(text.slice(i))}</mark>` : `${escapeHtml(text)}<mark>∎</mark>`;
+}
+
+function continuationsHtml(run: RunDetail, rows: readonly PointRow[], load: (a: ArtifactSummary) => Uint8Array | null): string {
+  const byKey = new Map<string, ArtifactSummary>();
+  for (const a of run.artifacts) {
+    if (a.kind !== 'continuations' || a.dtype !== 'uint8' || !a.name.startsWith('continuations/')) continue;
+    const key = a.name.slice('continuations/'.length);
+    if (key !== '' && !byKey.has(key)) byKey.set(key, a);
+  }
+  if (byKey.size === 0) return '';
+  // Points in the summary's order, then any without metrics; exact (which equals itself) only when alone.
+  const ordered = [...new Set([...rows.map((r) => r.key).filter((k) => byKey.has(k)), ...byKey.keys()])];
+  const keys = ordered.some((k) => k !== 'exact') ? ordered.filter((k) => k !== 'exact') : ordered;
+  const blocks: string[] = [];
+  for (const key of keys) {
+    const bytes = load(byKey.get(key) as ArtifactSummary);
+    const entries = bytes ? parseContinuationBytes(bytes) : null;
+    if (!entries || entries.length === 0) continue;
+    const body = entries
+      .map((e) => `<tr><td>${escapeHtml(e.prompt)}</td><td>${markedFrom(e.exact, e.variant)}</td><td>${markedFrom(e.variant, e.exact)}</td></tr>`)
+      .join('\n');
+    const same = entries.filter((e) => e.exact === e.variant).length;
+    blocks.push(`<h3>${escapeHtml(key)}</h3>
+<p class="muted">${same} of ${entries.length} identical to exact.</p>
+<table class="continuations">
+<thead><tr><th>prompt</th><th>exact</th><th>${escapeHtml(key)}</th></tr></thead>
+<tbody>
+${body}
+</tbody>
+</table>`);
+  }
+  if (blocks.length === 0) return '';
+  return `<h2>Greedy continuations</h2>
+<style>.continuations td,.continuations th{text-align:left;vertical-align:top;white-space:pre-wrap;width:33%}.continuations td{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}.continuations mark{background:#fde2e4;color:#9b1c2c}</style>
+<p class="muted">Each prompt continued greedily with exact attention and with the point; from the first character where the two differ on, the text is highlighted (∎: the text ends there).</p>
+${blocks.join('\n')}`;
+}
+
 export function fidelitySection(run: RunDetail, options: FidelityReportOptions = {}): string {
   const rows = fidelityPointRows(run.metrics);
   if (rows.length === 0) return '<p class="muted">No points were measured.</p>';
@@ -330,6 +410,7 @@ ${layerRows}
     : '';
 
   const heatmaps = options.artifactData ? heatmapsHtml(run, rows, options.artifactData) : '';
+  const continuations = options.artifactBytes ? continuationsHtml(run, rows, options.artifactBytes) : '';
   const model = run.modelId ? `<p>Model <code>${escapeHtml(run.modelId)}</code>${run.modelSha256 ? ` <span class="muted">sha256 ${escapeHtml(run.modelSha256)}</span>` : ''}</p>` : '';
 
   return `
@@ -343,5 +424,6 @@ distributions, averaged over examples (and positions for language models); KL ma
 ${outputCharts ? `<div class="plots">${outputCharts}</div>` : '<p class="muted">No variant was swept over a parameter, so there is nothing to plot against it.</p>'}
 ${layerCharts ? `<h2>Attention drift per layer</h2>\n<p class="muted">Jensen–Shannon divergence (at most ln 2) of each real query row, averaged over the heads of a layer and over examples.</p>\n<div class="plots">${layerCharts}</div>` : ''}
 ${layerTableHtml}
-${heatmaps}`;
+${heatmaps}
+${continuations}`;
 }

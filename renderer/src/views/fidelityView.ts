@@ -1,7 +1,8 @@
 /**
  * The results part of a fidelity run's detail page: the per-point summary table, the output
  * metric against the swept parameter, per-layer attention drift, the (layer x parameter) 3D
- * surface and the attention heatmaps of the first example (fidelityHeatmaps.ts).
+ * surface, the attention heatmaps of the first example (fidelityHeatmaps.ts) and, for language
+ * models, greedy continuations side by side (fidelityContinuations.ts).
  */
 import type { RunDetail } from '../../../preload/contract';
 import { heatmapSvg } from '../../../main/core/plots/heatmapSvg';
@@ -26,6 +27,7 @@ import {
 import type { XYSeries } from '../plots/fidelityShaping';
 import { mountLineChart } from '../plots/lineChart';
 import { SurfacePlot } from '../plots/surfacePlot';
+import { fidelityContinuationsCard } from './fidelityContinuations';
 import { fidelityHeatmapsCard } from './fidelityHeatmaps';
 import type { ViewContext } from './viewContext';
 
@@ -75,6 +77,8 @@ export function fidelitySections(r: RunDetail, ctx: ViewContext, onCleanup: (c: 
       : cardWith('3D surface', [], h('p', { class: 'muted', 'data-testid': 'fidelity-surface-empty' }, 'The surface needs per-layer values at two or more parameter values of one variant; this run has fewer.')),
   );
   sections.push(fidelityHeatmapsCard(r, ctx, paramNames, onCleanup));
+  const continuations = fidelityContinuationsCard(r, ctx, paramNames, onCleanup);
+  if (continuations) sections.push(continuations);
   return sections;
 }
 
