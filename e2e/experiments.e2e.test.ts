@@ -165,7 +165,29 @@ describe('New experiment form', () => {
     await waitDone(runId, 170_000);
     await page.getByTestId(`run-open-${runId}`).click();
     await page.getByTestId('run-detail').waitFor();
-    for (const id of ['faith-summary', 'faith-strips', 'faith-aopc']) await page.getByTestId(id).waitFor({ state: 'visible', timeout: 20_000 });
+    for (const id of ['faith-summary', 'faith-strips', 'faith-aopc', 'faith-tau', 'faith-perm', 'faith-heads', 'faith-variants']) await page.getByTestId(id).waitFor({ state: 'visible', timeout: 20_000 });
+    // The 3D scatter really drew: count distinct colours on its WebGL canvas.
+    const scatter = page.getByTestId('faith-scatter');
+    await scatter.waitFor();
+    await scatter.scrollIntoViewIfNeeded();
+    await expect
+      .poll(
+        () =>
+          scatter.evaluate((el) => {
+            const c = el as HTMLCanvasElement;
+            const probe = document.createElement('canvas');
+            probe.width = c.width;
+            probe.height = c.height;
+            const ctx = probe.getContext('2d')!;
+            ctx.drawImage(c, 0, 0);
+            const data = ctx.getImageData(0, 0, probe.width, probe.height).data;
+            const colours = new Set<number>();
+            for (let i = 0; i < data.length; i += 4 * 5) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+            return colours.size;
+          }),
+        { timeout: 20_000 },
+      )
+      .toBeGreaterThan(20);
   }, 240_000);
 
   it('fidelity on an uploaded CSV file (read in the browser) completes', async () => {

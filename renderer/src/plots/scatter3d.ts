@@ -6,12 +6,11 @@
  * be made (the caller shows a 2D fallback).
  */
 import * as THREE from 'three';
-import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import { viridis } from '../../../main/core/plots/colormap';
 import { formatTick, formatValue, linearTicks } from '../../../main/core/plots/ticks';
 import { scatterLayout } from './faithShaping';
 import type { ScatterLayout, ScatterPoint } from './faithShaping';
-import { WebGLUnavailableError } from './surfacePlot';
+import { AXIS_COLOR, GRID_COLOR, lineSegments, textSprite, ThreeStage, TITLE_COLOR } from './threeStage';
 
 export interface Scatter3dData {
   readonly points: readonly ScatterPoint[];
@@ -21,60 +20,6 @@ export interface Scatter3dData {
   readonly yName: string;
 }
 
-const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
-const BACKGROUND = '#ffffff';
-const GRID_COLOR = '#e3e7ec';
-const AXIS_COLOR = '#7b8794';
-const LABEL_COLOR = '#3e4c59';
-
-function textSprite(text: string, worldHeight: number, color = LABEL_COLOR, weight = 400): THREE.Sprite {
-  const fontPx = 44;
-  const pad = 8;
-  const canvas = document.createElement('canvas');
-  const ctx = canvas.getContext('2d');
-  const font = `${weight} ${fontPx}px ${FONT}`;
-  let w = 2 * pad + text.length * fontPx * 0.6;
-  if (ctx) {
-    ctx.font = font;
-    w = Math.ceil(ctx.measureText(text).width) + 2 * pad;
-  }
-  const hgt = fontPx + 2 * pad;
-  canvas.width = w;
-  canvas.height = hgt;
-  if (ctx) {
-    ctx.font = font;
-    ctx.fillStyle = color;
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'middle';
-    ctx.fillText(text, w / 2, hgt / 2 + 2);
-  }
-  const texture = new THREE.CanvasTexture(canvas);
-  texture.colorSpace = THREE.SRGBColorSpace;
-  texture.minFilter = THREE.LinearFilter;
-  texture.generateMipmaps = false;
-  const sprite = new THREE.Sprite(new THREE.SpriteMaterial({ map: texture, transparent: true, depthWrite: false }));
-  sprite.scale.set((worldHeight * w) / hgt, worldHeight, 1);
-  return sprite;
-}
-
-function lineSegments(points: readonly number[], color: string): THREE.LineSegments {
-  const geometry = new THREE.BufferGeometry();
-  geometry.setAttribute('position', new THREE.Float32BufferAttribute(points, 3));
-  return new THREE.LineSegments(geometry, new THREE.LineBasicMaterial({ color }));
-}
-
-function disposeTree(root: THREE.Object3D): void {
-  root.traverse((obj) => {
-    const o = obj as THREE.Object3D & { geometry?: THREE.BufferGeometry; material?: THREE.Material | THREE.Material[] };
-    o.geometry?.dispose();
-    const materials = Array.isArray(o.material) ? o.material : o.material ? [o.material] : [];
-    for (const m of materials) {
-      (m as THREE.Material & { map?: THREE.Texture | null }).map?.dispose();
-      m.dispose();
-    }
-  });
-}
-
 /** The colour of layer index i of `count` layers (viridis, sRGB). */
 export function layerColor(i: number, count: number): readonly [number, number, number] {
   return viridis(count <= 1 ? 0.5 : 0.1 + (0.8 * i) / (count - 1));
@@ -82,94 +27,41 @@ export function layerColor(i: number, count: number): readonly [number, number, 
 
 export class Scatter3dPlot {
   readonly canvas: HTMLCanvasElement;
-  private readonly renderer: THREE.WebGLRenderer;
-  private readonly scene = new THREE.Scene();
-  private readonly camera = new THREE.PerspectiveCamera(38, 1, 0.05, 100);
-  private readonly controls: OrbitControls;
-  private readonly raycaster = new THREE.Raycaster();
-  private readonly marker: THREE.Mesh;
-  private readonly observer: ResizeObserver;
-  private content: THREE.Group | null = null;
+  private readonly stage: ThreeStage;
   private dots: THREE.InstancedMesh | null = null;
   private data: Scatter3dData | null = null;
   private layout: ScatterLayout | null = null;
-  private frame = 0;
-  private disposed = false;
 
   constructor(
     host: HTMLElement,
     private readonly onReadout: (text: string | null) => void,
-    private readonly onContextLost: () => void,
+    onContextLost: () => void,
   ) {
-    const stage = document.createElement('div');
-    stage.className = 'surface-stage';
-    this.canvas = document.createElement('canvas');
-    this.canvas.className = 'surface-canvas';
-    this.canvas.setAttribute('data-testid', 'faith-scatter');
-    this.canvas.setAttribute('aria-label', '3D scatter of tokens: attention weight, importance and layer; drag to rotate, scroll to zoom');
-    stage.appendChild(this.canvas);
-    const attributes: WebGLContextAttributes = { antialias: true, preserveDrawingBuffer: true, alpha: false };
-    let context: WebGL2RenderingContext | null = null;
-    try {
-      context = this.canvas.getContext('webgl2', attributes);
-    } catch (e) {
-      throw new WebGLUnavailableError(e);
-    }
-    if (!context) throw new WebGLUnavailableError('the browser could not create a WebGL 2 context');
-    try {
-      this.renderer = new THREE.WebGLRenderer({ canvas: this.canvas, context, antialias: true, preserveDrawingBuffer: true });
-    } catch (e) {
-      throw new WebGLUnavailableError(e);
-    }
-    host.append(stage);
-    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
-    this.scene.background = new THREE.Color(BACKGROUND);
-    this.camera.position.set(2.4, 1.7, 2.9);
-    this.controls = new OrbitControls(this.camera, this.canvas);
-    this.controls.target.set(0, 0.45, 0);
-    this.controls.minDistance = 1.2;
-    this.controls.maxDistance = 12;
-    this.controls.update();
-    this.controls.addEventListener('change', this.requestRender);
-    this.marker = new THREE.Mesh(new THREE.SphereGeometry(0.045, 20, 12), new THREE.MeshBasicMaterial({ color: '#e0702b', depthTest: false, transparent: true, opacity: 0.9 }));
-    this.marker.renderOrder = 10;
-    this.marker.visible = false;
-    this.scene.add(this.marker);
-    this.canvas.addEventListener('pointermove', this.onPointerMove);
-    this.canvas.addEventListener('pointerleave', this.onPointerLeave);
-    this.canvas.addEventListener('webglcontextlost', this.handleContextLost);
-    this.observer = new ResizeObserver(() => this.resize());
-    this.observer.observe(stage);
-    this.resize();
+    this.stage = new ThreeStage(host, {
+      testId: 'faith-scatter',
+      ariaLabel: '3D scatter of tokens: attention weight, importance and layer; drag to rotate, scroll to zoom',
+      cameraPosition: [2.4, 1.7, 2.9],
+      target: [0, 0.45, 0],
+      markerRadius: 0.045,
+      markerMaterial: { color: '#e0702b', depthTest: false, transparent: true, opacity: 0.9 },
+      onPointerMove: this.onPointerMove,
+      onPointerLeave: this.onPointerLeave,
+      onContextLost,
+    });
+    this.canvas = this.stage.canvas;
+    this.stage.resize();
   }
 
   setData(data: Scatter3dData): void {
     this.data = data;
-    if (this.content) {
-      this.scene.remove(this.content);
-      disposeTree(this.content);
-    }
     this.layout = scatterLayout(data.points);
-    this.content = this.build(this.layout, data);
-    this.scene.add(this.content);
-    this.marker.visible = false;
+    this.stage.setContent(this.build(this.layout, data));
     this.onReadout(null);
-    this.requestRender();
+    this.stage.requestRender();
   }
 
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    cancelAnimationFrame(this.frame);
-    this.observer.disconnect();
-    this.controls.removeEventListener('change', this.requestRender);
-    this.controls.dispose();
-    this.canvas.removeEventListener('pointermove', this.onPointerMove);
-    this.canvas.removeEventListener('pointerleave', this.onPointerLeave);
-    this.canvas.removeEventListener('webglcontextlost', this.handleContextLost);
-    disposeTree(this.scene);
-    this.renderer.dispose();
-    this.renderer.forceContextLoss();
+    this.stage.dispose();
   }
 
   private build(layout: ScatterLayout, data: Scatter3dData): THREE.Group {
@@ -212,11 +104,11 @@ export class Scatter3dPlot {
       s.position.set(-1.06, sy(t), 1.04);
       group.add(s);
     }
-    const xTitle = textSprite(data.xLabel, titleH, '#1f2933', 600);
+    const xTitle = textSprite(data.xLabel, titleH, TITLE_COLOR, 600);
     xTitle.position.set(0, -0.1, 1.35);
-    const zTitle = textSprite('layer', titleH, '#1f2933', 600);
+    const zTitle = textSprite('layer', titleH, TITLE_COLOR, 600);
     zTitle.position.set(1.36, -0.1, 0);
-    const yTitle = textSprite(data.yLabel, titleH, '#1f2933', 600);
+    const yTitle = textSprite(data.yLabel, titleH, TITLE_COLOR, 600);
     yTitle.position.set(-1, H + 0.14, 1);
     group.add(xTitle, zTitle, yTitle);
 
@@ -241,36 +133,9 @@ export class Scatter3dPlot {
     return group;
   }
 
-  private resize(): void {
-    if (this.disposed) return;
-    const stage = this.canvas.parentElement;
-    const w = Math.max(1, stage?.clientWidth ?? 600);
-    const h = Math.max(1, stage?.clientHeight ?? 420);
-    this.renderer.setSize(w, h, false);
-    this.camera.aspect = w / h;
-    this.camera.updateProjectionMatrix();
-    this.renderNow();
-  }
-
-  private readonly requestRender = (): void => {
-    if (this.disposed || this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.renderNow();
-    });
-  };
-
-  private renderNow(): void {
-    if (this.disposed) return;
-    this.renderer.render(this.scene, this.camera);
-  }
-
   private readonly onPointerMove = (ev: PointerEvent): void => {
     if (!this.dots || !this.data || ev.buttons !== 0) return;
-    const rect = this.canvas.getBoundingClientRect();
-    const ndc = new THREE.Vector2(((ev.clientX - rect.left) / rect.width) * 2 - 1, -((ev.clientY - rect.top) / rect.height) * 2 + 1);
-    this.raycaster.setFromCamera(ndc, this.camera);
-    const hit = this.raycaster.intersectObject(this.dots, false)[0];
+    const hit = this.stage.pick(ev, [this.dots]);
     this.show(hit?.instanceId ?? null);
   };
 
@@ -282,21 +147,11 @@ export class Scatter3dPlot {
     const layout = this.layout;
     const p = i === null ? undefined : data?.points[i];
     if (i === null || !p || !data || !layout) {
-      if (this.marker.visible) {
-        this.marker.visible = false;
-        this.requestRender();
-      }
+      this.stage.hideMarker();
       this.onReadout(null);
       return;
     }
-    this.marker.position.set(layout.positions[3 * i] ?? 0, layout.positions[3 * i + 1] ?? 0, layout.positions[3 * i + 2] ?? 0);
-    this.marker.visible = true;
-    this.requestRender();
+    this.stage.showMarker(layout.positions[3 * i] ?? 0, layout.positions[3 * i + 1] ?? 0, layout.positions[3 * i + 2] ?? 0);
     this.onReadout(`token "${p.token}" (example ${p.example}, position ${p.position}) · layer ${p.layer} · attention=${formatValue(p.x, 4)} · ${data.yName}=${formatValue(p.y, 4)}`);
   }
-
-  private readonly handleContextLost = (ev: Event): void => {
-    ev.preventDefault();
-    this.onContextLost();
-  };
 }
