@@ -314,7 +314,7 @@ describe('attn run quickstart / resume after a crash', () => {
     // the exact row reproduces the model card's test accuracy (567/573)
     expect(lines[1]).toMatch(/^exact\s+0\.9895\s/);
     for (const w of [4, 16, 64]) expect(r.stdout).toMatch(new RegExp(`^sliding ${w}\\s+0\\.\\d{4}\\s+-?0\\.\\d{4}\\s+[01]\\.\\d{4}\\s`, 'm'));
-    expect(r.stdout).toMatch(/run 1 done in [\d.]+ s on cpu \(model spam-encoder, sha256 966f1d7c04b2…\)/);
+    expect(r.stdout).toMatch(/run 1 done in [\d.]+ s on (cpu|cuda|webgpu) \(model spam-encoder, sha256 966f1d7c04b2…\)/);
   }, 120_000);
 
   it('a run killed mid-sweep is marked interrupted, and resume finishes it without redoing or duplicating points', async () => {

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './serveHarness';
-import { root, startHarness } from './serveHarness';
+import { canvasColourCount, root, startHarness } from './serveHarness';
 
 /** Where the fidelity-lm preset fetches stories260K from (as in models.e2e.test.ts). */
 const mirror = resolve(root, '..', 'shared', 'models');
@@ -171,22 +171,7 @@ describe('New experiment form', () => {
     await scatter.waitFor();
     await scatter.scrollIntoViewIfNeeded();
     await expect
-      .poll(
-        () =>
-          scatter.evaluate((el) => {
-            const c = el as HTMLCanvasElement;
-            const probe = document.createElement('canvas');
-            probe.width = c.width;
-            probe.height = c.height;
-            const ctx = probe.getContext('2d')!;
-            ctx.drawImage(c, 0, 0);
-            const data = ctx.getImageData(0, 0, probe.width, probe.height).data;
-            const colours = new Set<number>();
-            for (let i = 0; i < data.length; i += 4 * 5) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
-            return colours.size;
-          }),
-        { timeout: 20_000 },
-      )
+      .poll(() => canvasColourCount(scatter, 5), { timeout: 20_000 })
       .toBeGreaterThan(20);
   }, 240_000);
 

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 
 export const root = resolve(__dirname, '..');
@@ -68,4 +68,23 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Distinct colours drawn on a canvas (WebGL included), sampling every `stride`-th pixel: proof
+ * that a plot really drew, not just that its element exists.
+ */
+export function canvasColourCount(canvas: Locator, stride = 7): Promise<number> {
+  return canvas.evaluate((el, step) => {
+    const c = el as HTMLCanvasElement;
+    const probe = document.createElement('canvas');
+    probe.width = c.width;
+    probe.height = c.height;
+    const ctx = probe.getContext('2d')!;
+    ctx.drawImage(c, 0, 0);
+    const data = ctx.getImageData(0, 0, probe.width, probe.height).data;
+    const colours = new Set<number>();
+    for (let i = 0; i < data.length; i += 4 * step) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+    return colours.size;
+  }, stride);
 }

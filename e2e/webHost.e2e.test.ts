@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './serveHarness';
-import { startHarness } from './serveHarness';
+import { canvasColourCount, startHarness } from './serveHarness';
 
 let harness: Harness;
 let url: string;
@@ -76,22 +76,7 @@ describe('kernel-scaling preset from the UI', () => {
     await canvas.waitFor();
     // Pixels, not just the element: count distinct colours drawn on the WebGL canvas.
     await expect
-      .poll(
-        () =>
-          canvas.evaluate((el) => {
-            const c = el as HTMLCanvasElement;
-            const probe = document.createElement('canvas');
-            probe.width = c.width;
-            probe.height = c.height;
-            const ctx = probe.getContext('2d')!;
-            ctx.drawImage(c, 0, 0);
-            const data = ctx.getImageData(0, 0, probe.width, probe.height).data;
-            const colours = new Set<number>();
-            for (let i = 0; i < data.length; i += 4 * 7) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
-            return colours.size;
-          }),
-        { timeout: 20_000 },
-      )
+      .poll(() => canvasColourCount(canvas, 7), { timeout: 20_000 })
       .toBeGreaterThan(50);
     // the hover read-out names a grid point when the pointer is over the surface
     await canvas.scrollIntoViewIfNeeded();
