@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ArtifactSummary, MetricPoint, RunDetail } from '../../preload/contract';
 import { renderRunReport } from '../report';
+import { EVIL, finishedRun } from '../reportTestSupport';
 import { faithfulnessPoints, faithfulnessSection, stripColors } from './report';
 
 const m = (
@@ -11,8 +12,6 @@ const m = (
   param: number | null = null,
   dims: Partial<Pick<MetricPoint, 'layer' | 'head' | 'step'>> = {},
 ): MetricPoint => ({ name, value, variant, param, layer: dims.layer ?? null, head: dims.head ?? null, seqLen: null, example, step: dims.step ?? null });
-
-const EVIL = '<script>alert("x")</script>';
 
 const metrics: MetricPoint[] = [
   m('point_done', 1, 0),
@@ -51,31 +50,7 @@ const metrics: MetricPoint[] = [
 ];
 
 function run(over: Partial<RunDetail> = {}): RunDetail {
-  return {
-    id: 9,
-    experimentId: 1,
-    experimentName: 'faithfulness test',
-    kind: 'faithfulness',
-    status: 'done',
-    createdMs: 0,
-    startedMs: 0,
-    finishedMs: 1000,
-    progress: 1,
-    etaMs: null,
-    executionProvider: 'cpu',
-    seed: 0,
-    error: null,
-    tags: [],
-    spec: { kind: 'faithfulness', variants: ['sliding'], windows: [8] },
-    specHash: 'abc',
-    versions: {},
-    params: {},
-    metrics,
-    modelId: 'spam-encoder',
-    modelSha256: 'deadbeef',
-    artifacts: [],
-    ...over,
-  };
+  return finishedRun({ id: 9, experimentName: 'faithfulness test', kind: 'faithfulness', spec: { kind: 'faithfulness', variants: ['sliding'], windows: [8] }, metrics }, over);
 }
 
 describe('faithfulness report section', () => {

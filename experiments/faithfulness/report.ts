@@ -13,7 +13,8 @@ import { CHART_FONT, lineChartSvg } from '../../main/core/plots/lineChartSvg';
 import type { LineSeries } from '../../main/core/plots/lineChartSvg';
 import { axisScale, formatTick, formatValue, linearTicks, paddedDomain } from '../../main/core/plots/ticks';
 import { escapeHtml, formatNumber } from '../reportFormat';
-import type { ExampleRecord } from './runner';
+import { comparePoints, modelParagraph, paramNames } from '../reportParts';
+import type { ExampleRecord } from '../../main/core/faithfulness/record';
 import type { PointAggregate } from './summary';
 import { aggregateFaithfulness, aggregateKey } from './summary';
 
@@ -35,16 +36,6 @@ function order(a: string, b: string): number {
   const ia = METHOD_ORDER.indexOf(a);
   const ib = METHOD_ORDER.indexOf(b);
   return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || (a < b ? -1 : a > b ? 1 : 0);
-}
-
-function comparePoints(a: { variant: string; param: number | null }, b: { variant: string; param: number | null }): number {
-  const rank = (v: string): number => (v === 'exact' ? 0 : 1);
-  if (rank(a.variant) !== rank(b.variant)) return rank(a.variant) - rank(b.variant);
-  if (a.variant !== b.variant) return a.variant < b.variant ? -1 : 1;
-  if (a.param === b.param) return 0;
-  if (a.param === null) return -1;
-  if (b.param === null) return 1;
-  return a.param - b.param;
 }
 
 /** The run's points (per-example metrics averaged), exact first. */
@@ -80,20 +71,6 @@ function pairMean(p: PointAggregate, a: string, b: string, kind = 'tau'): number
 function layerMean(p: PointAggregate, name: string, layers: readonly number[]): number | undefined {
   const vs = layers.map((l) => p.means.get(aggregateKey(name, l))).filter((v): v is number => v !== undefined);
   return vs.length === 0 ? undefined : vs.reduce((s, v) => s + v, 0) / vs.length;
-}
-
-function paramNames(spec: unknown): Record<string, string> {
-  const out: Record<string, string> = { sliding: 'window' };
-  const variants = typeof spec === 'object' && spec !== null ? (spec as { variants?: unknown }).variants : undefined;
-  if (!Array.isArray(variants)) return out;
-  for (const entry of variants as unknown[]) {
-    if (typeof entry !== 'object' || entry === null) continue;
-    const { variant, sweep } = entry as { variant?: unknown; sweep?: unknown };
-    const kind = typeof variant === 'object' && variant !== null ? (variant as { kind?: unknown }).kind : undefined;
-    const param = typeof sweep === 'object' && sweep !== null ? (sweep as { param?: unknown }).param : undefined;
-    if (typeof kind === 'string' && typeof param === 'string') out[kind] = param;
-  }
-  return out;
 }
 
 const td = (v: number | undefined, signed = false): string => `<td>${v === undefined ? '' : `${signed && v > 0 ? '+' : ''}${formatNumber(v)}`}</td>`;
@@ -376,11 +353,10 @@ ${tauRows.join('\n')}
     .join('');
 
   const strips = options.artifactBytes ? stripsHtml(run, options.artifactBytes) : '';
-  const model = run.modelId ? `<p>Model <code>${escapeHtml(run.modelId)}</code>${run.modelSha256 ? ` <span class="muted">sha256 ${escapeHtml(run.modelSha256)}</span>` : ''}</p>` : '';
 
   return `
 <h2>Faithfulness</h2>
-${model}
+${modelParagraph(run)}
 ${summary}
 <p class="muted">Means over examples. τ = Kendall τ-b between two importance rankings of an example's tokens ([CLS] and [SEP] are not ranked). AOPC averages
 comprehensiveness p(ŷ|x) − p(ŷ|x∖top k%) or sufficiency p(ŷ|x) − p(ŷ|top k%) over k ∈ {1, 5, 10, 20, 50}%. Perm / uniform TVD: ½Σ|p − q| between the

@@ -22,6 +22,7 @@ import type { MetricInput } from '../../db/store';
 import { VariantSpec } from '../../main/core/attention/spec';
 import type { ImportanceMethod } from './spec';
 import { ERASER_FRACTIONS, adversarialCandidates, aopc, attentionFlow, gradientTimesInput, integratedGradients, kendallTauB, kernelShap, medianOf, permuteAllowed, pickAdversarial, rolloutImportance, spearmanRho, topFraction, uniformRow } from '../../main/core/faithfulness';
+import type { ExampleRecord } from '../../main/core/faithfulness/record';
 import { argmax, totalVariation } from '../../main/core/metrics/distributions';
 import { padBatch } from '../../main/core/models/classifierInput';
 import type { ModelProto } from '../../main/core/models/onnxModel';
@@ -63,19 +64,7 @@ export interface FaithfulnessArtifact {
   readonly data: Uint8Array;
 }
 
-/** The per-example record kept as a JSON artifact (token strips in the UI and the report). */
-export interface ExampleRecord {
-  readonly example: number;
-  readonly id: string;
-  readonly tokens: string[];
-  readonly label: number | null;
-  readonly predicted: number;
-  readonly probs: number[];
-  /** Importance per token position, by method (attention = mean over layers and heads of the explained query's row). */
-  readonly importance: Record<string, number[]>;
-  /** The explained query's attention row in each layer, averaged over heads: [L][n]. */
-  readonly attentionByLayer: number[][];
-}
+export type { ExampleRecord };
 
 export interface FaithfulnessCallbacks {
   isCancelled(): boolean;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ArtifactSummary, MetricPoint, RunDetail } from '../../preload/contract';
 import { renderRunReport } from '../report';
+import { EVIL, finishedRun } from '../reportTestSupport';
 import { downsampleSquare, fidelityPointRows, fidelitySection, parseContinuationBytes } from './report';
 
 const m = (name: string, value: number, variant: string, param: number | null, dims: Partial<Pick<MetricPoint, 'layer' | 'head' | 'example'>> = {}): MetricPoint => ({
@@ -14,8 +15,6 @@ const m = (name: string, value: number, variant: string, param: number | null, d
   example: dims.example ?? null,
   step: null,
 });
-
-const EVIL = '<script>alert("x")</script>';
 
 const metrics: MetricPoint[] = [
   m('accuracy', 0.9, 'exact', null),
@@ -43,31 +42,7 @@ const metrics: MetricPoint[] = [
 ];
 
 function run(over: Partial<RunDetail> = {}): RunDetail {
-  return {
-    id: 7,
-    experimentId: 1,
-    experimentName: 'fidelity test',
-    kind: 'fidelity',
-    status: 'done',
-    createdMs: 0,
-    startedMs: 0,
-    finishedMs: 1000,
-    progress: 1,
-    etaMs: null,
-    executionProvider: 'cpu',
-    seed: 0,
-    error: null,
-    tags: [],
-    spec: { kind: 'fidelity', variants: ['sliding'], windows: [4, 16] },
-    specHash: 'abc',
-    versions: {},
-    params: {},
-    metrics,
-    modelId: 'spam-encoder',
-    modelSha256: 'deadbeef',
-    artifacts: [],
-    ...over,
-  };
+  return finishedRun({ id: 7, experimentName: 'fidelity test', kind: 'fidelity', spec: { kind: 'fidelity', variants: ['sliding'], windows: [4, 16] }, metrics }, over);
 }
 
 describe('fidelity report section', () => {

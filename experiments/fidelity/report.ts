@@ -12,6 +12,7 @@ import { escapeXml } from '../../main/core/plots/escapeXml';
 import { lineChartSvg } from '../../main/core/plots/lineChartSvg';
 import type { LineSeries } from '../../main/core/plots/lineChartSvg';
 import { escapeHtml, formatNumber } from '../reportFormat';
+import { comparePoints, modelParagraph, paramNames } from '../reportParts';
 
 export interface FidelityReportOptions {
   /**
@@ -56,16 +57,6 @@ function isPerLayer(m: MetricPoint): boolean {
   return m.layer !== null && m.head === null && m.example === null;
 }
 
-function comparePoints(a: { variant: string; param: number | null }, b: { variant: string; param: number | null }): number {
-  const rank = (v: string): number => (v === 'exact' ? 0 : 1);
-  if (rank(a.variant) !== rank(b.variant)) return rank(a.variant) - rank(b.variant);
-  if (a.variant !== b.variant) return a.variant < b.variant ? -1 : 1;
-  if (a.param === b.param) return 0;
-  if (a.param === null) return -1;
-  if (b.param === null) return 1;
-  return a.param - b.param;
-}
-
 /** One row per point with its aggregate metrics (duplicates averaged), exact first. */
 export function fidelityPointRows(metrics: readonly MetricPoint[]): PointRow[] {
   const rows = new Map<string, { variant: string; param: number | null; sums: Map<string, [number, number]> }>();
@@ -84,21 +75,6 @@ export function fidelityPointRows(metrics: readonly MetricPoint[]): PointRow[] {
   return [...rows.entries()]
     .map(([key, r]) => ({ variant: r.variant, param: r.param, key, values: Object.fromEntries([...r.sums].map(([k, [s, n]]) => [k, s / n])) }))
     .sort(comparePoints);
-}
-
-/** Swept parameter names by variant kind, read defensively from the stored spec. */
-function paramNames(spec: unknown): Record<string, string> {
-  const out: Record<string, string> = { sliding: 'window' };
-  const variants = typeof spec === 'object' && spec !== null ? (spec as { variants?: unknown }).variants : undefined;
-  if (!Array.isArray(variants)) return out;
-  for (const entry of variants as unknown[]) {
-    if (typeof entry !== 'object' || entry === null) continue;
-    const { variant, sweep } = entry as { variant?: unknown; sweep?: unknown };
-    const kind = typeof variant === 'object' && variant !== null ? (variant as { kind?: unknown }).kind : undefined;
-    const param = typeof sweep === 'object' && sweep !== null ? (sweep as { param?: unknown }).param : undefined;
-    if (typeof kind === 'string' && typeof param === 'string') out[kind] = param;
-  }
-  return out;
 }
 
 function positiveSpread(values: readonly number[], ratio: number): boolean {
@@ -411,11 +387,10 @@ ${layerRows}
 
   const heatmaps = options.artifactData ? heatmapsHtml(run, rows, options.artifactData) : '';
   const continuations = options.artifactBytes ? continuationsHtml(run, rows, options.artifactBytes) : '';
-  const model = run.modelId ? `<p>Model <code>${escapeHtml(run.modelId)}</code>${run.modelSha256 ? ` <span class="muted">sha256 ${escapeHtml(run.modelSha256)}</span>` : ''}</p>` : '';
 
   return `
 <h2>Fidelity</h2>
-${model}
+${modelParagraph(run)}
 ${table}
 <p class="muted">Each point runs the model with the variant spliced into the chosen layers/heads on the same examples as exact attention.
 Agreement = share of outputs with the same top-1 prediction as exact; KL = KL(exact ‖ variant) and TVD = ½Σ|p − q| of the output

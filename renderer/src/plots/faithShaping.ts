@@ -39,6 +39,7 @@ export function methodLabel(m: string): string {
 
 import { aggregatePoints, compareFaithPoints, faithKey } from '../../../main/core/faithfulness/aggregate';
 import type { FaithPoint } from '../../../main/core/faithfulness/aggregate';
+import type { ExampleRecord } from '../../../main/core/faithfulness/record';
 import { POINT_DONE_METRIC, pointKey as faithPointKey } from '../../../main/core/points';
 
 export { aggregatePoints, compareFaithPoints, faithKey, faithPointKey };
@@ -273,20 +274,7 @@ export function deltaAgainst(value: number | undefined, exact: number | undefine
   return value === undefined || exact === undefined ? undefined : value - exact;
 }
 
-// -- token-importance records -----------------------------------------------------------------
-
-/** The per-example record the runner stores as a `token-importance` JSON artifact. */
-export interface ExampleRecord {
-  readonly example: number;
-  readonly id: string;
-  readonly tokens: string[];
-  readonly label: number | null;
-  readonly predicted: number;
-  readonly probs: number[];
-  readonly importance: Record<string, number[]>;
-  /** The [CLS] row of each layer, averaged over heads: [L][n]. */
-  readonly attentionByLayer: number[][];
-}
+// -- token-importance records (ExampleRecord: main/core/faithfulness/record.ts) ----------------
 
 /** Decodes base64 into bytes. */
 export function decodeBase64Bytes(b64: string): Uint8Array {

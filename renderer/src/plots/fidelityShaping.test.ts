@@ -3,6 +3,7 @@ import type { MetricPoint } from '../../../preload/contract';
 import {
   fidelityMetricLabel,
   fidelityParamNames,
+  fidelityPointLabel,
   fidelityRows,
   formatSummaryValue,
   layerGrid,
@@ -124,6 +125,12 @@ describe('parameter names', () => {
     expect(fidelityParamNames('x')).toEqual({});
     expect(fidelityParamNames({ variants: 3 })).toEqual({});
     expect(fidelityParamNames({ variants: [null, 1, { sweep: { param: 2 } }] })).toEqual({});
+  });
+
+  it('labels point keys with the parameter name', () => {
+    expect(fidelityPointLabel('sliding@16', {})).toBe('sliding window=16');
+    expect(fidelityPointLabel('linear@8', { linear: 'features' })).toBe('linear features=8');
+    expect(fidelityPointLabel('exact', {})).toBe('exact');
   });
 });
 

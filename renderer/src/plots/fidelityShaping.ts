@@ -6,6 +6,7 @@
  */
 import type { MetricPoint } from '../../../preload/contract';
 import { formatValue } from '../../../main/core/plots/ticks';
+import { averagedGrid } from './metricShaping';
 import type { SurfaceGrid } from './metricShaping';
 
 /** Marker metric the runner writes when a point is complete; never displayed. */
@@ -176,6 +177,14 @@ export function paramNameOf(names: Readonly<Record<string, string>>, variant: st
   return names[variant] ?? (variant === 'sliding' ? 'window' : 'param');
 }
 
+/** `sliding@16` -> `sliding window=16`; keys without a parameter unchanged. */
+export function fidelityPointLabel(key: string, paramNames: Readonly<Record<string, string>>): string {
+  const at = key.lastIndexOf('@');
+  if (at < 0) return key;
+  const variant = key.slice(0, at);
+  return `${variant} ${paramNameOf(paramNames, variant)}=${key.slice(at + 1)}`;
+}
+
 /** Variant kinds measured at non-null parameters, by name, with their sorted distinct parameters. */
 export function sweptVariants(metrics: readonly MetricPoint[]): { variant: string; params: number[] }[] {
   const byVariant = new Map<string, Set<number>>();
@@ -278,35 +287,7 @@ export function layerSeries(metrics: readonly MetricPoint[], name: string, varia
  * metric missing somewhere leaves a null cell; duplicates at one cell are averaged.
  */
 export function layerGrid(metrics: readonly MetricPoint[], name: string, variant: string): SurfaceGrid & { missing: number } {
-  const xsSet = new Set<number>();
-  const ysSet = new Set<number>();
-  const cells = new Map<string, { sum: number; n: number }>();
-  for (const m of metrics) {
-    if (!isPerLayer(m) || m.param === null || variantOf(m) !== variant) continue;
-    const layer = m.layer as number;
-    xsSet.add(layer);
-    ysSet.add(m.param);
-    if (m.name !== name || !Number.isFinite(m.value)) continue;
-    const key = `${layer}:${m.param}`;
-    const acc = cells.get(key) ?? { sum: 0, n: 0 };
-    acc.sum += m.value;
-    acc.n += 1;
-    cells.set(key, acc);
-  }
-  const xs = [...xsSet].sort((a, b) => a - b);
-  const ys = [...ysSet].sort((a, b) => a - b);
-  let missing = 0;
-  const values = ys.map((y) =>
-    xs.map((x) => {
-      const acc = cells.get(`${x}:${y}`);
-      if (!acc) {
-        missing++;
-        return null;
-      }
-      return acc.sum / acc.n;
-    }),
-  );
-  return { xs, ys, values, missing };
+  return averagedGrid(metrics, name, (m) => (!isPerLayer(m) || m.param === null || variantOf(m) !== variant ? null : [m.layer as number, m.param]));
 }
 
 /** Whether values span enough decades (all positive, max/min >= ratio) to read best on a log axis. */

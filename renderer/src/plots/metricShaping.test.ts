@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricPoint } from '../../../preload/contract';
 import {
+  averagedGrid,
   lineSeries,
   metricLabel,
   metricNames,
@@ -125,6 +126,20 @@ describe('surface grid', () => {
   });
   it('is empty for a variant with no grid', () => {
     expect(surfaceGrid(metrics, 'rel_err_max', 'exact')).toEqual({ xs: [], ys: [], values: [], missing: 0 });
+  });
+  it('averages duplicates at a cell and skips non-finite values', () => {
+    const rows = [point('v', 1, 'a', 2, 8), point('v', 3, 'a', 2, 8), point('v', Number.NaN, 'a', 4, 8), point('w', 5, 'b', 6, 16)];
+    const g = averagedGrid(rows, 'v', (m) => (m.param === null || m.seqLen === null ? null : [m.seqLen, m.param]));
+    expect(g).toEqual({
+      xs: [8, 16],
+      ys: [2, 4, 6],
+      values: [
+        [2, null],
+        [null, null],
+        [null, null],
+      ],
+      missing: 5,
+    });
   });
 });
 

@@ -122,15 +122,26 @@ export function surfaceMetricNames(metrics: readonly MetricPoint[], variant: str
  * null cell rather than shrinking the grid. Duplicates at one cell are averaged.
  */
 export function surfaceGrid(metrics: readonly MetricPoint[], metricName: string, variant: string): SurfaceGrid & { missing: number } {
+  return averagedGrid(metrics, metricName, (m) => (m.variant !== variant || m.param === null || m.seqLen === null ? null : [m.seqLen, m.param]));
+}
+
+/**
+ * The grid of metric `name` over the (x, y) cells `cellOf` places metric rows at (null: not on
+ * the grid). The axes come from every placed row (any metric), so a value missing somewhere
+ * leaves a null cell; non-finite values are skipped and duplicates at one cell averaged.
+ */
+export function averagedGrid(metrics: readonly MetricPoint[], name: string, cellOf: (m: MetricPoint) => readonly [x: number, y: number] | null): SurfaceGrid & { missing: number } {
   const xsSet = new Set<number>();
   const ysSet = new Set<number>();
   const cells = new Map<string, { sum: number; n: number }>();
   for (const m of metrics) {
-    if (m.variant !== variant || m.param === null || m.seqLen === null) continue;
-    xsSet.add(m.seqLen);
-    ysSet.add(m.param);
-    if (m.name !== metricName || !Number.isFinite(m.value)) continue;
-    const key = `${m.seqLen}:${m.param}`;
+    const cell = cellOf(m);
+    if (cell === null) continue;
+    const [x, y] = cell;
+    xsSet.add(x);
+    ysSet.add(y);
+    if (m.name !== name || !Number.isFinite(m.value)) continue;
+    const key = `${x}:${y}`;
     const acc = cells.get(key) ?? { sum: 0, n: 0 };
     acc.sum += m.value;
     acc.n += 1;

@@ -4,15 +4,16 @@
  * per method, each token a chip coloured by its normalised importance) and the 3D scatter of
  * every token of the point's examples (attention weight, erasure importance, layer).
  */
-import type { ArtifactSummary, RunDetail } from '../../../preload/contract';
+import type { RunDetail } from '../../../preload/contract';
 import { contrastingTextColor, rgbToHex } from '../../../main/core/plots/colormap';
 import { formatValue } from '../../../main/core/plots/ticks';
 import { clear, h } from '../dom';
 import { errorMessage } from '../format';
 import { chipColor, decodeBase64Bytes, decodeExampleRecord, erasureMethod, importanceArtifacts, methodLabel, normaliseImportance, recordMethods, scatterPoints, SIGNED_METHODS } from '../plots/faithShaping';
-import type { ExampleRecord } from '../plots/faithShaping';
+import type { ExampleRecord } from '../../../main/core/faithfulness/record';
 import { scatterSvg } from '../plots/faithSvg';
 import { layerColor, Scatter3dPlot } from '../plots/scatter3d';
+import { artifactCache } from './artifactCache';
 import type { ViewContext } from './viewContext';
 
 /** Examples loaded at most for the 3D scatter of one point. */
@@ -33,16 +34,7 @@ export function faithTokenSections(r: RunDetail, ctx: ViewContext, points: reado
   }
 
   let disposed = false;
-  const cache = new Map<number, Promise<ExampleRecord>>();
-  const load = (a: ArtifactSummary): Promise<ExampleRecord> => {
-    let p = cache.get(a.id);
-    if (!p) {
-      p = ctx.client.call('runs.artifact', { runId: r.id, artifactId: a.id }).then((data) => decodeExampleRecord(decodeBase64Bytes(data.dataBase64)));
-      p.catch(() => cache.delete(a.id));
-      cache.set(a.id, p);
-    }
-    return p;
-  };
+  const cache = artifactCache(ctx, r.id, (data) => decodeExampleRecord(decodeBase64Bytes(data.dataBase64)));
 
   // -- strips ----------------------------------------------------------------------------------
   const pointSelect = h('select', { class: 'select', 'data-testid': 'faith-point' });
@@ -69,7 +61,7 @@ export function faithTokenSections(r: RunDetail, ctx: ViewContext, points: reado
     stripStatus.textContent = 'Loading…';
     let rec: ExampleRecord;
     try {
-      rec = await load(entry.artifact);
+      rec = await cache.load(entry.artifact);
     } catch (e) {
       if (disposed || seq !== stripSeq) return;
       clear(strips);
@@ -227,7 +219,7 @@ export function faithTokenSections(r: RunDetail, ctx: ViewContext, points: reado
     const list = arts.get(pointSelect.value) ?? [];
     const chosen = list.slice(0, MAX_SCATTER_EXAMPLES);
     status.textContent = `Loading ${chosen.length} example${chosen.length === 1 ? '' : 's'}…`;
-    const results = await Promise.allSettled(chosen.map((e) => load(e.artifact)));
+    const results = await Promise.allSettled(chosen.map((e) => cache.load(e.artifact)));
     if (disposed || seq !== scatterSeq) return;
     const records = results.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
     const failed = results.length - records.length;

@@ -4,21 +4,14 @@
  * position where they differ highlighted. The texts are the run's `continuations/<point>`
  * artifacts (UTF-8 JSON), fetched with runs.artifact when first shown. Text goes in as text only.
  */
-import type { ArtifactSummary, RunDetail } from '../../../preload/contract';
+import type { RunDetail } from '../../../preload/contract';
 import { clear, h } from '../dom';
 import { errorMessage } from '../format';
 import { continuationArtifacts, decodeContinuations, firstDifference } from '../plots/continuations';
 import type { ContinuationEntry } from '../plots/continuations';
-import { paramNameOf } from '../plots/fidelityShaping';
+import { fidelityPointLabel as pointLabel } from '../plots/fidelityShaping';
+import { artifactCache } from './artifactCache';
 import type { ViewContext } from './viewContext';
-
-/** `sliding@16` -> `sliding window=16`; keys without a parameter unchanged. */
-function pointLabel(key: string, paramNames: Readonly<Record<string, string>>): string {
-  const at = key.lastIndexOf('@');
-  if (at < 0) return key;
-  const variant = key.slice(0, at);
-  return `${variant} ${paramNameOf(paramNames, variant)}=${key.slice(at + 1)}`;
-}
 
 /**
  * One continuation with the first difference from `other` highlighted: the shared prefix, the
@@ -78,16 +71,7 @@ export function fidelityContinuationsCard(r: RunDetail, ctx: ViewContext, paramN
   const rows = h('div', { class: 'continuation-rows', 'data-testid': 'continuation-rows' });
   const status = h('p', { class: 'muted small', 'data-testid': 'continuations-status', 'aria-live': 'polite' });
 
-  const cache = new Map<number, Promise<ContinuationEntry[]>>();
-  const fetchEntries = (a: ArtifactSummary): Promise<ContinuationEntry[]> => {
-    let p = cache.get(a.id);
-    if (!p) {
-      p = ctx.client.call('runs.artifact', { runId: r.id, artifactId: a.id }).then((data) => decodeContinuations(data.dataBase64));
-      p.catch(() => cache.delete(a.id));
-      cache.set(a.id, p);
-    }
-    return p;
-  };
+  const cache = artifactCache(ctx, r.id, (data) => decodeContinuations(data.dataBase64));
 
   let disposed = false;
   let seq = 0;
@@ -98,7 +82,7 @@ export function fidelityContinuationsCard(r: RunDetail, ctx: ViewContext, paramN
     status.textContent = 'Loading continuations…';
     let entries: ContinuationEntry[];
     try {
-      entries = await fetchEntries(point.artifact);
+      entries = await cache.load(point.artifact);
     } catch (e) {
       if (disposed || mySeq !== seq) return;
       clear(rows);

@@ -3,12 +3,12 @@
  * their difference (variant − exact, diverging scale), for a chosen layer and head. The maps are
  * the run's `attention-map` artifacts, fetched with runs.artifact when first shown.
  */
-import type { ArtifactSummary, RunDetail } from '../../../preload/contract';
+import type { RunDetail } from '../../../preload/contract';
 import { colorBarTicks } from '../../../main/core/plots/heatmapSvg';
 import { formatValue } from '../../../main/core/plots/ticks';
 import { h } from '../dom';
 import { errorMessage } from '../format';
-import { paramNameOf } from '../plots/fidelityShaping';
+import { fidelityPointLabel as pointLabel } from '../plots/fidelityShaping';
 import { drawColorBar, HeatmapCanvas } from '../plots/heatmapCanvas';
 import type { Cell } from '../plots/heatmapCanvas';
 import { viridis } from '../../../main/core/plots/colormap';
@@ -24,15 +24,8 @@ import {
   maxValue,
   sequentialColor,
 } from '../plots/heatmapData';
+import { artifactCache } from './artifactCache';
 import type { ViewContext } from './viewContext';
-
-/** `sliding@16` -> `sliding window=16`; keys without a parameter unchanged. */
-function pointLabel(key: string, paramNames: Readonly<Record<string, string>>): string {
-  const at = key.lastIndexOf('@');
-  if (at < 0) return key;
-  const variant = key.slice(0, at);
-  return `${variant} ${paramNameOf(paramNames, variant)}=${key.slice(at + 1)}`;
-}
 
 function numberSelect(testId: string, count: number): HTMLSelectElement {
   const el = h('select', { class: 'select', 'data-testid': testId });
@@ -90,21 +83,12 @@ export function fidelityHeatmapsCard(r: RunDetail, ctx: ViewContext, paramNames:
   };
   maps.push(new HeatmapCanvas(exactPanel.canvas, onHover), new HeatmapCanvas(variantPanel.canvas, onHover), new HeatmapCanvas(diffPanel.canvas, onHover));
 
-  const cache = new Map<number, Promise<Float32Array>>();
-  const fetchData = (a: ArtifactSummary): Promise<Float32Array> => {
-    let p = cache.get(a.id);
-    if (!p) {
-      p = ctx.client.call('runs.artifact', { runId: r.id, artifactId: a.id }).then((data) => {
-        const values = decodeFloat32Base64(data.dataBase64);
-        const s = attentionShape(data.shape);
-        if (!s || values.length !== s.layers * s.heads * s.n * s.n) throw new Error(`artifact ${a.name} has ${values.length} values, which does not fit its shape [${data.shape.join(', ')}]`);
-        return values;
-      });
-      p.catch(() => cache.delete(a.id));
-      cache.set(a.id, p);
-    }
-    return p;
-  };
+  const cache = artifactCache(ctx, r.id, (data, a): Float32Array => {
+    const values = decodeFloat32Base64(data.dataBase64);
+    const s = attentionShape(data.shape);
+    if (!s || values.length !== s.layers * s.heads * s.n * s.n) throw new Error(`artifact ${a.name} has ${values.length} values, which does not fit its shape [${data.shape.join(', ')}]`);
+    return values;
+  });
 
   let disposed = false;
   let seq = 0;
@@ -123,7 +107,7 @@ export function fidelityHeatmapsCard(r: RunDetail, ctx: ViewContext, paramNames:
     let exactData: Float32Array;
     let variantData: Float32Array;
     try {
-      [exactData, variantData] = await Promise.all([fetchData(exact), fetchData(point.artifact)]);
+      [exactData, variantData] = await Promise.all([cache.load(exact), cache.load(point.artifact)]);
     } catch (e) {
       if (disposed || mySeq !== seq) return;
       status.textContent = `Could not load the attention maps: ${errorMessage(e)}`;

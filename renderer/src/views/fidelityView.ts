@@ -60,6 +60,29 @@ function logValues(series: readonly XYSeries[]): boolean {
   return prefersLog(series.flatMap((s) => s.points.map((p) => p.y)));
 }
 
+/** Mounts a line chart of metric `name` against the parameter; returns its unmount. */
+function drawMetricChart(chart: HTMLElement, readout: HTMLElement, title: string, xLabel: string, name: string, series: readonly XYSeries[]): Cleanup {
+  return mountLineChart(chart, readout, {
+    title,
+    xLabel,
+    yLabel: fidelityMetricLabel(name),
+    series,
+    logX: logParams(series),
+    logY: logValues(series),
+    width: 860,
+    height: 400,
+  });
+}
+
+/** Offers the per-layer metrics of `variant`, keeping the chosen one when it is still there (else attention JSD, else the first). */
+function fillLayerMetrics(metricSelect: HTMLSelectElement, r: RunDetail, variant: string): void {
+  const previous = metricSelect.value;
+  const names = layerMetricNames(r.metrics, variant);
+  clear(metricSelect);
+  for (const n of names) metricSelect.append(h('option', { value: n }, fidelityMetricLabel(n)));
+  metricSelect.value = names.includes(previous) ? previous : names.includes('attn_jsd') ? 'attn_jsd' : (names[0] ?? '');
+}
+
 /** The fidelity sections of the run detail page; `onCleanup` receives what to undo on re-render. */
 export function fidelitySections(r: RunDetail, ctx: ViewContext, onCleanup: (c: Cleanup) => void): HTMLElement[] {
   const paramNames = fidelityParamNames(r.spec);
@@ -145,16 +168,7 @@ function outputChartCard(r: RunDetail, names: readonly string[], paramNames: Rea
     unmount?.();
     const name = metricSelect.value;
     const series = outputSeries(r.metrics, name);
-    unmount = mountLineChart(chart, readout, {
-      title: `${fidelityMetricLabel(name)} vs ${xLabel}`,
-      xLabel,
-      yLabel: fidelityMetricLabel(name),
-      series,
-      logX: logParams(series),
-      logY: logValues(series),
-      width: 860,
-      height: 400,
-    });
+    unmount = drawMetricChart(chart, readout, `${fidelityMetricLabel(name)} vs ${xLabel}`, xLabel, name, series);
   };
   metricSelect.addEventListener('change', draw);
   draw();
@@ -167,13 +181,7 @@ function layerChartCard(r: RunDetail, variants: readonly string[], paramNames: R
   const metricSelect = select('fidelity-layer-metric', [], '');
   const chart = h('div', { class: 'line-chart', 'data-testid': 'fidelity-layer-chart' });
   const readout = h('div', { class: 'readout', 'data-testid': 'fidelity-layer-readout', 'aria-live': 'polite' });
-  const fillMetrics = (): void => {
-    const previous = metricSelect.value;
-    const names = layerMetricNames(r.metrics, variantSelect.value);
-    clear(metricSelect);
-    for (const n of names) metricSelect.append(h('option', { value: n }, fidelityMetricLabel(n)));
-    metricSelect.value = names.includes(previous) ? previous : names.includes('attn_jsd') ? 'attn_jsd' : (names[0] ?? '');
-  };
+  const fillMetrics = (): void => fillLayerMetrics(metricSelect, r, variantSelect.value);
   let unmount: Cleanup | null = null;
   const draw = (): void => {
     unmount?.();
@@ -181,16 +189,7 @@ function layerChartCard(r: RunDetail, variants: readonly string[], paramNames: R
     const name = metricSelect.value;
     const series = layerSeries(r.metrics, name, variant);
     const xLabel = paramNameOf(paramNames, variant);
-    unmount = mountLineChart(chart, readout, {
-      title: `${variant}: ${fidelityMetricLabel(name)} per layer vs ${xLabel}`,
-      xLabel,
-      yLabel: fidelityMetricLabel(name),
-      series,
-      logX: logParams(series),
-      logY: logValues(series),
-      width: 860,
-      height: 400,
-    });
+    unmount = drawMetricChart(chart, readout, `${variant}: ${fidelityMetricLabel(name)} per layer vs ${xLabel}`, xLabel, name, series);
   };
   variantSelect.addEventListener('change', () => {
     fillMetrics();
@@ -238,13 +237,7 @@ function surfaceCard(
     note,
   );
 
-  const fillMetrics = (): void => {
-    const previous = metricSelect.value;
-    const names = layerMetricNames(r.metrics, variantSelect.value);
-    clear(metricSelect);
-    for (const n of names) metricSelect.append(h('option', { value: n }, fidelityMetricLabel(n)));
-    metricSelect.value = names.includes(previous) ? previous : names.includes('attn_jsd') ? 'attn_jsd' : (names[0] ?? '');
-  };
+  const fillMetrics = (): void => fillLayerMetrics(metricSelect, r, variantSelect.value);
   const current = (): { variant: string; name: string; grid: ReturnType<typeof layerGrid>; log: boolean; pName: string } => {
     const variant = variantSelect.value;
     const name = metricSelect.value;
