@@ -77,6 +77,17 @@ async function waitDone(runId: number, timeout: number): Promise<void> {
   expect(await page.getByTestId(`run-progress-${runId}`).getAttribute('aria-valuenow')).toBe('100');
 }
 
+/** Fill the form for a fidelity run of the built-in model on its built-in test subset with sliding windows. */
+async function fillFidelity(name: string, limit: number, windows: string): Promise<void> {
+  await page.getByTestId('exp-kind').selectOption('fidelity');
+  await page.getByTestId('exp-name').fill(name);
+  await page.getByTestId('exp-model').selectOption('spam-encoder');
+  await page.getByTestId('exp-data').selectOption('builtin');
+  await page.getByTestId('exp-limit').fill(String(limit));
+  await page.getByTestId('exp-variant-sliding').setChecked(true);
+  await page.getByTestId('exp-windows').fill(windows);
+}
+
 async function preview(): Promise<unknown> {
   return JSON.parse((await page.getByTestId('exp-spec-preview').textContent()) ?? 'null') as unknown;
 }
@@ -119,13 +130,7 @@ describe('New experiment form', () => {
 
   it('fidelity: spam-encoder on 24 built-in examples, sliding w = 4 and 64', async () => {
     const runId = await startFromForm(async () => {
-      await page.getByTestId('exp-kind').selectOption('fidelity');
-      await page.getByTestId('exp-name').fill('e2e fidelity');
-      await page.getByTestId('exp-model').selectOption('spam-encoder');
-      await page.getByTestId('exp-data').selectOption('builtin');
-      await page.getByTestId('exp-limit').fill('24');
-      await page.getByTestId('exp-variant-sliding').setChecked(true);
-      await page.getByTestId('exp-windows').fill('4, 64');
+      await fillFidelity('e2e fidelity', 24, '4, 64');
       await page.getByTestId('exp-variant-linear').setChecked(false);
       expect(await preview()).toMatchObject({ kind: 'fidelity', model: 'spam-encoder', data: { source: 'builtin' }, limit: 24, variants: ['sliding'], windows: [4, 64] });
     });
@@ -207,13 +212,7 @@ describe('New experiment form', () => {
 
   it('cancels a fidelity run from the runs page, resumes it and sees it finish', async () => {
     const runId = await startFromForm(async () => {
-      await page.getByTestId('exp-kind').selectOption('fidelity');
-      await page.getByTestId('exp-name').fill('e2e fidelity resume');
-      await page.getByTestId('exp-model').selectOption('spam-encoder');
-      await page.getByTestId('exp-data').selectOption('builtin');
-      await page.getByTestId('exp-limit').fill('200');
-      await page.getByTestId('exp-variant-sliding').setChecked(true);
-      await page.getByTestId('exp-windows').fill('1, 2, 3, 4, 8, 16, 32, 64, 96');
+      await fillFidelity('e2e fidelity resume', 200, '1, 2, 3, 4, 8, 16, 32, 64, 96');
     });
     const progress = page.getByTestId(`run-progress-${runId}`);
     await progress.waitFor();
