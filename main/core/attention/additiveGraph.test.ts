@@ -1,13 +1,11 @@
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { createSession } from '../../node/ort/session';
 import type { GraphBuilder } from '../onnx/builder';
 import { additiveBlockRows } from './additiveGraph';
 import { additiveParameters } from './additiveParams';
 import { describeAttentionGraph } from './graphs';
 import { referenceAttention } from './reference';
 import type { AttentionDims } from './shapes';
-import { values as uniformValues } from '../../node/attention/graphTestSupport';
+import { qkvOf, relError, runBuiltGraph, values as uniformValues } from '../../node/attention/graphTestSupport';
 
 /** Deterministic values in [-2, 2). */
 const values = (n: number, seed: number): Float32Array => uniformValues(n, seed, 2);
@@ -18,42 +16,15 @@ interface Inputs {
   v: Float32Array;
 }
 
+const runGraph = (g: GraphBuilder, d: AttentionDims, x: Inputs, keyLengths?: readonly number[]): Promise<Record<string, Float32Array>> => runBuiltGraph(g, qkvOf(d, x), keyLengths);
+
 const inputsFor = (d: AttentionDims, seed: number): Inputs => ({
   q: values(d.batch * d.heads * d.seqQ * d.headDim, seed),
   k: values(d.batch * d.kvHeads * d.seqK * d.headDim, seed + 1),
   v: values(d.batch * d.kvHeads * d.seqK * d.valueDim, seed + 2),
 });
 
-async function runGraph(g: GraphBuilder, d: AttentionDims, x: Inputs, keyLengths?: readonly number[]): Promise<Record<string, Float32Array>> {
-  const { session } = await createSession(g.toModelBytes(), { provider: 'cpu' });
-  try {
-    const feeds: Record<string, ort.Tensor> = {
-      q: new ort.Tensor('float32', x.q, [d.batch, d.heads, d.seqQ, d.headDim]),
-      k: new ort.Tensor('float32', x.k, [d.batch, d.kvHeads, d.seqK, d.headDim]),
-      v: new ort.Tensor('float32', x.v, [d.batch, d.kvHeads, d.seqK, d.valueDim]),
-    };
-    if (keyLengths !== undefined) feeds['key_lengths'] = new ort.Tensor('int64', BigInt64Array.from(keyLengths.map(BigInt)), [d.batch]);
-    const out = await session.run(feeds);
-    const result: Record<string, Float32Array> = {};
-    for (const [name, t] of Object.entries(out)) if (t.data instanceof Float32Array) result[name] = t.data;
-    return result;
-  } finally {
-    await session.release();
-  }
-}
 
-function relError(actual: ArrayLike<number> | undefined, expected: ArrayLike<number>): number {
-  if (actual === undefined || actual.length !== expected.length) return Infinity;
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i] ?? NaN;
-    if (!Number.isFinite(a)) return Infinity;
-    maxDiff = Math.max(maxDiff, Math.abs(a - (expected[i] ?? 0)));
-    maxRef = Math.max(maxRef, Math.abs(expected[i] ?? 0));
-  }
-  return maxRef === 0 ? maxDiff : maxDiff / maxRef;
-}
 
 const ref = (spec: { kind: 'additive'; hidden: number; seed: number }, d: AttentionDims, x: Inputs, causal: boolean, keyLengths?: readonly number[], probabilities = false) =>
   referenceAttention(spec, { shape: [d.batch, d.heads, d.seqQ, d.headDim], data: x.q }, { shape: [d.batch, d.kvHeads, d.seqK, d.headDim], data: x.k }, { shape: [d.batch, d.kvHeads, d.seqK, d.valueDim], data: x.v }, {

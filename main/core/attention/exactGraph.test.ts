@@ -15,7 +15,7 @@ import { referenceAttention } from './reference';
 import type { AttentionDims } from './shapes';
 import { parseVariantSpec } from './spec';
 import type { SpecOf } from './spec';
-import { values as uniformValues } from '../../node/attention/graphTestSupport';
+import { qkvOf, relError, runBuiltGraph, values as uniformValues } from '../../node/attention/graphTestSupport';
 
 /** Deterministic values in [-2·scale, 2·scale). */
 const values = (n: number, seed: number, scale = 1): Float32Array => uniformValues(n, seed, 2 * scale);
@@ -26,6 +26,8 @@ interface Inputs {
   v: Float32Array;
 }
 
+const runGraph = (g: GraphBuilder, d: AttentionDims, x: Inputs, keyLengths?: readonly number[]): Promise<Record<string, Float32Array>> => runBuiltGraph(g, qkvOf(d, x), keyLengths);
+
 function inputsFor(d: AttentionDims, seed: number, scale = 1): Inputs {
   return {
     q: values(d.batch * d.heads * d.seqQ * d.headDim, seed, scale),
@@ -34,37 +36,7 @@ function inputsFor(d: AttentionDims, seed: number, scale = 1): Inputs {
   };
 }
 
-async function runGraph(g: GraphBuilder, d: AttentionDims, x: Inputs, keyLengths?: readonly number[]): Promise<Record<string, Float32Array>> {
-  const { session } = await createSession(g.toModelBytes(), { provider: 'cpu' });
-  try {
-    const feeds: Record<string, ort.Tensor> = {
-      q: new ort.Tensor('float32', x.q, [d.batch, d.heads, d.seqQ, d.headDim]),
-      k: new ort.Tensor('float32', x.k, [d.batch, d.kvHeads, d.seqK, d.headDim]),
-      v: new ort.Tensor('float32', x.v, [d.batch, d.kvHeads, d.seqK, d.valueDim]),
-    };
-    if (keyLengths !== undefined) feeds['key_lengths'] = new ort.Tensor('int64', BigInt64Array.from(keyLengths.map(BigInt)), [d.batch]);
-    const out = await session.run(feeds);
-    const result: Record<string, Float32Array> = {};
-    for (const [name, t] of Object.entries(out)) if (t.data instanceof Float32Array) result[name] = t.data;
-    return result;
-  } finally {
-    await session.release();
-  }
-}
 
-/** max|a-b| / max|b| (Infinity on any non-finite value). */
-function relError(actual: ArrayLike<number> | undefined, expected: ArrayLike<number>): number {
-  if (actual === undefined || actual.length !== expected.length) return Infinity;
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i] ?? NaN;
-    if (!Number.isFinite(a)) return Infinity;
-    maxDiff = Math.max(maxDiff, Math.abs(a - (expected[i] ?? 0)));
-    maxRef = Math.max(maxRef, Math.abs(expected[i] ?? 0));
-  }
-  return maxRef === 0 ? maxDiff : maxDiff / maxRef;
-}
 
 const exact = (score: 'scaled' | 'dot' = 'scaled'): SpecOf<'exact'> => parseVariantSpec({ kind: 'exact', score }) as SpecOf<'exact'>;
 

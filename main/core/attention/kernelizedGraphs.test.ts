@@ -2,8 +2,9 @@
  * Linear attention and Performer FAVOR+ graphs (ONNX Runtime, CPU) against their float64
  * references and against exact softmax attention.
  */
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { relError, runBuiltGraph } from '../../node/attention/graphTestSupport';
 import { createSession } from '../../node/ort/session';
 import { SeededRandom } from '../random';
 import { describeAttentionGraph } from './graphs';
@@ -40,37 +41,13 @@ interface GraphRun {
 }
 
 async function runGraph(spec: VariantSpecInput, dims: AttentionDims, options: AttentionGraphOptions, x: Qkv, keyLengths?: readonly number[]): Promise<GraphRun> {
-  const g = describeAttentionGraph(spec, dims, options);
-  const { session } = await createSession(g.toModelBytes(), { provider: 'cpu' });
-  try {
-    const feeds: Record<string, ort.Tensor> = {
-      q: new ort.Tensor('float32', x.q.data, [...x.q.shape]),
-      k: new ort.Tensor('float32', x.k.data, [...x.k.shape]),
-      v: new ort.Tensor('float32', x.v.data, [...x.v.shape]),
-    };
-    if (keyLengths !== undefined) feeds.key_lengths = new ort.Tensor('int64', BigInt64Array.from(keyLengths, (l) => BigInt(l)), [keyLengths.length]);
-    const out = await session.run(feeds);
-    const o = out.o?.data as Float32Array;
-    const p = out.p?.data as Float32Array | undefined;
-    return p === undefined ? { o } : { o, p };
-  } finally {
-    await session.release();
-  }
+  const out = await runBuiltGraph(describeAttentionGraph(spec, dims, options), x, keyLengths);
+  const o = out['o'] as Float32Array;
+  const p = out['p'];
+  return p === undefined ? { o } : { o, p };
 }
 
 /** max|a−b| / max|b| (Infinity when a is not finite). */
-function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let ref = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    if (!Number.isFinite(a)) return Infinity;
-    diff = Math.max(diff, Math.abs(a - expected[i]!));
-    ref = Math.max(ref, Math.abs(expected[i]!));
-  }
-  return ref === 0 ? diff : diff / ref;
-}
 
 const specs: VariantSpecInput[] = [
   { kind: 'linear' },

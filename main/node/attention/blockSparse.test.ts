@@ -24,7 +24,7 @@ import type { VariantSpecInput } from '../../core/attention/spec';
 import { float32Tensor } from '../../core/tensor';
 import type { Float32Tensor } from '../../core/tensor';
 import { createSession } from '../ort/session';
-import { values as uniformValues } from './graphTestSupport';
+import { relError, runBuiltGraph, values as uniformValues } from './graphTestSupport';
 
 /** Deterministic values in [-2, 2). */
 const values = (n: number, seed: number): Float32Array => uniformValues(n, seed, 2);
@@ -41,19 +41,6 @@ function inputs(d: AttentionDims, seed: number): { q: Float32Tensor; k: Float32T
 }
 
 /** max|a-b| / max|b| (Infinity when a is not finite). */
-function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) return Infinity;
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i] ?? Number.NaN;
-    const b = expected[i] ?? Number.NaN;
-    if (!Number.isFinite(a)) return Infinity;
-    maxDiff = Math.max(maxDiff, Math.abs(a - b));
-    maxRef = Math.max(maxRef, Math.abs(b));
-  }
-  return maxRef === 0 ? maxDiff : maxDiff / maxRef;
-}
 
 interface RunOptions {
   causal: boolean;
@@ -70,21 +57,10 @@ async function runGraph(
 ): Promise<{ output: Float32Array; probabilities?: Float32Array }> {
   const g =
     'nodes' in spec ? spec : describeAttentionGraph(spec, dims, { causal: o.causal, keyLengths: o.keyLengths !== undefined, probabilities: o.probabilities === true });
-  const { session } = await createSession(g.toModelBytes(), { provider: 'cpu' });
-  try {
-    const feeds: Record<string, ort.Tensor> = {
-      q: new ort.Tensor('float32', t.q.data, [...t.q.shape]),
-      k: new ort.Tensor('float32', t.k.data, [...t.k.shape]),
-      v: new ort.Tensor('float32', t.v.data, [...t.v.shape]),
-    };
-    if (o.keyLengths !== undefined) feeds.key_lengths = new ort.Tensor('int64', BigInt64Array.from(o.keyLengths.map(BigInt)), [o.keyLengths.length]);
-    const out = await session.run(feeds);
-    const output = out.o?.data as Float32Array;
-    const p = out.p?.data as Float32Array | undefined;
-    return p === undefined ? { output } : { output, probabilities: p };
-  } finally {
-    await session.release();
-  }
+  const out = await runBuiltGraph(g, t, o.keyLengths);
+  const output = out['o'] as Float32Array;
+  const p = out['p'];
+  return p === undefined ? { output } : { output, probabilities: p };
 }
 
 const layouts: [number, number][] = [

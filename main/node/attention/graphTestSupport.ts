@@ -3,9 +3,9 @@
  * standalone graph in ONNX Runtime (CPU), and the relative error the tests assert on.
  */
 import * as ort from 'onnxruntime-node';
-import { expect } from 'vitest';
 import { describeAttentionGraph } from '../../core/attention/graphs';
 import type { AttentionDims } from '../../core/attention/shapes';
+import type { GraphBuilder } from '../../core/onnx/builder';
 import type { VariantSpecInput } from '../../core/attention/spec';
 import { createSession } from '../ort/session';
 
@@ -37,26 +37,43 @@ export function inputs(d: AttentionDims, seed: number): Qkv {
   return { q: { shape: qs, data: values(size(qs), seed, 2) }, k: { shape: ks, data: values(size(ks), seed + 1, 2) }, v: { shape: vs, data: values(size(vs), seed + 2) } };
 }
 
-export async function runGraph(spec: VariantSpecInput, dims: AttentionDims, x: Qkv, causal: boolean, keyLengths?: number[], probabilities = false) {
-  const g = describeAttentionGraph(spec, dims, { causal, keyLengths: keyLengths !== undefined, probabilities });
+/** Run a built attention graph on Q/K/V (and optional key lengths) on the CPU; every float32 output by name. */
+export async function runBuiltGraph(g: GraphBuilder, x: { readonly [K in keyof Qkv]: { readonly shape: readonly number[]; readonly data: Float32Array } }, keyLengths?: readonly number[]): Promise<Record<string, Float32Array>> {
   const { session } = await createSession(g.toModelBytes(), { provider: 'cpu' });
   try {
     const feeds: Record<string, ort.Tensor> = {
-      q: new ort.Tensor('float32', x.q.data, x.q.shape),
-      k: new ort.Tensor('float32', x.k.data, x.k.shape),
-      v: new ort.Tensor('float32', x.v.data, x.v.shape),
+      q: new ort.Tensor('float32', x.q.data, [...x.q.shape]),
+      k: new ort.Tensor('float32', x.k.data, [...x.k.shape]),
+      v: new ort.Tensor('float32', x.v.data, [...x.v.shape]),
     };
-    if (keyLengths !== undefined) feeds.key_lengths = new ort.Tensor('int64', BigInt64Array.from(keyLengths.map(BigInt)), [keyLengths.length]);
+    if (keyLengths !== undefined) feeds['key_lengths'] = new ort.Tensor('int64', BigInt64Array.from(keyLengths, (l) => BigInt(l)), [keyLengths.length]);
     const out = await session.run(feeds);
-    return { o: out.o?.data as Float32Array, p: out.p?.data as Float32Array | undefined };
+    const result: Record<string, Float32Array> = {};
+    for (const [name, t] of Object.entries(out)) if (t.data instanceof Float32Array) result[name] = t.data;
+    return result;
   } finally {
     await session.release();
   }
 }
 
-/** max|a-b| / max|b|. */
-export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
+/** Q/K/V arrays with the shapes of `d`. */
+export function qkvOf(d: AttentionDims, x: { q: Float32Array; k: Float32Array; v: Float32Array }): Qkv {
+  return {
+    q: { shape: [d.batch, d.heads, d.seqQ, d.headDim], data: x.q },
+    k: { shape: [d.batch, d.kvHeads, d.seqK, d.headDim], data: x.k },
+    v: { shape: [d.batch, d.kvHeads, d.seqK, d.valueDim], data: x.v },
+  };
+}
+
+export async function runGraph(spec: VariantSpecInput, dims: AttentionDims, x: Qkv, causal: boolean, keyLengths?: number[], probabilities = false) {
+  const g = describeAttentionGraph(spec, dims, { causal, keyLengths: keyLengths !== undefined, probabilities });
+  const out = await runBuiltGraph(g, x, keyLengths);
+  return { o: out['o'] as Float32Array, p: out['p'] };
+}
+
+/** max|a-b| / max|b|; Infinity for a missing output, a length mismatch or any non-finite value. */
+export function relError(a: ArrayLike<number> | undefined, b: ArrayLike<number>): number {
+  if (a === undefined || a.length !== b.length) return Infinity;
   let diff = 0;
   let ref = 0;
   for (let i = 0; i < b.length; i++) {
