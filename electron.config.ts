@@ -1,14 +1,14 @@
 /**
  * electron-vite build (`electron-vite build -c electron.config.ts`):
- *   out/main/index.js    Electron main process   (main/electron/index.ts)
- *   out/main/cli.js      the `attn` CLI, plain Node (main/node/cli.ts)
- *   out/main/worker.js   experiment worker thread (experiments/worker.ts)
+ *   out/main/index.js    Electron main process   (src/electron-main/index.ts)
+ *   out/main/cli.js      the `attn` CLI, plain Node (src/node/cli/cli.ts)
+ *   out/main/worker.js   experiment worker thread (src/node/experiments/worker.ts)
  *   out/main/chunks/     code shared by those three (ESM)
  *   out/preload/index.cjs  sandboxed preload: one self-contained CommonJS file
- *   out/renderer/        the UI (renderer/index.html and its assets)
+ *   out/renderer/        the UI (src/browser/index.html and its assets)
  * Dependencies (onnxruntime-node, better-sqlite3, ws, commander, zod, ...) stay external
  * imports resolved from node_modules at run time; only `electron` itself is special, and only
- * main/electron and the preload import it. The Electron binary is not needed to build.
+ * src/electron-main and src/preload import it. The Electron binary is not needed to build.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,9 +28,9 @@ export default defineConfig({
       emptyOutDir: true,
       rolldownOptions: {
         input: {
-          index: resolve(root, 'main/electron/index.ts'),
-          cli: resolve(root, 'main/node/cli.ts'),
-          worker: resolve(root, 'experiments/worker.ts'),
+          index: resolve(root, 'src/electron-main/index.ts'),
+          cli: resolve(root, 'src/node/cli/cli.ts'),
+          worker: resolve(root, 'src/node/experiments/worker.ts'),
         },
         output: {
           format: 'es',
@@ -47,7 +47,7 @@ export default defineConfig({
       externalizeDeps: false,
       emptyOutDir: true,
       rolldownOptions: {
-        input: { index: resolve(root, 'preload/index.ts') },
+        input: { index: resolve(root, 'src/preload/index.ts') },
         output: {
           format: 'cjs',
           entryFileNames: '[name].cjs',
@@ -57,12 +57,12 @@ export default defineConfig({
     },
   },
   renderer: {
-    root: resolve(root, 'renderer'),
+    root: resolve(root, 'src/browser'),
     build: {
       outDir: resolve(root, 'out/renderer'),
       emptyOutDir: true,
       rolldownOptions: {
-        input: { index: resolve(root, 'renderer/index.html') },
+        input: { index: resolve(root, 'src/browser/index.html') },
       },
     },
   },

@@ -12,9 +12,9 @@
  * this suite.
  */
 import { cpus } from 'node:os';
-import { runFaithfulness } from '../experiments/faithfulness/runner';
-import { FaithfulnessSpec } from '../experiments/faithfulness/spec';
-import { findPreset } from '../experiments/presets';
+import { runFaithfulness } from '../src/node/experiments/faithfulness/runner';
+import { FaithfulnessSpec } from '../src/common/experiments/faithfulness/spec';
+import { findPreset } from '../src/common/experiments/presets';
 
 const TARGET_S = 600;
 

@@ -3,8 +3,8 @@
  * call it on its own, in its native layout: q [B,Sq,H*D], k [B,Sk,H*D], v [B,Sk,H*Dv] ->
  * o [B,Sq,H*Dv], default scale 1/sqrt(D), no mask, not causal.
  */
-import { GraphBuilder, MICROSOFT_DOMAIN, attr } from '../main/core/onnx/builder';
-import type { AttentionDims } from '../main/core/attention/shapes';
+import { GraphBuilder, MICROSOFT_DOMAIN, attr } from '../src/common/onnx/builder';
+import type { AttentionDims } from '../src/common/attention/shapes';
 
 export function buildFusedMhaPeerGraph(dims: AttentionDims): GraphBuilder {
   const { batch: B, heads: H, seqQ: Sq, seqK: Sk, headDim: D, valueDim: Dv } = dims;

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { referenceAttention } from '../main/core/attention/reference';
-import { decodeNpy, encodeNpy } from '../main/core/npy';
-import { GraphBuilder } from '../main/core/onnx/builder';
-import { SeededRandom } from '../main/core/random';
-import { relativeError } from '../main/core/stats';
-import { float32Tensor } from '../main/core/tensor';
+import { referenceAttention } from '../src/common/attention/reference';
+import { decodeNpy, encodeNpy } from '../src/common/npy';
+import { GraphBuilder } from '../src/common/onnx/builder';
+import { SeededRandom } from '../src/common/random';
+import { relativeError } from '../src/common/stats';
+import { float32Tensor } from '../src/common/tensor';
 
 const root = resolve(__dirname, '..');
 let dir: string;

@@ -10,7 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestModel } from '../main/core/models/testModels';
+import { buildTestModel } from '../test/support/testModels';
 import type { Harness } from './serveHarness';
 import { root, startHarness } from './serveHarness';
 

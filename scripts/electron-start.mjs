@@ -16,7 +16,7 @@ const forceBuild = args.includes('--rebuild');
 const electronArgs = args.filter((a) => a !== '--rebuild');
 
 const outputs = ['out/main/index.js', 'out/main/worker.js', 'out/preload/index.cjs', 'out/renderer/index.html'].map((p) => join(root, p));
-const sources = ['main', 'preload', 'renderer', 'experiments', 'db', 'electron.config.ts', 'package.json'].map((p) => join(root, p));
+const sources = ['src', 'electron.config.ts', 'package.json'].map((p) => join(root, p));
 
 function newestMtime(path) {
   if (!existsSync(path)) return 0;

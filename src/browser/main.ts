@@ -1,0 +1,150 @@
+/**
+ * Renderer entry: connects the typed client (Electron bridge or WebSocket, see client.ts),
+ * builds the app shell and routes between the runs page, a run's detail, the New experiment form
+ * and the models page.
+ */
+import './styles.css';
+import type { ContractClient } from '../common/contract';
+import { connectClient } from './client';
+import type { WorkbenchClient } from './client';
+import { button, h } from './dom';
+import { ErrorBanner } from './errorBanner';
+import { errorMessage } from './format';
+import { parseRoute } from './router';
+import { mountModelsView } from './views/modelsView';
+import { mountNewExperimentView } from './views/newExperimentView';
+import { mountRunDetailView } from './views/runDetailView';
+import { mountRunsView } from './views/runsView';
+import type { View, ViewContext } from './views/viewContext';
+
+function shell(root: HTMLElement): { banner: ErrorBanner; content: HTMLElement; status: HTMLElement } {
+  const status = h('div', { class: 'app-status', 'data-testid': 'app-status' }, 'Connecting…');
+  const header = h(
+    'header',
+    { class: 'app-header' },
+    h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Attention Workbench'),
+    h('nav', { class: 'app-nav' }, h('a', { href: '#/', 'data-testid': 'nav-runs' }, 'Runs'), h('a', { href: '#/models', 'data-testid': 'nav-models' }, 'Models')),
+    h('div', { class: 'spacer' }),
+    status,
+  );
+  const bannerHost = h('div', { class: 'banner-host' });
+  const content = h('main', { class: 'app-content', id: 'content' });
+  root.append(header, bannerHost, content);
+  return { banner: new ErrorBanner(bannerHost), content, status };
+}
+
+async function showSystemInfo(client: ContractClient, status: HTMLElement): Promise<void> {
+  try {
+    const info = await client.call('system.info', {});
+    status.textContent = '';
+    status.append(
+      h('span', { class: 'chip' }, `v${info.appVersion}`),
+      h('span', { class: 'chip' }, `${info.host} host`),
+      ...info.providers.map((p) =>
+        h('span', { class: `chip ${p.available ? 'chip-ok' : 'chip-off'}`, title: p.available ? `${p.name} is available` : `${p.name} is not available` }, p.name),
+      ),
+    );
+  } catch {
+    status.textContent = 'Connected';
+  }
+}
+
+async function bootstrap(): Promise<void> {
+  const root = document.getElementById('app');
+  if (!root) throw new Error('#app is missing from index.html');
+  const { banner, content, status } = shell(root);
+
+  let client: WorkbenchClient;
+  try {
+    client = await connectClient();
+  } catch (e) {
+    status.textContent = 'Disconnected';
+    banner.show('Could not connect to the workbench service.', `${errorMessage(e)} Check that the app (or the web host) is running and that the page address includes its token, then reload.`, {
+      persistent: true,
+    });
+    content.append(
+      h(
+        'div',
+        { class: 'card empty-state' },
+        h('h2', {}, 'Not connected'),
+        h('p', { class: 'muted' }, 'The interface could not reach the workbench service.'),
+        button('Reload', () => location.reload(), { class: 'btn btn-primary' }),
+      ),
+    );
+    return;
+  }
+  void showSystemInfo(client, status);
+
+  const ctx: ViewContext = {
+    client,
+    reportError: (title, error) => banner.show(title, errorMessage(error)),
+    clearError: () => banner.hide(),
+    navigate: (hash) => {
+      if (location.hash === hash) route();
+      else location.hash = hash;
+    },
+  };
+
+  let current: View | null = null;
+  function route(): void {
+    current?.dispose();
+    current = null;
+    banner.hide();
+    const r = parseRoute(location.hash);
+    switch (r.name) {
+      case 'runs':
+        current = mountRunsView(content, ctx);
+        document.title = 'Runs · Attention Workbench';
+        break;
+      case 'models':
+        current = mountModelsView(content, ctx);
+        document.title = 'Models · Attention Workbench';
+        break;
+      case 'new':
+        current = mountNewExperimentView(content, ctx);
+        document.title = 'New experiment · Attention Workbench';
+        break;
+      case 'run':
+        current = mountRunDetailView(content, ctx, r.runId);
+        document.title = `Run #${r.runId} · Attention Workbench`;
+        break;
+      default: {
+        const page = h('div', { class: 'card empty-state' }, h('h2', {}, 'Page not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the runs')));
+        content.append(page);
+        current = { dispose: () => page.remove() };
+      }
+    }
+    window.scrollTo(0, 0);
+  }
+  window.addEventListener('hashchange', route);
+  route();
+
+  // Connection indicator; after a reconnect the current view reloads, since events may have been missed.
+  let lost = false;
+  const connection = h('span', { class: 'chip chip-warn', 'data-testid': 'connection-status', hidden: true });
+  status.before(connection);
+  client.onConnectionChange((state) => {
+    if (state === 'open') {
+      connection.hidden = true;
+      if (lost) {
+        lost = false;
+        route();
+      }
+      return;
+    }
+    if (state === 'connecting') return;
+    lost = true;
+    connection.hidden = false;
+    connection.textContent = state === 'reconnecting' ? 'Connection lost, reconnecting…' : 'Disconnected';
+  });
+}
+
+bootstrap().catch((e: unknown) => {
+  // Last resort: the shell itself failed; show the message without relying on it.
+  const el = document.createElement('div');
+  el.className = 'error-banner';
+  el.setAttribute('role', 'alert');
+  el.setAttribute('data-testid', 'error-banner');
+  el.textContent = `The interface failed to start: ${errorMessage(e)}`;
+  document.body.prepend(el);
+});

@@ -1,0 +1,336 @@
+/**
+ * The results part of a fidelity run's detail page: the per-point summary table, the output
+ * metric against the swept parameter, per-layer attention drift, the (layer x parameter) 3D
+ * surface, the attention heatmaps of the first example (fidelityHeatmaps.ts) and, for language
+ * models, greedy continuations side by side (fidelityContinuations.ts).
+ */
+import type { RunDetail } from '../../common/contract';
+import { heatmapSvg } from '../../common/plots/heatmapSvg';
+import { button, clear, h } from '../dom';
+import { downloadBlob, safeFileName } from '../download';
+import { errorMessage } from '../format';
+import {
+  fidelityMetricLabel,
+  fidelityParamNames,
+  fidelityRows,
+  formatSummaryValue,
+  layerGrid,
+  layerMetricNames,
+  layerSeries,
+  outputMetricNames,
+  outputSeries,
+  paramNameOf,
+  prefersLog,
+  summaryColumns,
+  sweptVariants,
+} from '../plots/fidelityShaping';
+import type { XYSeries } from '../plots/fidelityShaping';
+import { mountLineChart } from '../plots/lineChart';
+import { SurfacePlot } from '../plots/surfacePlot';
+import { fidelityContinuationsCard } from './fidelityContinuations';
+import { fidelityHeatmapsCard } from './fidelityHeatmaps';
+import type { ViewContext } from './viewContext';
+
+type Cleanup = () => void;
+
+function select(testId: string, options: readonly { value: string; label: string }[], value: string): HTMLSelectElement {
+  const el = h('select', { class: 'select', 'data-testid': testId });
+  for (const o of options) el.append(h('option', { value: o.value }, o.label));
+  el.value = value;
+  return el;
+}
+
+function cardWith(title: string, controls: readonly Node[], ...body: (Node | null)[]): HTMLElement {
+  return h('section', { class: 'card' }, h('div', { class: 'card-header' }, h('h2', {}, title), h('div', { class: 'spacer' }), ...controls), ...body);
+}
+
+function field(label: string, control: HTMLElement): HTMLElement {
+  return h('label', { class: 'field' }, `${label} `, control);
+}
+
+/** Whether the x values (parameters) read best on a log axis: all positive and spanning 8x or more. */
+function logParams(series: readonly XYSeries[]): boolean {
+  return prefersLog(
+    series.flatMap((s) => s.points.map((p) => p.x)),
+    8,
+  );
+}
+
+function logValues(series: readonly XYSeries[]): boolean {
+  return prefersLog(series.flatMap((s) => s.points.map((p) => p.y)));
+}
+
+/** Mounts a line chart of metric `name` against the parameter; returns its unmount. */
+function drawMetricChart(chart: HTMLElement, readout: HTMLElement, title: string, xLabel: string, name: string, series: readonly XYSeries[]): Cleanup {
+  return mountLineChart(chart, readout, {
+    title,
+    xLabel,
+    yLabel: fidelityMetricLabel(name),
+    series,
+    logX: logParams(series),
+    logY: logValues(series),
+    width: 860,
+    height: 400,
+  });
+}
+
+/** Offers the per-layer metrics of `variant`, keeping the chosen one when it is still there (else attention JSD, else the first). */
+function fillLayerMetrics(metricSelect: HTMLSelectElement, r: RunDetail, variant: string): void {
+  const previous = metricSelect.value;
+  const names = layerMetricNames(r.metrics, variant);
+  clear(metricSelect);
+  for (const n of names) metricSelect.append(h('option', { value: n }, fidelityMetricLabel(n)));
+  metricSelect.value = names.includes(previous) ? previous : names.includes('attn_jsd') ? 'attn_jsd' : (names[0] ?? '');
+}
+
+/** The fidelity sections of the run detail page; `onCleanup` receives what to undo on re-render. */
+export function fidelitySections(r: RunDetail, ctx: ViewContext, onCleanup: (c: Cleanup) => void): HTMLElement[] {
+  const paramNames = fidelityParamNames(r.spec);
+  const swept = sweptVariants(r.metrics);
+  const sections: HTMLElement[] = [summaryCard(r, paramNames)];
+  const outputNames = outputMetricNames(r.metrics);
+  if (outputNames.length > 0) sections.push(outputChartCard(r, outputNames, paramNames, onCleanup));
+  else sections.push(cardWith('Output drift', [], h('p', { class: 'muted', 'data-testid': 'fidelity-chart-empty' }, 'No variant was swept over a parameter, so there is nothing to plot against it; the table above has every point.')));
+  const layerVariants = swept.filter((s) => layerMetricNames(r.metrics, s.variant).length > 0);
+  if (layerVariants.length > 0) sections.push(layerChartCard(r, layerVariants.map((s) => s.variant), paramNames, onCleanup));
+  const surfaceVariants = layerVariants.filter((s) => s.params.length >= 2);
+  sections.push(
+    surfaceVariants.length > 0
+      ? surfaceCard(r, ctx, surfaceVariants.map((s) => s.variant), paramNames, onCleanup)
+      : cardWith('3D surface', [], h('p', { class: 'muted', 'data-testid': 'fidelity-surface-empty' }, 'The surface needs per-layer values at two or more parameter values of one variant; this run has fewer.')),
+  );
+  sections.push(fidelityHeatmapsCard(r, ctx, paramNames, onCleanup));
+  const continuations = fidelityContinuationsCard(r, ctx, paramNames, onCleanup);
+  if (continuations) sections.push(continuations);
+  return sections;
+}
+
+function summaryCard(r: RunDetail, paramNames: Readonly<Record<string, string>>): HTMLElement {
+  const rows = fidelityRows(r.metrics);
+  const cols = summaryColumns(rows);
+  const kinds = [...new Set(rows.filter((row) => row.param !== null).map((row) => row.variant))];
+  const single = kinds.length === 1 ? paramNameOf(paramNames, kinds[0] as string) : null;
+  const head = h(
+    'tr',
+    {},
+    h('th', { scope: 'col' }, 'variant'),
+    h('th', { scope: 'col', class: 'num' }, single ?? 'param'),
+    cols.map((c) => h('th', { scope: 'col', class: 'num', title: fidelityMetricLabel(c.metric) }, c.label)),
+  );
+  const body = h('tbody');
+  for (const row of rows) {
+    const param = row.param === null ? '—' : single !== null ? String(row.param) : `${paramNameOf(paramNames, row.variant)}=${row.param}`;
+    body.append(
+      h(
+        'tr',
+        { 'data-point': row.key, class: row.variant === 'exact' ? 'fidelity-exact-row' : '' },
+        h('td', {}, row.variant),
+        h('td', { class: 'num' }, param),
+        cols.map((c) => {
+          const v = row.values[c.metric];
+          return h('td', { class: 'num', title: v === undefined ? '' : String(v) }, formatSummaryValue(v, c.signed));
+        }),
+      ),
+    );
+  }
+  const model = r.modelId ? h('p', { class: 'muted small' }, 'Model ', h('code', {}, r.modelId), r.modelSha256 ? h('span', { title: r.modelSha256 }, ` · sha256 ${r.modelSha256.slice(0, 12)}…`) : null) : null;
+  const note = h(
+    'p',
+    { class: 'muted small' },
+    'Agreement is the share of outputs whose top-1 prediction matches exact attention; KL is KL(exact ‖ variant) and TVD ½Σ|p − q| of the output distributions, averaged over examples (and positions for language models).',
+  );
+  return cardWith(
+    `Fidelity summary (${rows.length} point${rows.length === 1 ? '' : 's'})`,
+    [],
+    model,
+    rows.length === 0
+      ? h('p', { class: 'muted' }, 'No points were recorded.')
+      : h('div', { class: 'table-wrap table-scroll' }, h('table', { class: 'table fidelity-table', 'data-testid': 'fidelity-table' }, h('thead', {}, head), body)),
+    note,
+  );
+}
+
+function paramAxisLabel(variants: readonly string[], paramNames: Readonly<Record<string, string>>): string {
+  const names = [...new Set(variants.map((v) => paramNameOf(paramNames, v)))];
+  return names.length === 1 ? (names[0] as string) : `parameter (${names.join(' / ')})`;
+}
+
+function outputChartCard(r: RunDetail, names: readonly string[], paramNames: Readonly<Record<string, string>>, onCleanup: (c: Cleanup) => void): HTMLElement {
+  const metricSelect = select('fidelity-metric', names.map((n) => ({ value: n, label: fidelityMetricLabel(n) })), names.includes('agreement') ? 'agreement' : (names[0] as string));
+  const chart = h('div', { class: 'line-chart', 'data-testid': 'fidelity-chart' });
+  const readout = h('div', { class: 'readout', 'data-testid': 'fidelity-chart-readout', 'aria-live': 'polite' });
+  const xLabel = paramAxisLabel(
+    sweptVariants(r.metrics).map((s) => s.variant),
+    paramNames,
+  );
+  let unmount: Cleanup | null = null;
+  const draw = (): void => {
+    unmount?.();
+    const name = metricSelect.value;
+    const series = outputSeries(r.metrics, name);
+    unmount = drawMetricChart(chart, readout, `${fidelityMetricLabel(name)} vs ${xLabel}`, xLabel, name, series);
+  };
+  metricSelect.addEventListener('change', draw);
+  draw();
+  onCleanup(() => unmount?.());
+  return cardWith('Output drift', [field('Metric', metricSelect)], chart, readout);
+}
+
+function layerChartCard(r: RunDetail, variants: readonly string[], paramNames: Readonly<Record<string, string>>, onCleanup: (c: Cleanup) => void): HTMLElement {
+  const variantSelect = select('fidelity-layer-variant', variants.map((v) => ({ value: v, label: v })), variants.includes('sliding') ? 'sliding' : (variants[0] as string));
+  const metricSelect = select('fidelity-layer-metric', [], '');
+  const chart = h('div', { class: 'line-chart', 'data-testid': 'fidelity-layer-chart' });
+  const readout = h('div', { class: 'readout', 'data-testid': 'fidelity-layer-readout', 'aria-live': 'polite' });
+  const fillMetrics = (): void => fillLayerMetrics(metricSelect, r, variantSelect.value);
+  let unmount: Cleanup | null = null;
+  const draw = (): void => {
+    unmount?.();
+    const variant = variantSelect.value;
+    const name = metricSelect.value;
+    const series = layerSeries(r.metrics, name, variant);
+    const xLabel = paramNameOf(paramNames, variant);
+    unmount = drawMetricChart(chart, readout, `${variant}: ${fidelityMetricLabel(name)} per layer vs ${xLabel}`, xLabel, name, series);
+  };
+  variantSelect.addEventListener('change', () => {
+    fillMetrics();
+    draw();
+  });
+  metricSelect.addEventListener('change', draw);
+  fillMetrics();
+  draw();
+  onCleanup(() => unmount?.());
+  const controls: Node[] = [];
+  if (variants.length > 1) controls.push(field('Variant', variantSelect));
+  controls.push(field('Metric', metricSelect));
+  return cardWith(
+    'Attention drift per layer',
+    controls,
+    chart,
+    readout,
+    h('p', { class: 'muted small' }, 'Per-layer values average the heads of each layer over every real query row of every example. JSD is at most ln 2 ≈ 0.693.'),
+  );
+}
+
+function surfaceCard(
+  r: RunDetail,
+  ctx: ViewContext,
+  variants: readonly string[],
+  paramNames: Readonly<Record<string, string>>,
+  onCleanup: (c: Cleanup) => void,
+): HTMLElement {
+  const variantSelect = select('fidelity-surface-variant', variants.map((v) => ({ value: v, label: v })), variants.includes('sliding') ? 'sliding' : (variants[0] as string));
+  const metricSelect = select('fidelity-surface-metric', [], '');
+  const idle = 'Hover the surface to read values. Drag to rotate, scroll to zoom.';
+  const readout = h('div', { class: 'readout', 'data-testid': 'surface-readout', 'aria-live': 'polite' }, idle);
+  const host = h('div', { class: 'surface-host' });
+  const note = h('p', { class: 'muted small' });
+  const saveButton = button('Save PNG', () => undefined, { class: 'btn btn-small', 'data-testid': 'save-png' });
+  const title = h('h2', {}, '3D surface');
+  const variantField = field('Variant', variantSelect);
+  if (variants.length < 2) variantField.hidden = true;
+  const section = h(
+    'section',
+    { class: 'card' },
+    h('div', { class: 'card-header' }, title, h('div', { class: 'spacer' }), variantField, field('Metric', metricSelect), saveButton),
+    host,
+    readout,
+    note,
+  );
+
+  const fillMetrics = (): void => fillLayerMetrics(metricSelect, r, variantSelect.value);
+  const current = (): { variant: string; name: string; grid: ReturnType<typeof layerGrid>; log: boolean; pName: string } => {
+    const variant = variantSelect.value;
+    const name = metricSelect.value;
+    const grid = layerGrid(r.metrics, name, variant);
+    const log = prefersLog(grid.values.flat().filter((v): v is number => v !== null));
+    return { variant, name, grid, log, pName: paramNameOf(paramNames, variant) };
+  };
+  const describeMissing = (missing: number): void => {
+    note.textContent = missing > 0 ? `${missing} grid point${missing === 1 ? ' has' : 's have'} no value; the surface is left open there.` : '';
+  };
+
+  let plot: SurfacePlot | null = null;
+  let fallbackReason: string | null = null;
+  const drawFallback = (): void => {
+    clear(host);
+    host.classList.add('surface-fallback');
+    saveButton.disabled = true;
+    saveButton.title = 'Needs WebGL';
+    const { variant, name, grid, log, pName } = current();
+    title.textContent = `3D surface · ${variant}`;
+    const heat = h('div', { class: 'heatmap' });
+    heat.innerHTML = heatmapSvg({
+      title: `${fidelityMetricLabel(name)} (2D view)`,
+      xLabel: 'layer',
+      yLabel: pName,
+      xs: grid.xs,
+      ys: grid.ys,
+      values: grid.values,
+      colorLabel: fidelityMetricLabel(name),
+      log,
+    });
+    host.append(h('div', { class: 'notice notice-warn', 'data-testid': 'surface-unavailable' }, fallbackReason ?? 'WebGL is not available.'), heat);
+    readout.textContent = 'The 3D view is unavailable; the heatmap shows the same grid.';
+  };
+  const fallback = (reason: string): void => {
+    plot?.dispose();
+    plot = null;
+    fallbackReason = reason;
+    drawFallback();
+  };
+
+  try {
+    plot = new SurfacePlot(
+      host,
+      (text) => {
+        readout.textContent = text ?? idle;
+        readout.classList.toggle('active', text !== null);
+      },
+      () => fallback('The WebGL context was lost, so the 3D surface cannot be shown. Reload the page to try again.'),
+    );
+  } catch (e) {
+    plot = null;
+    fallbackReason = errorMessage(e);
+  }
+
+  const draw = (): void => {
+    const { variant, name, grid, log, pName } = current();
+    describeMissing(grid.missing);
+    title.textContent = `3D surface · ${variant}`;
+    if (!plot) {
+      drawFallback();
+      return;
+    }
+    plot.setData({
+      grid,
+      log,
+      metricName: name,
+      metricLabel: fidelityMetricLabel(name),
+      xName: 'layer',
+      yName: pName,
+      xLabel: 'layer',
+      yLabel: pName,
+    });
+  };
+  variantSelect.addEventListener('change', () => {
+    fillMetrics();
+    draw();
+  });
+  metricSelect.addEventListener('change', draw);
+  saveButton.addEventListener('click', () => {
+    const p = plot;
+    if (!p) return;
+    const name = metricSelect.value;
+    p.toPngBlob(`Run #${r.id} · ${r.experimentName} · ${variantSelect.value} · ${fidelityMetricLabel(name)}`).then(
+      (blob) => downloadBlob(blob, safeFileName(`run-${r.id}-fidelity-${variantSelect.value}-${name}.png`)),
+      (e: unknown) => ctx.reportError('Could not save the PNG', e),
+    );
+  });
+  fillMetrics();
+  draw();
+  onCleanup(() => {
+    plot?.dispose();
+    plot = null;
+  });
+  return section;
+}

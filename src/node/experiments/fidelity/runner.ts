@@ -1,0 +1,457 @@
+/**
+ * Fidelity runner: runs a model with exact attention and with each variant point spliced into
+ * the chosen layers/heads, on the same padded batches, and compares them per example:
+ * output distributions (KL(exact‖variant), TVD, top-1 agreement, accuracy or perplexity),
+ * attention maps per layer/head (JSD and top-k overlap of each real query row over the real
+ * keys) and block outputs per layer (cosine of each real token's ·V product, heads concatenated).
+ *
+ * Runs inside the experiment worker; it reports points to its caller, which stores them. Points
+ * named in `completed` (a resumed run) are not run again; exact is always recomputed in memory
+ * because it is every point's reference.
+ */
+import type * as ort from 'onnxruntime-node';
+import type { MetricInput } from '../../store/store';
+import { VariantSpec } from '../../../common/attention/spec';
+import { argmax, cosineSimilarity, jensenShannon, klDivergence, softmax, totalVariation } from '../../../common/metrics/distributions';
+import type { PaddedBatch } from '../../../common/models/classifierInput';
+import { padBatch } from '../../../common/models/classifierInput';
+import type { ModelProto } from '../../../common/models/onnxModel';
+import { EXPOSED_ATTENTION_PREFIX, EXPOSED_BLOCK_OUTPUT_PREFIX, applyModification } from '../../../common/models/surgery';
+import type { Modification } from '../../../common/models/surgery';
+import { readPeakRss, resetPeakRss } from '../../memoryProbe';
+import { createSession } from '../../ort/session';
+import { expandVariants } from '../../../common/experiments/shared/variantSweep';
+import { EXACT_POINT_KEY, POINT_DONE_METRIC, pointKey } from '../../../common/points';
+import { continuationSessionFactory, runContinuations } from './continuations';
+import type { ModelFetchOptions, PreparedExample, PreparedModel } from '../shared/models';
+import { prepareFidelityModel } from '../shared/models';
+import type { FidelitySpec } from '../../../common/experiments/fidelity/spec';
+import pkg from 'onnx-proto';
+
+const { onnx } = pkg;
+
+/** One point of a fidelity run: exact (the reference) or one variant setting. */
+export interface FidelityPoint {
+  /** Unique within the run; what a resumed run skips. */
+  readonly key: string;
+  /** The metric's variant dimension: 'exact', the kind for swept entries, else the variant's label. */
+  readonly variant: string;
+  readonly spec: VariantSpec;
+  readonly param: number | null;
+  readonly paramName: string | null;
+}
+
+export { EXACT_POINT_KEY, POINT_DONE_METRIC, pointKey };
+
+export function planFidelity(spec: FidelitySpec): FidelityPoint[] {
+  const exact: FidelityPoint = { key: EXACT_POINT_KEY, variant: 'exact', spec: VariantSpec.parse({ kind: 'exact' }), param: null, paramName: null };
+  return [exact, ...expandVariants(spec).map((v) => ({ ...v, key: pointKey(v.variant, v.param) }))];
+}
+
+export interface FidelityArtifact {
+  readonly kind: string;
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** float32: attention maps; uint8: bytes (continuations: UTF-8 JSON). */
+  readonly dtype: 'float32' | 'uint8';
+  readonly data: Float32Array | Uint8Array;
+}
+
+export interface FidelityCallbacks {
+  isCancelled(): boolean;
+  onPoint(point: FidelityPoint, metrics: MetricInput[], progress: { done: number; total: number; fraction: number }, skipped?: string): void;
+  onProvider(name: string, fallbacks: readonly { provider: string; reason: string }[]): void;
+  onModel?(name: string, sha256: string): void;
+  onArtifact?(artifact: FidelityArtifact): void;
+  log(message: string): void;
+}
+
+export interface FidelityOptions {
+  /** Keys of points already stored (resume). */
+  readonly completed?: ReadonlySet<string>;
+  /** models folder (default: found beside the app). */
+  readonly builtinDir?: string;
+  /** Where catalog models are cached and mirrored (default: the app-data cache and $ATTN_MODEL_MIRROR). */
+  readonly fetch?: ModelFetchOptions;
+}
+
+/** What one model call gives per batch row. */
+interface RowOutputs {
+  /** Output distributions of the row: one for a classifier, one per predicted position for an LM. */
+  readonly dists: Float64Array[];
+}
+
+interface BatchOutputs {
+  readonly rows: RowOutputs[];
+  /** attention.<layer> [B, H, S, S] per exposed layer. */
+  readonly attention: Float32Array[];
+  /** block_out.<layer> [B, H, S, D] per layer. */
+  readonly blockOut: Float32Array[];
+  readonly ms: number;
+}
+
+interface Shape {
+  readonly B: number;
+  readonly S: number;
+  readonly L: number;
+  readonly H: number;
+  readonly D: number;
+}
+
+export async function runFidelity(spec: FidelitySpec, cb: FidelityCallbacks, options: FidelityOptions = {}): Promise<'done' | 'cancelled'> {
+  const model = await prepareFidelityModel(spec, options.builtinDir, cb.log, options.fetch);
+  cb.onModel?.(model.name, model.sha256);
+  const examples = model.examples;
+  const N = examples.length;
+  const S = Math.max(...examples.map((e) => e.ids.length));
+  const B = Math.min(spec.batch, N);
+  const blocks = model.blocks;
+  const L = blocks.length;
+  const H = blocks[0]?.heads ?? 0;
+  const D = blocks[0]?.headSize ?? 0;
+  if (L === 0) throw new Error(`${model.name} has no attention blocks that surgery can work on`);
+  if (blocks.some((b) => b.heads !== H || b.headSize !== D)) throw new Error(`${model.name}: every attention block must have the same number of heads and head size`);
+  const shape: Shape = { B, S, L, H, D };
+  cb.log(`${model.name}: ${N} examples, padded to ${S} tokens, batches of ${B}; ${L} attention blocks of ${H} heads`);
+
+  const batches: { batch: PaddedBatch; examples: PreparedExample[] }[] = [];
+  for (let i = 0; i < N; i += B) {
+    const chunk = examples.slice(i, i + B);
+    batches.push({ batch: padBatch(chunk.map((e) => e.ids), S, B, model.padId), examples: chunk });
+  }
+
+  const points = planFidelity(spec);
+  const completed = options.completed ?? new Set<string>();
+  const total = points.length;
+  // Progress weights: the exact pass runs the batches once, every variant point twice (variant + exact reference).
+  const weights = points.map((p) => (p.key === EXACT_POINT_KEY ? 1 : 2));
+  const totalWeight = weights.reduce((a, b) => a + b, 0);
+  let doneWeight = 0;
+  const progress = (done: number): { done: number; total: number; fraction: number } => ({ done, total, fraction: Math.min(1, doneWeight / totalWeight) });
+
+  const expose: Modification = { exposeAttention: true, exposeBlockOutputs: true };
+  const exactModel = applyModification(model.proto, expose, { batch: B, seqLen: S }).model;
+  const exactSession = await createSession(encode(exactModel), { provider: spec.provider, log: cb.log });
+  cb.onProvider(exactSession.provider, exactSession.fallbacks);
+  try {
+    // Exact pass: output distributions of every example (kept), attention of the first (artifact).
+    const exactRows: RowOutputs[] = [];
+    let exactMs = 0;
+    // Cache the exact attention and block outputs when they fit a modest budget; else recompute per point.
+    const perBatchBytes = 4 * B * L * H * S * (S + D);
+    const cacheExact = perBatchBytes * batches.length <= 256 * 1024 * 1024;
+    const exactCache: BatchOutputs[] = [];
+    for (const { batch, examples: ex } of batches) {
+      if (cb.isCancelled()) return 'cancelled';
+      const out = await runBatch(exactSession.session, model, batch, ex.length, shape);
+      exactMs += out.ms;
+      exactRows.push(...out.rows);
+      if (cacheExact) exactCache.push(out);
+      if (exactRows.length === out.rows.length && !completed.has(EXACT_POINT_KEY)) cb.onArtifact?.(attentionArtifact('exact', out, examples[0] as PreparedExample, shape));
+    }
+    doneWeight += weights[0] as number;
+    if (!completed.has(EXACT_POINT_KEY)) {
+      const m: MetricInput[] = [{ name: 'time_ms_per_example', value: exactMs / N }];
+      const ref = outputQuality(model, examples, exactRows);
+      for (const [name, value] of Object.entries(ref)) m.push({ name, value });
+      cb.onPoint(points[0] as FidelityPoint, tag(m, points[0] as FidelityPoint), progress(1));
+    } else {
+      cb.onPoint(points[0] as FidelityPoint, [], progress(1));
+    }
+    const exactQuality = outputQuality(model, examples, exactRows);
+
+    for (let pi = 1; pi < points.length; pi++) {
+      const point = points[pi] as FidelityPoint;
+      if (cb.isCancelled()) return 'cancelled';
+      if (completed.has(point.key)) {
+        doneWeight += weights[pi] as number;
+        cb.onPoint(point, [], progress(pi + 1));
+        continue;
+      }
+      const rssBefore = resetPeakRss();
+      const mod: Modification = { ...expose, replace: { variant: point.spec, ...(spec.layers ? { layers: spec.layers } : {}), ...(spec.heads ? { heads: spec.heads } : {}) } };
+      let session: ort.InferenceSession;
+      try {
+        const modified = applyModification(model.proto, mod, { batch: B, seqLen: S }).model;
+        session = (await createSession(encode(modified), { provider: spec.provider, log: cb.log })).session;
+      } catch (e) {
+        doneWeight += weights[pi] as number;
+        cb.onPoint(point, [], progress(pi + 1), (e as Error).message);
+        continue;
+      }
+      try {
+        const acc = new PointAccumulator(shape, spec.topK);
+        const rows: RowOutputs[] = [];
+        let ms = 0;
+        let cancelled = false;
+        for (let bi = 0; bi < batches.length; bi++) {
+          if (cb.isCancelled()) {
+            cancelled = true;
+            break;
+          }
+          const { batch, examples: ex } = batches[bi] as (typeof batches)[number];
+          const out = await runBatch(session, model, batch, ex.length, shape);
+          ms += out.ms;
+          rows.push(...out.rows);
+          const ref = cacheExact ? (exactCache[bi] as BatchOutputs) : await runBatch(exactSession.session, model, batch, ex.length, shape);
+          acc.add(ref, out, batch.lengths.slice(0, ex.length));
+          if (bi === 0) cb.onArtifact?.(attentionArtifact(point.key, out, examples[0] as PreparedExample, shape));
+        }
+        if (cancelled) return 'cancelled';
+        const peak = readPeakRss();
+        const memory = peak !== null && rssBefore !== null ? [{ name: 'rss_peak_delta_bytes', value: Math.max(0, peak - rssBefore) }] : [];
+        const metrics = [...pointMetrics(model, examples, exactRows, rows, exactQuality), ...acc.metrics(), { name: 'time_ms_per_example', value: ms / N }, ...memory];
+        doneWeight += weights[pi] as number;
+        cb.onPoint(point, tag(metrics, point), progress(pi + 1));
+      } finally {
+        await session.release();
+      }
+    }
+  } finally {
+    await exactSession.session.release();
+  }
+  if (model.kind === 'lm' && spec.continuationTokens > 0) {
+    // Greedy continuations need models built for the longer length S + continuationTokens: own sessions, after the points.
+    const open = continuationSessionFactory(model, { provider: spec.provider, layers: spec.layers, heads: spec.heads, log: cb.log });
+    return runContinuations({ model, points, tokens: spec.continuationTokens, open, completed, isCancelled: cb.isCancelled, log: cb.log, ...(cb.onArtifact ? { onArtifact: cb.onArtifact } : {}) });
+  }
+  return 'done';
+}
+
+function encode(m: ModelProto): Uint8Array {
+  return onnx.ModelProto.encode(m).finish();
+}
+
+/** Metrics with the point's dimensions, and the completion marker last. */
+function tag(metrics: readonly MetricInput[], point: FidelityPoint): MetricInput[] {
+  const finite = metrics.filter((m) => Number.isFinite(m.value));
+  return [...finite, { name: POINT_DONE_METRIC, value: 1 }].map((m) => ({ ...m, variant: point.variant, param: point.param }));
+}
+
+async function runBatch(session: ort.InferenceSession, model: PreparedModel, batch: PaddedBatch, realRows: number, shape: Shape): Promise<BatchOutputs> {
+  const feeds = model.feeds(batch);
+  const t0 = performance.now();
+  const result = await session.run(feeds);
+  const ms = performance.now() - t0;
+  const logits = result[model.outputName];
+  if (logits === undefined) throw new Error(`the model has no output '${model.outputName}'`);
+  const data = logits.data as Float32Array;
+  const rows: RowOutputs[] = [];
+  for (let r = 0; r < realRows; r++) rows.push({ dists: model.distributions(data, logits.dims, r, batch.lengths[r] as number) });
+  const attention: Float32Array[] = [];
+  const blockOut: Float32Array[] = [];
+  for (let l = 0; l < shape.L; l++) {
+    attention.push(result[`${EXPOSED_ATTENTION_PREFIX}${l}`]?.data as Float32Array);
+    blockOut.push(result[`${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`]?.data as Float32Array);
+  }
+  return { rows, attention, blockOut, ms };
+}
+
+/** The attention maps of batch row 0 (the run's first example), cut to its real length: [L, H, n, n]. */
+function attentionArtifact(key: string, out: BatchOutputs, example: PreparedExample, shape: Shape): FidelityArtifact {
+  const { L, H, S } = shape;
+  const n = example.ids.length;
+  const data = new Float32Array(L * H * n * n);
+  for (let l = 0; l < L; l++) {
+    const a = out.attention[l] as Float32Array;
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < n; i++) {
+        const src = (h * S + i) * S;
+        data.set(a.subarray(src, src + n), ((l * H + h) * n + i) * n);
+      }
+    }
+  }
+  return { kind: 'attention-map', name: `attention/${key}/example0`, shape: [L, H, n, n], dtype: 'float32', data };
+}
+
+/** Accuracy (labelled classifiers) or perplexity (language models) of one set of outputs. */
+function outputQuality(model: PreparedModel, examples: readonly PreparedExample[], rows: readonly RowOutputs[]): Record<string, number> {
+  if (model.kind === 'classifier') {
+    let n = 0;
+    let correct = 0;
+    examples.forEach((e, i) => {
+      if (e.label === undefined) return;
+      n++;
+      if (argmax((rows[i] as RowOutputs).dists[0] as Float64Array) === e.label) correct++;
+    });
+    return n === 0 ? {} : { accuracy: correct / n };
+  }
+  let nll = 0;
+  let count = 0;
+  examples.forEach((e, i) => {
+    const dists = (rows[i] as RowOutputs).dists;
+    for (let t = 0; t < dists.length; t++) {
+      const target = e.ids[t + 1] as number;
+      nll -= Math.log(Math.max((dists[t] as Float64Array)[target] as number, 1e-300));
+      count++;
+    }
+  });
+  return count === 0 ? {} : { perplexity: Math.exp(nll / count), nll: nll / count };
+}
+
+/** Output drift of a variant point against exact: aggregates and per-example values. */
+function pointMetrics(model: PreparedModel, examples: readonly PreparedExample[], exact: readonly RowOutputs[], variant: readonly RowOutputs[], exactQuality: Record<string, number>): MetricInput[] {
+  const out: MetricInput[] = [];
+  let klSum = 0;
+  let klMax = 0;
+  let tvdSum = 0;
+  let agreeSum = 0;
+  let positions = 0;
+  examples.forEach((e, i) => {
+    const p = (exact[i] as RowOutputs).dists;
+    const q = (variant[i] as RowOutputs).dists;
+    let kl = 0;
+    let tvd = 0;
+    let agree = 0;
+    for (let t = 0; t < p.length; t++) {
+      const a = p[t] as Float64Array;
+      const b = q[t] as Float64Array;
+      const k = klDivergence(a, b);
+      kl += k;
+      klMax = Math.max(klMax, k);
+      tvd += totalVariation(a, b);
+      if (argmax(a) === argmax(b)) agree++;
+    }
+    const n = Math.max(1, p.length);
+    klSum += kl;
+    tvdSum += tvd;
+    agreeSum += agree;
+    positions += p.length;
+    out.push({ name: 'kl', value: kl / n, example: i }, { name: 'tvd', value: tvd / n, example: i }, { name: 'agree', value: agree / n, example: i });
+    if (model.kind === 'classifier' && e.label !== undefined) out.push({ name: 'correct', value: argmax(q[0] as Float64Array) === e.label ? 1 : 0, example: i });
+  });
+  const P = Math.max(1, positions);
+  out.push({ name: 'kl_mean', value: klSum / P }, { name: 'kl_max', value: klMax }, { name: 'tvd_mean', value: tvdSum / P }, { name: 'agreement', value: agreeSum / P });
+  const quality = outputQuality(model, examples, variant);
+  if (quality['accuracy'] !== undefined && exactQuality['accuracy'] !== undefined) {
+    out.push({ name: 'accuracy', value: quality['accuracy'] }, { name: 'accuracy_delta', value: quality['accuracy'] - exactQuality['accuracy'] });
+  }
+  if (quality['perplexity'] !== undefined && exactQuality['perplexity'] !== undefined) {
+    out.push({ name: 'perplexity', value: quality['perplexity'] }, { name: 'perplexity_ratio', value: quality['perplexity'] / exactQuality['perplexity'] });
+  }
+  return out;
+}
+
+/** Attention-map and block-output drift, accumulated over batches. */
+class PointAccumulator {
+  private readonly jsd: Float64Array;
+  private readonly topk: Float64Array;
+  private readonly cosine: Float64Array;
+  private rows = 0;
+  private tokens = 0;
+
+  constructor(
+    private readonly shape: Shape,
+    private readonly k: number,
+  ) {
+    this.jsd = new Float64Array(shape.L * shape.H);
+    this.topk = new Float64Array(shape.L * shape.H);
+    this.cosine = new Float64Array(shape.L);
+  }
+
+  add(exact: BatchOutputs, variant: BatchOutputs, lengths: readonly number[]): void {
+    const { L, H, S, D } = this.shape;
+    const p = new Float64Array(S);
+    const q = new Float64Array(S);
+    const u = new Float64Array(H * D);
+    const v = new Float64Array(H * D);
+    lengths.forEach((n, b) => {
+      for (let l = 0; l < L; l++) {
+        const ea = exact.attention[l] as Float32Array;
+        const va = variant.attention[l] as Float32Array;
+        for (let h = 0; h < H; h++) {
+          let jsd = 0;
+          let overlap = 0;
+          for (let i = 0; i < n; i++) {
+            const base = ((b * H + h) * S + i) * S;
+            for (let j = 0; j < n; j++) {
+              p[j] = ea[base + j] as number;
+              q[j] = va[base + j] as number;
+            }
+            const pp = p.subarray(0, n);
+            const qq = q.subarray(0, n);
+            jsd += jensenShannon(pp, qq);
+            overlap += topKOverlapFast(pp, qq, this.k);
+          }
+          this.jsd[l * H + h] = (this.jsd[l * H + h] as number) + jsd;
+          this.topk[l * H + h] = (this.topk[l * H + h] as number) + overlap;
+        }
+        const eo = exact.blockOut[l] as Float32Array;
+        const vo = variant.blockOut[l] as Float32Array;
+        let cos = 0;
+        for (let i = 0; i < n; i++) {
+          for (let h = 0; h < H; h++) {
+            const base = ((b * H + h) * S + i) * D;
+            for (let d = 0; d < D; d++) {
+              u[h * D + d] = eo[base + d] as number;
+              v[h * D + d] = vo[base + d] as number;
+            }
+          }
+          cos += cosineSimilarity(u, v);
+        }
+        this.cosine[l] = (this.cosine[l] as number) + cos;
+      }
+      this.rows += n;
+      this.tokens += n;
+    });
+  }
+
+  metrics(): MetricInput[] {
+    const { L, H } = this.shape;
+    const out: MetricInput[] = [];
+    const R = Math.max(1, this.rows);
+    for (let l = 0; l < L; l++) {
+      let jl = 0;
+      let tl = 0;
+      for (let h = 0; h < H; h++) {
+        const j = (this.jsd[l * H + h] as number) / R;
+        const t = (this.topk[l * H + h] as number) / R;
+        jl += j;
+        tl += t;
+        out.push({ name: 'attn_jsd', value: j, layer: l, head: h }, { name: 'attn_topk_overlap', value: t, layer: l, head: h });
+      }
+      out.push({ name: 'attn_jsd', value: jl / H, layer: l }, { name: 'attn_topk_overlap', value: tl / H, layer: l });
+      out.push({ name: 'hidden_cosine', value: (this.cosine[l] as number) / Math.max(1, this.tokens), layer: l });
+    }
+    return out;
+  }
+}
+
+/** |top-k(p) ∩ top-k(q)| / k, by one pass of insertion selection per input (k is small); ties: lower index first. */
+export function topKOverlapFast(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
+  const kk = Math.min(k, p.length);
+  if (kk <= 0) return 1;
+  const a = selectTop(p, kk);
+  const b = selectTop(q, kk);
+  let hit = 0;
+  for (let i = 0; i < kk; i++) {
+    for (let j = 0; j < kk; j++) {
+      if (a[i] === b[j]) {
+        hit++;
+        break;
+      }
+    }
+  }
+  return hit / kk;
+}
+
+function selectTop(x: ArrayLike<number>, k: number): Int32Array {
+  const idx = new Int32Array(k);
+  const val = new Float64Array(k);
+  let size = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    if (size === k && !(v > (val[k - 1] as number))) continue;
+    let pos = size < k ? size++ : k - 1;
+    while (pos > 0 && (val[pos - 1] as number) < v) {
+      val[pos] = val[pos - 1] as number;
+      idx[pos] = idx[pos - 1] as number;
+      pos--;
+    }
+    val[pos] = v;
+    idx[pos] = i;
+  }
+  return idx;
+}
+
+export { softmax };

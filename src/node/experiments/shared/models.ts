@@ -1,0 +1,229 @@
+/**
+ * The models and examples an in-model experiment runs on: resolved from the spec's model name
+ * and data source, tokenised, with the feeds and output reading of the model's kind.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { LabelledText } from '../../../common/data/texts';
+import { parseTexts } from '../../../common/data/texts';
+import { softmax } from '../../../common/metrics/distributions';
+import type { AttentionBlock } from '../../../common/models/attentionDetect';
+import { findCatalogEntry } from '../../../common/models/catalog';
+import { findAttentionBlocks } from '../../../common/models/attentionDetect';
+import type { PaddedBatch } from '../../../common/models/classifierInput';
+import type { ModelProto } from '../../../common/models/onnxModel';
+import { decodeOnnxModel, modelIo } from '../../../common/models/onnxModel';
+import { isBuiltinModel, loadBuiltinClassifier } from '../../models/builtinModels';
+import { llama2cToOnnxBytes } from '../../models/convertLlama2c';
+import type { FetchCatalogModelOptions, FetchedModel } from '../../models/modelStore';
+import { fetchCatalogModel } from '../../models/modelStore';
+import type { DataSource } from '../../../common/experiments/shared/dataSource';
+
+export interface PreparedExample {
+  readonly id: string;
+  readonly text: string;
+  /** Token ids as fed (special tokens included, cut to the length limit). */
+  readonly ids: readonly number[];
+  readonly label?: number;
+}
+
+export interface PreparedModel {
+  readonly name: string;
+  readonly sha256: string;
+  readonly kind: 'classifier' | 'lm';
+  readonly proto: ModelProto;
+  readonly blocks: readonly AttentionBlock[];
+  readonly labels?: readonly string[];
+  readonly examples: readonly PreparedExample[];
+  readonly padId: number;
+  /** Longest sequence the model accepts (language models: their context length, continuations included). */
+  readonly contextLength: number;
+  /** Token ids back to text (language models; special tokens such as BOS give nothing). */
+  decode?(ids: readonly number[]): string;
+  /** One token id as the tokenizer's piece (for token strips), when the tokenizer has a vocabulary. */
+  tokenText?(id: number): string;
+  /** The output holding logits. */
+  readonly outputName: string;
+  feeds(batch: PaddedBatch): Record<string, ort.Tensor>;
+  /** Output distributions of batch row `row` (real length `length`): classifier one, LM one per position 0..length-2. */
+  distributions(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array[];
+  /**
+   * The one prediction an explanation is about: the class distribution (classifier), or the
+   * next-token distribution after the last real token (LM, position length-1).
+   */
+  prediction(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array;
+  /** The query position whose prediction is explained: 0 ([CLS]) for a classifier, length-1 for an LM. */
+  target(length: number): number;
+}
+
+export class ExperimentModelError extends Error {
+  override readonly name = 'ExperimentModelError';
+}
+
+interface ModelSpecPart {
+  readonly model: string;
+  readonly data: DataSource;
+  readonly limit?: number | undefined;
+  readonly maxLength?: number | undefined;
+}
+
+/** Examples of a data source (the built-in test subset needs a built-in model). */
+export async function loadExamples(data: DataSource, labels: readonly string[] | undefined, builtinSubset: (() => Promise<LabelledText[]>) | undefined): Promise<LabelledText[]> {
+  switch (data.source) {
+    case 'builtin':
+      if (builtinSubset === undefined) throw new ExperimentModelError('data source "builtin" (the committed test subset) is only available for built-in models; give texts or a file');
+      return builtinSubset();
+    case 'texts':
+      return data.texts.map((t, i) => ({ id: String(i), text: t.text, ...(t.label !== undefined ? { label: t.label } : {}) }));
+    case 'file': {
+      let content: string;
+      try {
+        content = await readFile(data.path, 'utf8');
+      } catch (e) {
+        throw new ExperimentModelError(`data file ${data.path} cannot be read: ${(e as Error).message}`);
+      }
+      return parseTexts(content, path.basename(data.path), labels);
+    }
+  }
+}
+
+/** Where catalog models are fetched from and cached (defaults: the app's model cache, $ATTN_MODEL_MIRROR). */
+export type ModelFetchOptions = Pick<FetchCatalogModelOptions, 'cacheDir' | 'mirror' | 'env'>;
+
+export async function prepareFidelityModel(spec: ModelSpecPart, builtinDir: string | undefined, log: (m: string) => void, fetchOptions: ModelFetchOptions = {}): Promise<PreparedModel> {
+  if (!isBuiltinModel(spec.model)) {
+    if (findCatalogEntry(spec.model) !== undefined) return prepareCatalogLm(spec, log, fetchOptions);
+    throw new ExperimentModelError(`model '${spec.model}' is not available to in-model experiments yet: use the built-in spam-encoder or a catalog language model (stories260K)`);
+  }
+  const m = await loadBuiltinClassifier(spec.model, builtinDir);
+  const maxLength = spec.maxLength ?? m.maxLength;
+  if (maxLength > m.maxLength) throw new ExperimentModelError(`maxLength ${maxLength} exceeds what ${m.name} was trained for (${m.maxLength} tokens)`);
+  const proto = decodeOnnxModel(m.modelBytes, `${m.name}/${m.card.model.file}`);
+  const inputs = modelIo(proto).inputs.map((i) => i.name);
+  for (const need of ['input_ids', 'attention_mask']) {
+    if (!inputs.includes(need)) throw new ExperimentModelError(`${m.name} has no '${need}' input (inputs: ${inputs.join(', ')})`);
+  }
+  let texts = await loadExamples(spec.data, m.labels, () => m.testSubset());
+  if (spec.limit !== undefined) texts = texts.slice(0, spec.limit);
+  const sep = m.tokenizer.tokenToId('[SEP]');
+  const examples = texts.map((t) => {
+    let ids = m.encode(t.text);
+    if (ids.length > maxLength) ids = [...ids.slice(0, maxLength - 1), ...(sep !== undefined ? [sep] : [])];
+    return { id: t.id, text: t.text, ids, ...(t.label !== undefined ? { label: t.label } : {}) };
+  });
+  const blocks = findAttentionBlocks(proto);
+  log(`${m.name}: ${blocks.length} attention blocks (${blocks.map((b) => b.description).slice(0, 1).join('')})`);
+  const classes = m.labels.length;
+  return {
+    name: m.name,
+    sha256: m.modelSha256,
+    kind: 'classifier',
+    proto,
+    blocks,
+    labels: m.labels,
+    examples,
+    padId: m.tokenizer.tokenToId('[PAD]') ?? 0,
+    contextLength: m.maxLength,
+    tokenText: (id) => m.tokenizer.idToToken(id) ?? `#${id}`,
+    outputName: 'logits',
+    feeds: (batch) => ({
+      input_ids: new ort.Tensor('int64', batch.inputIds, [batch.batch, batch.length]),
+      attention_mask: new ort.Tensor('int64', batch.attentionMask, [batch.batch, batch.length]),
+    }),
+    distributions: (logits, dims, row) => {
+      const C = dims[dims.length - 1] ?? classes;
+      return [softmax(logits.subarray(row * C, (row + 1) * C))];
+    },
+    prediction: (logits, dims, row) => {
+      const C = dims[dims.length - 1] ?? classes;
+      return softmax(logits.subarray(row * C, (row + 1) * C));
+    },
+    target: () => 0,
+  };
+}
+
+/**
+ * A catalog llama2.c model as a language model: fetched (cache, else mirror/upstream, sha256
+ * verified), converted to ONNX (input_ids int64 [B, S] -> logits [B, S, vocab], causal), each
+ * text encoded with the embedded llama2.c tokenizer with BOS first.
+ *
+ * Batches are right-padded (with token 0) to the longest example. That is harmless here: the
+ * model's only cross-position operation is attention, which is causal in the exact model and in
+ * every variant's causal form (keys j <= i), and everything else (embedding, RMSNorm, RoPE, FFN,
+ * classifier) works per position, so a real position i < n never sees a padded one j >= n.
+ * Only positions 0..n-2 of a row are read (the distributions below), and the runner's attention
+ * and block-output metrics only use the real query rows and keys (its per-row lengths).
+ * lm.test.ts checks this against each text run alone, unpadded.
+ */
+async function prepareCatalogLm(spec: ModelSpecPart, log: (m: string) => void, fetchOptions: ModelFetchOptions): Promise<PreparedModel> {
+  if (spec.data.source === 'builtin') {
+    throw new ExperimentModelError(`${spec.model} is a language model with no built-in test subset: give the data as texts or a file (data source "builtin" only exists for built-in classifiers)`);
+  }
+  let fetched: FetchedModel;
+  try {
+    fetched = await fetchCatalogModel(spec.model, fetchOptions);
+  } catch (e) {
+    throw new ExperimentModelError(`${spec.model} cannot be fetched: ${(e as Error).message}`);
+  }
+  const entry = fetched.entry;
+  const ckptPath = fetched.files[entry.checkpoint];
+  const tokPath = fetched.files[entry.tokenizer];
+  if (ckptPath === undefined || tokPath === undefined) throw new ExperimentModelError(`${spec.model}: the catalog entry names files it does not list`);
+  const [ckptBytes, tokBytes] = await Promise.all([readFile(ckptPath), readFile(tokPath)]);
+  const t0 = performance.now();
+  const { model: bytes, checkpoint, tokenizer } = llama2cToOnnxBytes(new Uint8Array(ckptBytes), new Uint8Array(tokBytes));
+  const contextLength = checkpoint.config.seqLen;
+  const maxLength = spec.maxLength ?? contextLength;
+  if (maxLength > contextLength) throw new ExperimentModelError(`maxLength ${maxLength} exceeds the context length of ${spec.model} (${contextLength} tokens)`);
+  const name = `${entry.name}.onnx`;
+  const proto = decodeOnnxModel(bytes, name);
+  const io = modelIo(proto);
+  const inputs = io.inputs.map((i) => i.name);
+  if (inputs.length !== 1 || inputs[0] !== 'input_ids') throw new ExperimentModelError(`${name}: expected one input 'input_ids' (inputs: ${inputs.join(', ')})`);
+  if (!io.outputs.some((o) => o.name === 'logits')) throw new ExperimentModelError(`${name} has no 'logits' output`);
+  log(`${spec.model}: converted to ONNX in ${(performance.now() - t0).toFixed(0)} ms (${bytes.byteLength} bytes)`);
+
+  let texts = await loadExamples(spec.data, undefined, undefined);
+  if (spec.limit !== undefined) texts = texts.slice(0, spec.limit);
+  const examples = texts.map((t) => {
+    const ids = tokenizer.encode(t.text, { bos: true }).slice(0, maxLength);
+    return { id: t.id, text: t.text, ids };
+  });
+  if (examples.every((e) => e.ids.length < 2)) throw new ExperimentModelError(`${spec.model}: no example has a token to predict (each needs at least one token after BOS)`);
+  const blocks = findAttentionBlocks(proto);
+  log(`${spec.model}: ${blocks.length} attention blocks (${blocks.map((b) => b.description).slice(0, 1).join('')})`);
+  const vocab = checkpoint.config.vocabSize;
+  return {
+    name,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    kind: 'lm',
+    proto,
+    blocks,
+    examples,
+    padId: 0,
+    contextLength,
+    decode: (ids) => tokenizer.decode(ids),
+    outputName: 'logits',
+    feeds: (batch) => ({ input_ids: new ort.Tensor('int64', batch.inputIds, [batch.batch, batch.length]) }),
+    distributions: (logits, dims, row, length) => {
+      const S = dims[1] as number;
+      const V = dims[2] ?? vocab;
+      const out: Float64Array[] = [];
+      for (let t = 0; t + 1 < length; t++) {
+        const at = (row * S + t) * V;
+        out.push(softmax(logits.subarray(at, at + V)));
+      }
+      return out;
+    },
+    prediction: (logits, dims, row, length) => {
+      const S = dims[1] as number;
+      const V = dims[2] ?? vocab;
+      const at = (row * S + length - 1) * V;
+      return softmax(logits.subarray(at, at + V));
+    },
+    target: (length) => length - 1,
+    tokenText: (id) => tokenizer.decode([id]),
+  };
+}

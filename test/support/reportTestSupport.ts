@@ -1,0 +1,34 @@
+/** Test support shared by the report tests: a finished run with given metrics, and a hostile string every report must escape. */
+import type { RunDetail } from '../../src/common/contract';
+
+/** A name no report may print unescaped. */
+export const EVIL = '<script>alert("x")</script>';
+
+/** A finished CPU run of the `spam-encoder` model with no artifacts: `fields` (which run, and its metrics) then `over` on top. */
+export function finishedRun(fields: Pick<RunDetail, 'id' | 'experimentName' | 'kind' | 'spec' | 'metrics'>, over: Partial<RunDetail> = {}): RunDetail {
+  return {
+    id: fields.id,
+    experimentId: 1,
+    experimentName: fields.experimentName,
+    kind: fields.kind,
+    status: 'done',
+    createdMs: 0,
+    startedMs: 0,
+    finishedMs: 1000,
+    progress: 1,
+    etaMs: null,
+    executionProvider: 'cpu',
+    seed: 0,
+    error: null,
+    tags: [],
+    spec: fields.spec,
+    specHash: 'abc',
+    versions: {},
+    params: {},
+    metrics: fields.metrics,
+    modelId: 'spam-encoder',
+    modelSha256: 'deadbeef',
+    artifacts: [],
+    ...over,
+  };
+}
