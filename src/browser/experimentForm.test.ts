@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExperimentSpec } from '../common/experiments/spec';
+import { ExperimentSpec } from '../common/experiments/registry';
 import { buildSpec, defaultForm, parseNumberList, schemaErrors, variantEntries } from './experimentForm';
 import type { ExperimentForm } from './experimentForm';
 

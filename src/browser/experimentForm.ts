@@ -4,8 +4,8 @@
  * into a spec for `runs.start { spec }` with readable messages for what is wrong; the spec is
  * then checked against the same schema the service uses (which validates it again).
  */
-import { ExperimentSpec } from '../common/experiments/spec';
-import type { ExperimentSpecInput } from '../common/experiments/spec';
+import { ExperimentSpec } from '../common/experiments/registry';
+import type { ExperimentSpecInput } from '../common/experiments/registry';
 import { IMPORTANCE_METHODS } from '../common/experiments/faithfulness/spec';
 import type { ImportanceMethod } from '../common/experiments/faithfulness/spec';
 import type { ParsedText } from './experimentFormData';

@@ -5,18 +5,22 @@
  * Pure TypeScript: used by main, preload, the renderer and the tests.
  */
 import { z } from 'zod';
-import { ExperimentSpec } from './experiments/spec';
+import type { ExperimentKind, ExperimentSpecOf } from './experiments/registry';
+import { ExperimentSpec, experimentKinds } from './experiments/registry';
 
 export const RunStatus = z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
 export const RunId = z.number().int().positive();
 
+/** An experiment kind (src/common/experiments/registry.ts). */
+export const ExperimentKindSchema = z.enum(experimentKinds as [ExperimentKind, ...ExperimentKind[]]);
+
 export const RunSummary = z.object({
   id: RunId,
   experimentId: z.number().int(),
   experimentName: z.string(),
-  kind: z.string(),
+  kind: ExperimentKindSchema,
   status: RunStatus,
   createdMs: z.number(),
   startedMs: z.number().nullable(),
@@ -43,6 +47,14 @@ export const MetricPoint = z.object({
 });
 export type MetricPoint = z.infer<typeof MetricPoint>;
 
+/**
+ * A metric as a runner writes it: the dimensions that do not apply may be left out (stored as
+ * null). The one metric row of the project: the store, the worker messages, the summaries and the
+ * views all use MetricPoint or this.
+ */
+export const MetricInput = MetricPoint.partial({ variant: true, param: true, layer: true, head: true, seqLen: true, example: true, step: true });
+export type MetricInput = z.infer<typeof MetricInput>;
+
 export const ArtifactSummary = z.object({
   id: z.number().int(),
   kind: z.string(),
@@ -54,7 +66,8 @@ export const ArtifactSummary = z.object({
 export type ArtifactSummary = z.infer<typeof ArtifactSummary>;
 
 export const RunDetail = RunSummary.extend({
-  spec: z.unknown(),
+  /** The run's spec, validated once where it leaves the store (its kind is the run's kind). */
+  spec: ExperimentSpec,
   specHash: z.string(),
   versions: z.record(z.string(), z.string()),
   params: z.record(z.string(), z.string()),
@@ -74,12 +87,14 @@ export const ArtifactData = ArtifactSummary.extend({
 });
 export type ArtifactData = z.infer<typeof ArtifactData>;
 export type RunDetail = z.infer<typeof RunDetail>;
+/** A run of one kind, its spec typed by that kind. */
+export type RunDetailOf<K extends ExperimentKind> = Omit<RunDetail, 'kind' | 'spec'> & { readonly kind: K; readonly spec: ExperimentSpecOf<K> };
 
 export const PresetSummary = z.object({
   name: z.string(),
   title: z.string(),
   description: z.string(),
-  kind: z.string(),
+  kind: ExperimentKindSchema,
 });
 export type PresetSummary = z.infer<typeof PresetSummary>;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { planFidelity } from '../../node/experiments/fidelity/runner';
+import { planFidelity } from './fidelity/plan';
 import { planKernelScaling } from './kernelScaling/plan';
 import { findPreset, presets } from './presets';
-import { ExperimentSpec } from './spec';
+import { ExperimentSpec } from './registry';
 
 function parsed(name: string): ExperimentSpec {
   return ExperimentSpec.parse(findPreset(name)!.spec);

@@ -1,4 +1,4 @@
-import type { ExperimentSpecInput } from './spec';
+import type { ExperimentSpecInput } from './registry';
 
 export interface Preset {
   readonly name: string;

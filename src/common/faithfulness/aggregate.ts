@@ -2,19 +2,11 @@
  * Aggregates of a faithfulness run: the runner stores per-example values only (so a resumed run
  * aggregates correctly), and the UI, the report and the CLI average them per point here.
  */
+import type { MetricPoint } from '../contract';
 import { EXACT_POINT_KEY, POINT_DONE_METRIC, pointKey } from '../points';
 
 /** The fields of a stored metric that aggregation reads. */
-export interface ExampleMetric {
-  readonly name: string;
-  readonly value: number;
-  readonly variant: string | null;
-  readonly param: number | null;
-  readonly layer: number | null;
-  readonly head: number | null;
-  readonly step: number | null;
-  readonly example: number | null;
-}
+export type ExampleMetric = Pick<MetricPoint, 'name' | 'value' | 'variant' | 'param' | 'layer' | 'head' | 'step' | 'example'>;
 
 export interface FaithPoint {
   readonly variant: string;

@@ -13,7 +13,7 @@ import { presets } from '../../common/experiments/presets';
 import { kernelRows, rowLabel, speedups } from '../../common/experiments/kernelScaling/results';
 import { formatFaithfulnessSummary } from '../../common/experiments/faithfulness/summary';
 import { formatFidelitySummary } from '../../common/experiments/fidelity/summary';
-import { formatNumber } from '../reports/reportFormat';
+import { formatNumber } from '../../common/format';
 import { MODEL_CATALOG, catalogEntrySize } from '../../common/models/catalog';
 import { runAttentionCommand } from './attentionCommand';
 import { convertLlama2c } from '../models/convertLlama2c';

@@ -1,40 +1,58 @@
-/** Messages between the service (main thread) and an experiment worker thread. */
-import type { MetricInput } from '../store/store';
+/**
+ * Messages between the service (main thread) and an experiment worker thread, as schemas: each
+ * side validates what it receives with the same schema the other side's messages are typed by.
+ */
+import { z } from 'zod';
+import { MetricInput, RunId } from '../../common/contract';
+import { ExperimentSpec } from '../../common/experiments/registry';
 
-export interface WorkerStart {
-  readonly runId: number;
-  /** The experiment spec, already validated by the service. */
-  readonly spec: unknown;
+/** The worker's start data (`workerData`); extra fields (a TypeScript entry under tests) are ignored. */
+export const WorkerStart = z.object({
+  runId: RunId,
+  /** The run's spec (validated by the service when the run was created). */
+  spec: ExperimentSpec,
   /** Keys of points already stored (a resumed run): the runner skips them. */
-  readonly completedPoints?: readonly string[];
+  completedPoints: z.array(z.string()).optional(),
   /** The service's catalog cache folder and mirror, so experiments use the models the models page fetched. */
-  readonly modelCacheDir?: string;
-  readonly modelMirror?: string;
-}
+  modelCacheDir: z.string().optional(),
+  modelMirror: z.string().optional(),
+});
+export type WorkerStart = z.output<typeof WorkerStart>;
+export type WorkerStartInput = z.input<typeof WorkerStart>;
 
-export type ToWorker = { readonly type: 'cancel' };
+export const ToWorker = z.object({ type: z.literal('cancel') }).strict();
+export type ToWorker = z.output<typeof ToWorker>;
 
-export type FromWorker =
-  | { readonly type: 'provider'; readonly name: string; readonly fallbacks: readonly { provider: string; reason: string }[] }
-  | {
-      readonly type: 'point';
-      readonly label: string;
-      readonly metrics: readonly MetricInput[];
-      readonly done: number;
-      readonly total: number;
-      readonly fraction: number;
+const Fallback = z.object({ provider: z.string(), reason: z.string() }).strict();
+
+export const FromWorker = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('provider'), name: z.string(), fallbacks: z.array(Fallback) }).strict(),
+  z
+    .object({
+      type: z.literal('point'),
+      label: z.string(),
+      metrics: z.array(MetricInput),
+      done: z.number().int().min(0),
+      total: z.number().int().min(0),
+      fraction: z.number().min(0).max(1),
       /** Why the point was skipped (e.g. too large for memory); it then has no metrics. */
-      readonly skipped?: string;
-    }
-  | { readonly type: 'model'; readonly name: string; readonly sha256: string }
-  | {
-      readonly type: 'artifact';
-      readonly kind: string;
-      readonly name: string;
-      readonly shape: readonly number[];
-      readonly dtype: 'float32' | 'uint8';
-      readonly data: Float32Array | Uint8Array;
-    }
-  | { readonly type: 'log'; readonly message: string }
-  | { readonly type: 'finished'; readonly status: 'done' | 'cancelled' }
-  | { readonly type: 'failed'; readonly message: string };
+      skipped: z.string().optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('model'), name: z.string(), sha256: z.string() }).strict(),
+  z
+    .object({
+      type: z.literal('artifact'),
+      kind: z.string(),
+      name: z.string(),
+      shape: z.array(z.number().int().min(0)),
+      dtype: z.enum(['float32', 'uint8']),
+      data: z.custom<Float32Array | Uint8Array>((v) => v instanceof Float32Array || v instanceof Uint8Array, 'the data of an artifact must be a Float32Array or a Uint8Array'),
+    })
+    .strict()
+    .refine((m) => (m.dtype === 'float32') === m.data instanceof Float32Array, { message: 'the data of an artifact must be a Float32Array for float32 and a Uint8Array for uint8', path: ['data'] }),
+  z.object({ type: z.literal('log'), message: z.string() }).strict(),
+  z.object({ type: z.literal('finished'), status: z.enum(['done', 'cancelled']) }).strict(),
+  z.object({ type: z.literal('failed'), message: z.string() }).strict(),
+]);
+export type FromWorker = z.output<typeof FromWorker>;

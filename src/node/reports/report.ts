@@ -3,12 +3,10 @@
  * inline CSS, no scripts, no external resources). Pure: the same function serves the CLI,
  * the web host and the Electron app.
  */
-import type { ArtifactSummary, RunDetail } from '../../common/contract';
-import { faithfulnessSection } from '../experiments/faithfulness/report';
-import type { FidelityReportOptions } from '../experiments/fidelity/report';
-import { fidelitySection } from '../experiments/fidelity/report';
-import { kernelScalingSection } from '../experiments/kernelScaling/report';
-import { escapeHtml, formatTime } from './reportFormat';
+import type { RunDetail } from '../../common/contract';
+import { reportSectionOf } from '../experiments/registry';
+import type { ReportArtifacts } from '../experiments/shared/kind';
+import { escapeHtml, formatTime } from '../../common/format';
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2330;margin:2rem auto;max-width:1100px;padding:0 1rem}
@@ -21,25 +19,10 @@ dt{color:#5b6475}dd{margin:0}pre{background:#f4f6f9;padding:.8rem;overflow:auto;
 .banner{padding:.6rem .8rem;border-radius:6px;background:#fff4e5;border:1px solid #f0b35b}
 .status-done{color:#1a7f37}.status-failed,.status-interrupted{color:#c0362c}.status-cancelled{color:#8a6d00}`;
 
-export interface RunReportOptions {
-  /** The values of a stored float32 artifact (attention maps for heatmaps), or null; without it there are no heatmaps. */
-  readonly artifactData?: FidelityReportOptions['artifactData'];
-  /** The bytes of a stored uint8 artifact (faithfulness token-importance records, fidelity continuations), or null; without it there are no token strips or continuations. */
-  readonly artifactBytes?: (artifact: ArtifactSummary) => Uint8Array | null;
-}
+export type RunReportOptions = ReportArtifacts;
 
 export function renderRunReport(run: RunDetail, generatedMs: number = Date.now(), options: RunReportOptions = {}): string {
-  const section =
-    run.kind === 'kernel-scaling'
-      ? kernelScalingSection(run)
-      : run.kind === 'fidelity'
-        ? fidelitySection(run, {
-            ...(options.artifactData !== undefined ? { artifactData: options.artifactData } : {}),
-            ...(options.artifactBytes !== undefined ? { artifactBytes: options.artifactBytes } : {}),
-          })
-        : run.kind === 'faithfulness'
-          ? faithfulnessSection(run, options.artifactBytes !== undefined ? { artifactBytes: options.artifactBytes } : {})
-          : '<p>This run kind has no report section yet.</p>';
+  const section = reportSectionOf(run, options);
   const incomplete =
     run.status === 'done'
       ? ''

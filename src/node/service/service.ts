@@ -19,12 +19,16 @@ import type {
 } from '../../common/contract';
 import { MAX_ARTIFACT_TRANSFER_BYTES, isMethodName, methods } from '../../common/contract';
 import { Store } from '../store/store';
-import { ExperimentSpec } from '../../common/experiments/spec';
+import { EXPERIMENT_KINDS, ExperimentSpec, experimentKinds, kindParamsOfSpec, modelOfSpec } from '../../common/experiments/registry';
+import type { RunParamValue } from '../../common/experiments/shared/kind';
+import { resumePlanOf } from '../experiments/registry';
+import { typedRun, typedRunSummary } from '../experiments/storedRun';
 import { POINT_DONE_METRIC } from '../../common/points';
-import { RESUMABLE_KINDS, completedPointKeys } from '../experiments/resume';
+import { completedPointKeys } from '../experiments/resume';
 import { findPreset, presets } from '../../common/experiments/presets';
 import { renderRunReport } from '../reports/report';
-import type { FromWorker, WorkerStart } from '../experiments/workerProtocol';
+import type { WorkerStartInput } from '../experiments/workerProtocol';
+import { FromWorker } from '../experiments/workerProtocol';
 import { ModelRequestError, createModelLibrary, inspectionInfo } from '../models/modelLibrary';
 import { BUILTIN_MODEL_NAMES, isBuiltinModel, listBuiltinModels, loadBuiltinClassifier } from '../models/builtinModels';
 import { inspectModelBytes } from '../models/inspectCommand';
@@ -79,45 +83,9 @@ const TERMINAL = new Set(['done', 'failed', 'cancelled', 'interrupted']);
 /** How long a worker may take to stop after a cancel before it is terminated. */
 const CANCEL_GRACE_MS = 5_000;
 
-/** The parameters recorded with a run (searchable; the full spec is stored too). */
-function runParams(spec: ExperimentSpec): Record<string, string | number | boolean> {
-  const common = { provider_requested: spec.provider, host: hostname() };
-  if (spec.kind === 'faithfulness') {
-    return {
-      ...common,
-      model: spec.model,
-      data: spec.data.source,
-      methods: spec.methods.join(','),
-      ig_steps: spec.igSteps,
-      permutations: spec.permutations,
-      batch: spec.batch,
-      ...(spec.limit !== undefined ? { limit: spec.limit } : {}),
-      ...(spec.adversarialEpsilon !== undefined ? { adversarial_epsilon: spec.adversarialEpsilon } : {}),
-    };
-  }
-  if (spec.kind === 'fidelity') {
-    return {
-      ...common,
-      model: spec.model,
-      data: spec.data.source,
-      batch: spec.batch,
-      top_k: spec.topK,
-      ...(spec.limit !== undefined ? { limit: spec.limit } : {}),
-      ...(spec.maxLength !== undefined ? { max_length: spec.maxLength } : {}),
-      ...(spec.layers !== undefined ? { layers: spec.layers.join(',') } : {}),
-      ...(spec.heads !== undefined ? { heads: spec.heads.join(',') } : {}),
-    };
-  }
-  return {
-    ...common,
-    causal: spec.causal,
-    heads: spec.heads,
-    kv_heads: spec.kvHeads ?? spec.heads,
-    head_dim: spec.headDim,
-    batch: spec.batch,
-    repeats: spec.repeats,
-    warmup: spec.warmup,
-  };
+/** The parameters recorded with a run (searchable; the full spec is stored too): the provider and host, then the kind's own. */
+function runParams(spec: ExperimentSpec): Record<string, RunParamValue> {
+  return { provider_requested: spec.provider, host: hostname(), ...kindParamsOfSpec(spec) };
 }
 
 export async function createService(opts: ServiceOptions): Promise<Service> {
@@ -171,12 +139,23 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       pump();
       return;
     }
-    startWorker(runId, run.spec, run.kind);
+    let spec: ExperimentSpec;
+    try {
+      spec = typedRun(run).spec;
+    } catch (e) {
+      const message = (e as Error).message;
+      store.finishRun(runId, 'failed', message);
+      finished(runId, 'failed', message);
+      pump();
+      return;
+    }
+    startWorker(runId, spec);
   }
 
-  function startWorker(runId: number, spec: unknown, kind: string): void {
-    const completedPoints = RESUMABLE_KINDS.includes(kind) ? completedPointKeys(kind, store.getMetrics(runId, { name: POINT_DONE_METRIC })) : [];
-    const start: WorkerStart = {
+  function startWorker(runId: number, spec: ExperimentSpec): void {
+    const plan = resumePlanOf(spec.kind);
+    const completedPoints = plan ? completedPointKeys(plan, store.getMetrics(runId, { name: POINT_DONE_METRIC })) : [];
+    const start: WorkerStartInput = {
       runId,
       spec,
       ...(completedPoints.length > 0 ? { completedPoints } : {}),
@@ -213,8 +192,14 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     active = current;
     emit('run.progress', { runId, done: 0, total: 0, fraction: 0, etaMs: null, message: 'started' });
 
-    worker.on('message', (msg: FromWorker) => {
+    worker.on('message', (raw: unknown) => {
       if (settled) return;
+      const parsed = FromWorker.safeParse(raw);
+      if (!parsed.success) {
+        settle('failed', `the experiment worker sent an invalid message: ${z.prettifyError(parsed.error)}`);
+        return;
+      }
+      const msg = parsed.data;
       try {
         handleMessage(msg);
       } catch (e) {
@@ -288,27 +273,32 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       }
       const spec = ExperimentSpec.parse(specInput);
       const experimentId = store.ensureExperiment({ name: spec.name, kind: spec.kind });
-      const runId = store.createRun({ experimentId, kind: spec.kind, spec, seed: spec.seed, versions, ...(spec.kind !== 'kernel-scaling' ? { modelId: spec.model } : {}) });
+      const model = modelOfSpec(spec);
+      const runId = store.createRun({ experimentId, kind: spec.kind, spec, seed: spec.seed, versions, ...(model !== null ? { modelId: model } : {}) });
       store.addParams(runId, runParams(spec));
       queue.push(runId);
       emit('run.progress', { runId, done: 0, total: 0, fraction: 0, etaMs: null, message: 'queued' });
       pump();
       return { runId };
     },
-    'runs.list': (input) => store.listRuns({ limit: input.limit ?? 200 }),
+    'runs.list': (input) => store.listRuns({ limit: input.limit ?? 200 }).map(typedRunSummary),
     'runs.get': (input) => {
       const run = store.getRun(input.runId);
       if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
-      return run;
+      return typedRun(run);
     },
     'runs.resume': (input) => {
       const run = store.getRun(input.runId);
       if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
-      if (!RESUMABLE_KINDS.includes(run.kind)) throw new ServiceError('invalid-argument', `${run.kind} runs cannot be resumed (resumable kinds: ${RESUMABLE_KINDS.join(', ')}); start a new run`);
+      const plan = resumePlanOf(typedRunSummary(run).kind);
+      if (!plan) {
+        const resumable = experimentKinds.filter((k) => EXPERIMENT_KINDS[k].resumable);
+        throw new ServiceError('invalid-argument', `${run.kind} runs cannot be resumed (resumable kinds: ${resumable.join(', ')}); start a new run`);
+      }
       if (!['interrupted', 'cancelled', 'failed'].includes(run.status)) {
         throw new ServiceError('conflict', `run ${input.runId} is ${run.status}; only an interrupted, cancelled or failed run can be resumed`);
       }
-      const completed = completedPointKeys(run.kind, store.getMetrics(input.runId, { name: POINT_DONE_METRIC }));
+      const completed = completedPointKeys(plan, store.getMetrics(input.runId, { name: POINT_DONE_METRIC }));
       store.resumeRun(input.runId);
       queue.push(input.runId);
       emit('run.progress', { runId: input.runId, done: 0, total: 0, fraction: run.progress, etaMs: null, message: `resumed (${completed.length} point(s) already stored)` });
@@ -362,7 +352,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         if (!stored || stored.runId !== run.id) return null;
         return stored.data.slice();
       };
-      return { fileName: `attention-workbench-run-${run.id}.html`, mimeType: 'text/html', content: renderRunReport(run, Date.now(), { artifactData, artifactBytes }) };
+      return { fileName: `attention-workbench-run-${run.id}.html`, mimeType: 'text/html', content: renderRunReport(typedRun(run), Date.now(), { artifactData, artifactBytes }) };
     },
     'models.list': async () => ({ builtin: (await listBuiltinModels(undefined, log)).map((b) => ({ ...b, labels: [...b.labels] })), ...(await models.list()) }),
     'models.inspectBuiltin': (input) =>

@@ -237,8 +237,18 @@ export interface ListRunsOptions {
   tag?: string;
 }
 
-/** Everything about one run: the contract's RunDetail plus what the store also keeps. */
-export interface StoredRunDetail extends RunDetail {
+/** A run's summary as stored: its kind is whatever was written (the service checks it as it reads). */
+export type StoredRunSummary = Omit<RunSummary, 'kind'> & { kind: string };
+
+/**
+ * Everything about one run: the contract's RunDetail plus what the store also keeps. The kind and
+ * the spec are the stored values; src/node/experiments/storedRun.ts validates them once where a run
+ * leaves the store for the rest of the app.
+ */
+export interface StoredRunDetail extends Omit<RunDetail, 'kind' | 'spec'> {
+  kind: string;
+  /** The stored spec JSON, parsed. */
+  spec: unknown;
   modelId: string | null;
   modelSha256: string | null;
   notes: Note[];
@@ -1065,7 +1075,7 @@ export class Store {
   // -- queries -------------------------------------------------------------------------------
 
   /** Runs, newest first (by creation time, then id). */
-  listRuns(opts: ListRunsOptions = {}): RunSummary[] {
+  listRuns(opts: ListRunsOptions = {}): StoredRunSummary[] {
     const limit = opts.limit === undefined ? 1000 : checkId(opts.limit, 'limit');
     let statuses: string | null = null;
     if (opts.status !== undefined) {
@@ -1230,7 +1240,7 @@ const RUN_SUMMARY_COLUMNS = `r.id, r.experiment_id, e.name AS experiment_name, r
        (SELECT json_group_array(t.tag ORDER BY t.tag) FROM tags t WHERE t.run_id = r.id) AS tags_json`;
 const RUN_FROM = 'FROM runs r JOIN experiments e ON e.id = r.experiment_id';
 
-function toSummary(row: RunSummaryRow): RunSummary {
+function toSummary(row: RunSummaryRow): StoredRunSummary {
   if (!isRunStatus(row.status)) throw new StoreError(`run ${row.id} has an unknown status ${describe(row.status)}`, 'format');
   const tags = parseJson(row.tags_json);
   return {

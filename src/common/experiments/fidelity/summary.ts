@@ -1,14 +1,8 @@
 /** A plain-text table of a fidelity run's points (the CLI prints it when a run ends). */
+import type { MetricPoint } from '../../contract';
 
-export interface SummaryMetric {
-  readonly name: string;
-  readonly value: number;
-  readonly variant: string | null;
-  readonly param: number | null;
-  readonly layer: number | null;
-  readonly head: number | null;
-  readonly example: number | null;
-}
+/** The fields of a stored metric the summary reads. */
+export type SummaryMetric = Pick<MetricPoint, 'name' | 'value' | 'variant' | 'param' | 'layer' | 'head' | 'example'>;
 
 export interface FidelitySummaryRow {
   readonly variant: string;

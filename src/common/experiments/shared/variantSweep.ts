@@ -81,3 +81,12 @@ export function expandVariants(spec: { readonly variants: readonly VariantEntry[
   }
   return out;
 }
+
+/** The swept parameter's name per variant kind (`sliding` -> `window` unless a sweep names another), for axis labels. */
+export function sweptParamNames(variants: readonly VariantEntry[]): Record<string, string> {
+  const out: Record<string, string> = { sliding: 'window' };
+  for (const entry of variants) {
+    if (typeof entry !== 'string' && entry.sweep !== undefined) out[entry.variant.kind] = entry.sweep.param;
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MetricInput } from '../../store/store';
+import type { MetricInput } from '../../../common/contract';
 import pkg from 'onnx-proto';
 import { softmax, totalVariation } from '../../../common/metrics/distributions';
 import { decodeOnnxModel } from '../../../common/models/onnxModel';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ArtifactSummary, MetricPoint, RunDetail } from '../../../common/contract';
+import type { ArtifactSummary, MetricPoint, RunDetailOf } from '../../../common/contract';
+import { FaithfulnessSpec } from '../../../common/experiments/faithfulness/spec';
 import { renderRunReport } from '../../reports/report';
 import { EVIL, finishedRun } from '../../../../test/support/reportTestSupport';
 import { faithfulnessPoints, faithfulnessSection, stripColors } from './report';
@@ -49,8 +50,8 @@ const metrics: MetricPoint[] = [
   m('jw_permutation_tvd_median', 0.2, 0, 'sliding', 8, { layer: 1 }),
 ];
 
-function run(over: Partial<RunDetail> = {}): RunDetail {
-  return finishedRun({ id: 9, experimentName: 'faithfulness test', kind: 'faithfulness', spec: { kind: 'faithfulness', variants: ['sliding'], windows: [8] }, metrics }, over);
+function run(over: Partial<RunDetailOf<'faithfulness'>> = {}): RunDetailOf<'faithfulness'> {
+  return finishedRun({ id: 9, experimentName: 'faithfulness test', kind: 'faithfulness', spec: FaithfulnessSpec.parse({ kind: 'faithfulness', variants: ['sliding'], windows: [8] }), metrics }, over);
 }
 
 describe('faithfulness report section', () => {

@@ -4,7 +4,7 @@
  * head-ablation grid and, when the caller can supply the stored records, token strips of the
  * first examples. Inline SVG and inline-styled spans only, everything escaped. Pure.
  */
-import type { ArtifactSummary, MetricPoint, RunDetail } from '../../../common/contract';
+import type { ArtifactSummary, MetricPoint, RunDetail, RunDetailOf } from '../../../common/contract';
 import { categoricalColor, rgbToHex } from '../../../common/plots/colormap';
 import type { Rgb } from '../../../common/plots/colormap';
 import { escapeXml } from '../../../common/plots/escapeXml';
@@ -12,16 +12,14 @@ import { heatmapSvg } from '../../../common/plots/heatmapSvg';
 import { CHART_FONT, lineChartSvg } from '../../../common/plots/lineChartSvg';
 import type { LineSeries } from '../../../common/plots/lineChartSvg';
 import { axisScale, formatTick, formatValue, linearTicks, paddedDomain } from '../../../common/plots/ticks';
-import { escapeHtml, formatNumber } from '../../reports/reportFormat';
-import { comparePoints, modelParagraph, paramNames } from '../../reports/reportParts';
+import { escapeHtml, formatNumber } from '../../../common/format';
+import { sweptParamNames } from '../../../common/experiments/shared/variantSweep';
+import { comparePoints, modelParagraph } from '../../reports/reportParts';
+import type { ReportArtifacts } from '../shared/kind';
 import type { ExampleRecord } from '../../../common/faithfulness/record';
 import type { PointAggregate } from '../../../common/experiments/faithfulness/summary';
 import { aggregateFaithfulness, aggregateKey } from '../../../common/experiments/faithfulness/summary';
 
-export interface FaithfulnessReportOptions {
-  /** The bytes of a stored uint8 artifact (the token-importance JSON records), or null. */
-  readonly artifactBytes?: (artifact: ArtifactSummary) => Uint8Array | null;
-}
 
 const METHOD_ORDER = ['attention', 'rollout', 'flow', 'loo', 'grad_input', 'ig', 'shap'];
 const SIGNED = new Set(['loo', 'grad_input', 'ig', 'shap']);
@@ -205,10 +203,10 @@ function stripsHtml(run: RunDetail, load: (a: ArtifactSummary) => Uint8Array | n
 ${blocks.join('\n')}`;
 }
 
-export function faithfulnessSection(run: RunDetail, options: FaithfulnessReportOptions = {}): string {
+export function faithfulnessSection(run: RunDetailOf<'faithfulness'>, options: ReportArtifacts = {}): string {
   const points = faithfulnessPoints(run.metrics);
   if (points.length === 0) return '<p class="muted">No examples were analysed.</p>';
-  const names = paramNames(run.spec);
+  const names = sweptParamNames(run.spec.variants);
   const label = (p: { variant: string; param: number | null }): string => (p.param === null ? p.variant : `${p.variant} ${names[p.variant] ?? 'param'}=${formatNumber(p.param)}`);
   const methods = methodsOf(run.metrics);
   const ref = methods.includes('loo') ? 'loo' : null;

@@ -1,7 +1,7 @@
 import pkg from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { MetricInput } from '../../store/store';
+import type { MetricInput } from '../../../common/contract';
 import { softmax, totalVariation } from '../../../common/metrics/distributions';
 import { decodeOnnxModel } from '../../../common/models/onnxModel';
 import { applyModification } from '../../../common/models/surgery';

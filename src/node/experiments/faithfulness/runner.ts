@@ -18,7 +18,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import pkg from 'onnx-proto';
-import type { MetricInput } from '../../store/store';
+import type { MetricInput } from '../../../common/contract';
 import { VariantSpec } from '../../../common/attention/spec';
 import type { ImportanceMethod } from '../../../common/experiments/faithfulness/spec';
 import { ERASER_FRACTIONS, adversarialCandidates, aopc, attentionFlow, gradientTimesInput, integratedGradients, kendallTauB, kernelShap, medianOf, permuteAllowed, pickAdversarial, rolloutImportance, spearmanRho, topFraction, uniformRow } from '../../../common/faithfulness';
@@ -36,6 +36,7 @@ import { prepareFidelityModel } from '../shared/models';
 import { expandVariants } from '../../../common/experiments/shared/variantSweep';
 import { EXACT_POINT_KEY, POINT_DONE_METRIC, pointKey } from '../../../common/points';
 import type { FaithfulnessSpec } from '../../../common/experiments/faithfulness/spec';
+import type { RunArtifact } from '../shared/kind';
 
 const { onnx } = pkg;
 
@@ -56,13 +57,7 @@ export function unitKey(point: FaithfulnessPoint, example: number): string {
   return `${point.key}#${example}`;
 }
 
-export interface FaithfulnessArtifact {
-  readonly kind: string;
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly dtype: 'uint8';
-  readonly data: Uint8Array;
-}
+export type FaithfulnessArtifact = RunArtifact;
 
 export type { ExampleRecord };
 

@@ -26,7 +26,8 @@ import type { ProviderChoice } from '../../ort/session';
 import { createSession } from '../../ort/session';
 import { EXACT_POINT_KEY } from '../../../common/points';
 import type { PreparedModel } from '../shared/models';
-import type { FidelityArtifact, FidelityPoint } from './runner';
+import type { FidelityPoint } from '../../../common/experiments/fidelity/plan';
+import type { RunArtifact } from '../shared/kind';
 
 const { onnx } = pkg;
 
@@ -61,7 +62,7 @@ export interface ContinuationOptions {
   readonly completed?: ReadonlySet<string>;
   readonly maxExamples?: number;
   isCancelled(): boolean;
-  onArtifact?(artifact: FidelityArtifact): void;
+  onArtifact?(artifact: RunArtifact): void;
   log(message: string): void;
 }
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { MetricInput } from '../../store/store';
+import type { MetricInput } from '../../../common/contract';
 import type { Llama2cTokenizer } from '../../../common/models/llama2c/tokenizer';
 import { llama2cToOnnxBytes } from '../../models/convertLlama2c';
 import type { ContinuationEntry } from './continuations';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ArtifactSummary, MetricPoint, RunDetail } from '../../../common/contract';
+import type { ArtifactSummary, MetricPoint, RunDetailOf } from '../../../common/contract';
+import { FidelitySpec } from '../../../common/experiments/fidelity/spec';
 import { renderRunReport } from '../../reports/report';
 import { EVIL, finishedRun } from '../../../../test/support/reportTestSupport';
 import { downsampleSquare, fidelityPointRows, fidelitySection, parseContinuationBytes } from './report';
@@ -41,8 +42,8 @@ const metrics: MetricPoint[] = [
   m('agreement', 0.5, EVIL, null),
 ];
 
-function run(over: Partial<RunDetail> = {}): RunDetail {
-  return finishedRun({ id: 7, experimentName: 'fidelity test', kind: 'fidelity', spec: { kind: 'fidelity', variants: ['sliding'], windows: [4, 16] }, metrics }, over);
+function run(over: Partial<RunDetailOf<'fidelity'>> = {}): RunDetailOf<'fidelity'> {
+  return finishedRun({ id: 7, experimentName: 'fidelity test', kind: 'fidelity', spec: FidelitySpec.parse({ kind: 'fidelity', variants: ['sliding'], windows: [4, 16] }), metrics }, over);
 }
 
 describe('fidelity report section', () => {

@@ -5,27 +5,17 @@
  * the first example, and when it can supply the stored bytes, a language model's greedy
  * continuations (exact and variant side by side). Inline SVG only, everything escaped. Pure.
  */
-import type { ArtifactSummary, MetricPoint, RunDetail } from '../../../common/contract';
+import type { ArtifactSummary, MetricPoint, RunDetail, RunDetailOf } from '../../../common/contract';
 import { normalizeValue, rgbToHex, viridisHex } from '../../../common/plots/colormap';
 import type { Rgb } from '../../../common/plots/colormap';
 import { escapeXml } from '../../../common/plots/escapeXml';
 import { lineChartSvg } from '../../../common/plots/lineChartSvg';
 import type { LineSeries } from '../../../common/plots/lineChartSvg';
-import { escapeHtml, formatNumber } from '../../reports/reportFormat';
-import { comparePoints, modelParagraph, paramNames } from '../../reports/reportParts';
+import { escapeHtml, formatNumber } from '../../../common/format';
+import { sweptParamNames } from '../../../common/experiments/shared/variantSweep';
+import { comparePoints, modelParagraph } from '../../reports/reportParts';
+import type { ReportArtifacts } from '../shared/kind';
 
-export interface FidelityReportOptions {
-  /**
-   * The float32 values of a stored artifact, or null when unavailable. Without it (the run
-   * detail carries artifact metadata only) the report has no heatmaps.
-   */
-  readonly artifactData?: (artifact: ArtifactSummary) => Float32Array | null;
-  /**
-   * The bytes of a stored uint8 artifact, or null when unavailable. Without it the report has no
-   * greedy continuations (language models).
-   */
-  readonly artifactBytes?: (artifact: ArtifactSummary) => Uint8Array | null;
-}
 
 interface PointRow {
   readonly variant: string;
@@ -314,10 +304,10 @@ ${body}
 ${blocks.join('\n')}`;
 }
 
-export function fidelitySection(run: RunDetail, options: FidelityReportOptions = {}): string {
+export function fidelitySection(run: RunDetailOf<'fidelity'>, options: ReportArtifacts = {}): string {
   const rows = fidelityPointRows(run.metrics);
   if (rows.length === 0) return '<p class="muted">No points were measured.</p>';
-  const names = paramNames(run.spec);
+  const names = sweptParamNames(run.spec.variants);
   const nameOf = (variant: string): string => names[variant] ?? 'param';
   const kinds = [...new Set(rows.filter((r) => r.variant !== 'exact' && r.param !== null).map((r) => r.variant))].sort();
   const xLabel = kinds.length === 0 ? 'param' : [...new Set(kinds.map(nameOf))].join(' / ');

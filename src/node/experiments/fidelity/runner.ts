@@ -10,8 +10,7 @@
  * because it is every point's reference.
  */
 import type * as ort from 'onnxruntime-node';
-import type { MetricInput } from '../../store/store';
-import { VariantSpec } from '../../../common/attention/spec';
+import type { MetricInput } from '../../../common/contract';
 import { argmax, cosineSimilarity, jensenShannon, klDivergence, softmax, totalVariation } from '../../../common/metrics/distributions';
 import type { PaddedBatch } from '../../../common/models/classifierInput';
 import { padBatch } from '../../../common/models/classifierInput';
@@ -20,42 +19,21 @@ import { EXPOSED_ATTENTION_PREFIX, EXPOSED_BLOCK_OUTPUT_PREFIX, applyModificatio
 import type { Modification } from '../../../common/models/surgery';
 import { readPeakRss, resetPeakRss } from '../../memoryProbe';
 import { createSession } from '../../ort/session';
-import { expandVariants } from '../../../common/experiments/shared/variantSweep';
-import { EXACT_POINT_KEY, POINT_DONE_METRIC, pointKey } from '../../../common/points';
+import { EXACT_POINT_KEY, POINT_DONE_METRIC } from '../../../common/points';
 import { continuationSessionFactory, runContinuations } from './continuations';
 import type { ModelFetchOptions, PreparedExample, PreparedModel } from '../shared/models';
 import { prepareFidelityModel } from '../shared/models';
 import type { FidelitySpec } from '../../../common/experiments/fidelity/spec';
+import type { FidelityPoint } from '../../../common/experiments/fidelity/plan';
+import { planFidelity } from '../../../common/experiments/fidelity/plan';
+import type { RunArtifact } from '../shared/kind';
+
+export type { FidelityPoint };
 import pkg from 'onnx-proto';
 
 const { onnx } = pkg;
 
-/** One point of a fidelity run: exact (the reference) or one variant setting. */
-export interface FidelityPoint {
-  /** Unique within the run; what a resumed run skips. */
-  readonly key: string;
-  /** The metric's variant dimension: 'exact', the kind for swept entries, else the variant's label. */
-  readonly variant: string;
-  readonly spec: VariantSpec;
-  readonly param: number | null;
-  readonly paramName: string | null;
-}
-
-export { EXACT_POINT_KEY, POINT_DONE_METRIC, pointKey };
-
-export function planFidelity(spec: FidelitySpec): FidelityPoint[] {
-  const exact: FidelityPoint = { key: EXACT_POINT_KEY, variant: 'exact', spec: VariantSpec.parse({ kind: 'exact' }), param: null, paramName: null };
-  return [exact, ...expandVariants(spec).map((v) => ({ ...v, key: pointKey(v.variant, v.param) }))];
-}
-
-export interface FidelityArtifact {
-  readonly kind: string;
-  readonly name: string;
-  readonly shape: readonly number[];
-  /** float32: attention maps; uint8: bytes (continuations: UTF-8 JSON). */
-  readonly dtype: 'float32' | 'uint8';
-  readonly data: Float32Array | Uint8Array;
-}
+export type FidelityArtifact = RunArtifact;
 
 export interface FidelityCallbacks {
   isCancelled(): boolean;

@@ -2,7 +2,7 @@
 import type { RunDetail } from '../../../common/contract';
 import { heatmapSvg } from '../../../common/plots/heatmapSvg';
 import { lineChartSvg } from '../../../common/plots/lineChartSvg';
-import { escapeHtml, formatBytes, formatNumber } from '../../reports/reportFormat';
+import { escapeHtml, formatBytes, formatNumber } from '../../../common/format';
 import { kernelRows, rowLabel, speedups } from '../../../common/experiments/kernelScaling/results';
 
 export function kernelScalingSection(run: RunDetail): string {

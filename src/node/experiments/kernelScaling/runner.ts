@@ -9,7 +9,7 @@ import { median, relativeError } from '../../../common/stats';
 import { float32Tensor } from '../../../common/tensor';
 import { AttentionKernel } from '../../attention/kernel';
 import { readPeakRss, resetPeakRss } from '../../memoryProbe';
-import type { MetricInput } from '../../store/store';
+import type { MetricInput } from '../../../common/contract';
 import type { KernelPoint } from '../../../common/experiments/kernelScaling/plan';
 import { planKernelScaling, pointWeight } from '../../../common/experiments/kernelScaling/plan';
 import type { KernelScalingSpec } from '../../../common/experiments/kernelScaling/spec';

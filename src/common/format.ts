@@ -1,4 +1,4 @@
-/** Formatting helpers for reports (pure). */
+/** Text formatting shared by reports, the CLI and summaries (pure). */
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');

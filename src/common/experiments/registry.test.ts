@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExperimentSpec } from './spec';
+import { ExperimentSpec } from './registry';
 
 function issues(input: unknown): string[] {
   const r = ExperimentSpec.safeParse(input);
