@@ -1,6 +1,6 @@
 /**
  * ERASER faithfulness metrics (DeYoung et al. 2020, "ERASER: A Benchmark to Evaluate
- * Rationalized NLP Models"), definitions as in DESIGN.md §4:
+ * Rationalized NLP Models"), definitions as in ../shared/DESIGN.md §4:
  * - r_k: the top k% of the candidate tokens by importance (k ∈ ERASER_FRACTIONS);
  * - comprehensiveness_k = p(ŷ|x) − p(ŷ|x∖r_k): how much the prediction drops without the rationale;
  * - sufficiency_k = p(ŷ|x) − p(ŷ|r_k): how much it drops with only the rationale;

@@ -1,4 +1,4 @@
-/** Pure math of the attention-faithfulness experiments (DESIGN.md §4). */
+/** Pure math of the attention-faithfulness experiments (../shared/DESIGN.md §4). */
 export * from './rollout';
 export * from './rankCorrelation';
 export * from './kernelShap';

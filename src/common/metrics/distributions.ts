@@ -1,6 +1,6 @@
 /**
  * Distances between probability distributions and between vectors, in float64 (definitions in
- * DESIGN.md §4). Inputs are plain arrays of equal length; probability inputs are expected to be
+ * ../shared/DESIGN.md §4). Inputs are plain arrays of equal length; probability inputs are expected to be
  * non-negative and to sum to 1 (they are not renormalised, so a bad input shows in the result).
  */
 

@@ -3,7 +3,7 @@ import { ProviderChoice } from '../../executionProvider';
 import { DataSource } from '../shared/dataSource';
 import { VariantEntry, checkVariantEntries } from '../shared/variantSweep';
 
-/** Token-importance methods (DESIGN.md §4). */
+/** Token-importance methods (../shared/DESIGN.md §4). */
 export const ImportanceMethod = z.enum(['attention', 'rollout', 'flow', 'loo', 'grad_input', 'ig', 'shap']);
 export type ImportanceMethod = z.infer<typeof ImportanceMethod>;
 export const IMPORTANCE_METHODS = ImportanceMethod.options;
