@@ -166,7 +166,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     if (active || closed) return;
     const runId = queue.shift();
     if (runId === undefined) return;
-    const run = store.getRun(runId);
+    const run = store.runs.get(runId);
     if (!run || run.status !== 'queued') {
       pump();
       return;
@@ -175,7 +175,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
   }
 
   function startWorker(runId: number, spec: unknown, kind: string): void {
-    const completedPoints = RESUMABLE_KINDS.includes(kind) ? completedPointKeys(kind, store.getMetrics(runId, { name: POINT_DONE_METRIC })) : [];
+    const completedPoints = RESUMABLE_KINDS.includes(kind) ? completedPointKeys(kind, store.metrics.list(runId, { name: POINT_DONE_METRIC })) : [];
     const start: WorkerStart = {
       runId,
       spec,
@@ -188,19 +188,19 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       worker = new Worker(opts.workerPath, { workerData: { ...opts.workerExtraData, ...start } });
     } catch (e) {
       const message = `could not start the experiment worker (${opts.workerPath}): ${(e as Error).message}`;
-      store.finishRun(runId, 'failed', message);
+      store.runs.finish(runId, 'failed', message);
       finished(runId, 'failed', message);
       pump();
       return;
     }
-    store.markRunning(runId);
+    store.runs.markRunning(runId);
     let settled = false;
     const settle = (status: 'done' | 'failed' | 'cancelled', error: string | null): void => {
       if (settled) return;
       settled = true;
       if (current.killTimer) clearTimeout(current.killTimer);
       try {
-        store.finishRun(runId, status, error);
+        store.runs.finish(runId, status, error);
       } catch (e) {
         log(`could not record the end of run ${runId}: ${(e as Error).message}`);
       }
@@ -225,28 +225,28 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     const handleMessage = (msg: FromWorker): void => {
       switch (msg.type) {
         case 'provider':
-          store.setExecutionProvider(runId, msg.name);
+          store.runs.setExecutionProvider(runId, msg.name);
           // Why preferred providers were not used is part of the run's record.
           if (msg.fallbacks.length > 0) {
-            store.addParams(runId, Object.fromEntries(msg.fallbacks.map((f) => [`provider_skipped_${f.provider}`, f.reason])));
+            store.params.add(runId, Object.fromEntries(msg.fallbacks.map((f) => [`provider_skipped_${f.provider}`, f.reason])));
           }
           break;
         case 'point': {
-          if (msg.metrics.length > 0) store.addMetrics(runId, [...msg.metrics]);
-          if (msg.skipped !== undefined) store.addParams(runId, { [`skipped ${msg.label}`]: msg.skipped });
+          if (msg.metrics.length > 0) store.metrics.add(runId, [...msg.metrics]);
+          if (msg.skipped !== undefined) store.params.add(runId, { [`skipped ${msg.label}`]: msg.skipped });
           const elapsed = Date.now() - current.startedMs;
           const etaMs = msg.fraction > 0 && msg.fraction < 1 ? Math.round((elapsed * (1 - msg.fraction)) / msg.fraction) : msg.fraction >= 1 ? 0 : null;
-          store.updateProgress(runId, msg.fraction, etaMs);
+          store.runs.updateProgress(runId, msg.fraction, etaMs);
           emit('run.progress', { runId, done: msg.done, total: msg.total, fraction: msg.fraction, etaMs, message: msg.label });
           break;
         }
         case 'model':
-          store.setRunModel(runId, msg.name, msg.sha256);
+          store.runs.setModel(runId, msg.name, msg.sha256);
           break;
         case 'artifact':
           // A resumed run may send again the artifact of a unit that was stored just before a crash.
-          if (store.artifactNames(runId).has(msg.name)) break;
-          store.addArtifact(runId, { kind: msg.kind, name: msg.name, dtype: msg.dtype, shape: msg.shape, data: msg.data });
+          if (store.artifacts.names(runId).has(msg.name)) break;
+          store.artifacts.add(runId, { kind: msg.kind, name: msg.name, dtype: msg.dtype, shape: msg.shape, data: msg.data });
           break;
         case 'log':
           log(`run ${runId}: ${msg.message}`);
@@ -287,36 +287,36 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         specInput = input.spec;
       }
       const spec = ExperimentSpec.parse(specInput);
-      const experimentId = store.ensureExperiment({ name: spec.name, kind: spec.kind });
-      const runId = store.createRun({ experimentId, kind: spec.kind, spec, seed: spec.seed, versions, ...(spec.kind !== 'kernel-scaling' ? { modelId: spec.model } : {}) });
-      store.addParams(runId, runParams(spec));
+      const experimentId = store.experiments.ensure({ name: spec.name, kind: spec.kind });
+      const runId = store.runs.create({ experimentId, kind: spec.kind, spec, seed: spec.seed, versions, ...(spec.kind !== 'kernel-scaling' ? { modelId: spec.model } : {}) });
+      store.params.add(runId, runParams(spec));
       queue.push(runId);
       emit('run.progress', { runId, done: 0, total: 0, fraction: 0, etaMs: null, message: 'queued' });
       pump();
       return { runId };
     },
-    'runs.list': (input) => store.listRuns({ limit: input.limit ?? 200 }),
+    'runs.list': (input) => store.runs.list({ limit: input.limit ?? 200 }),
     'runs.get': (input) => {
-      const run = store.getRun(input.runId);
+      const run = store.runs.get(input.runId);
       if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
       return run;
     },
     'runs.resume': (input) => {
-      const run = store.getRun(input.runId);
+      const run = store.runs.get(input.runId);
       if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
       if (!RESUMABLE_KINDS.includes(run.kind)) throw new ServiceError('invalid-argument', `${run.kind} runs cannot be resumed (resumable kinds: ${RESUMABLE_KINDS.join(', ')}); start a new run`);
       if (!['interrupted', 'cancelled', 'failed'].includes(run.status)) {
         throw new ServiceError('conflict', `run ${input.runId} is ${run.status}; only an interrupted, cancelled or failed run can be resumed`);
       }
-      const completed = completedPointKeys(run.kind, store.getMetrics(input.runId, { name: POINT_DONE_METRIC }));
-      store.resumeRun(input.runId);
+      const completed = completedPointKeys(run.kind, store.metrics.list(input.runId, { name: POINT_DONE_METRIC }));
+      store.runs.resume(input.runId);
       queue.push(input.runId);
       emit('run.progress', { runId: input.runId, done: 0, total: 0, fraction: run.progress, etaMs: null, message: `resumed (${completed.length} point(s) already stored)` });
       pump();
       return { runId: input.runId, completedPoints: completed.length };
     },
     'runs.artifact': (input) => {
-      const artifact = store.getArtifact(input.artifactId);
+      const artifact = store.artifacts.get(input.artifactId);
       if (!artifact || artifact.runId !== input.runId) throw new ServiceError('not-found', `run ${input.runId} has no artifact with id ${input.artifactId}`);
       if (artifact.bytes > MAX_ARTIFACT_TRANSFER_BYTES) {
         throw new ServiceError('invalid-argument', `artifact ${artifact.name} is ${artifact.bytes} bytes, more than the ${MAX_ARTIFACT_TRANSFER_BYTES} that can be transferred`);
@@ -325,7 +325,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       return { id, kind, name, dtype, shape, bytes, dataBase64: Buffer.from(artifact.data.buffer, artifact.data.byteOffset, artifact.data.byteLength).toString('base64') };
     },
     'runs.cancel': (input) => {
-      const run = store.getRun(input.runId);
+      const run = store.runs.get(input.runId);
       if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
       if (TERMINAL.has(run.status)) return { cancelled: false };
       if (active?.runId === input.runId) {
@@ -339,26 +339,26 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       }
       const idx = queue.indexOf(input.runId);
       if (idx >= 0) queue.splice(idx, 1);
-      store.finishRun(input.runId, 'cancelled', null);
+      store.runs.finish(input.runId, 'cancelled', null);
       finished(input.runId, 'cancelled', null);
       return { cancelled: true };
     },
     'reports.export': (input) => {
-      const run = store.getRun(input.runId);
+      const run = store.runs.get(input.runId);
       if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
       if (!TERMINAL.has(run.status)) {
         throw new ServiceError('conflict', `run ${input.runId} is ${run.status}; export it when it has finished`);
       }
       const artifactData = (a: { id: number; dtype: string }): Float32Array | null => {
         if (a.dtype !== 'float32') return null;
-        const stored = store.getArtifact(a.id);
+        const stored = store.artifacts.get(a.id);
         if (!stored || stored.runId !== run.id) return null;
         // Copy: the stored bytes need not be 4-byte aligned for a Float32Array view.
         return new Float32Array(stored.data.slice().buffer);
       };
       const artifactBytes = (a: { id: number; dtype: string }): Uint8Array | null => {
         if (a.dtype !== 'uint8') return null;
-        const stored = store.getArtifact(a.id);
+        const stored = store.artifacts.get(a.id);
         if (!stored || stored.runId !== run.id) return null;
         return stored.data.slice();
       };
@@ -419,7 +419,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       return r.value as MethodOutput<typeof method>;
     },
     waitForRun(runId) {
-      const run = store.getRun(runId);
+      const run = store.runs.get(runId);
       if (!run) return Promise.reject(new ServiceError('not-found', `no run with id ${runId}`));
       if (TERMINAL.has(run.status)) return Promise.resolve({ runId, status: run.status, error: run.error });
       return new Promise((resolve) => {
@@ -437,7 +437,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         current.settle('cancelled', 'the workbench closed while the run was in progress');
       }
       for (const runId of queue.splice(0)) {
-        store.finishRun(runId, 'cancelled', 'the workbench closed before the run started');
+        store.runs.finish(runId, 'cancelled', 'the workbench closed before the run started');
       }
       await models.close();
       store.close();
