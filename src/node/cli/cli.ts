@@ -21,8 +21,6 @@ import { registerRunCommand } from './commands/run';
 import { registerRunsCommand } from './commands/runs';
 import { registerServeCommand } from './commands/serve';
 
-export { followRun } from './shared';
-
 /** The commands, in the order `attn --help` lists them. */
 const COMMANDS: readonly ((program: Command) => void)[] = [
   registerRunCommand,
