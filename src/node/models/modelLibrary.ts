@@ -122,9 +122,9 @@ export function createModelLibrary(opts: ModelLibraryOptions): ModelLibrary {
       throw e;
     }
     try {
-      return store.addModel({ name, sha256, bytes: bytes.length, path: dest, source }).id;
+      return store.models.add({ name, sha256, bytes: bytes.length, path: dest, source }).id;
     } catch (e) {
-      if (store.listModels().every((m) => m.sha256 !== sha256)) await rm(dest, { force: true });
+      if (store.models.list().every((m) => m.sha256 !== sha256)) await rm(dest, { force: true });
       throw e;
     }
   }
@@ -172,7 +172,7 @@ export function createModelLibrary(opts: ModelLibraryOptions): ModelLibrary {
         }
         catalog.push({ name: entry.name, description: entry.description, sizeBytes: catalogEntrySize(entry), verified: entry.verified, cached, fetching: fetches.has(entry.name) });
       }
-      return { catalog, imported: store.listModels().map(summary) };
+      return { catalog, imported: store.models.list().map(summary) };
     },
 
     startFetch(name) {
@@ -240,7 +240,7 @@ export function createModelLibrary(opts: ModelLibraryOptions): ModelLibrary {
     },
 
     async inspect(id) {
-      const m = store.getModel(id);
+      const m = store.models.get(id);
       if (m === undefined) throw new ModelRequestError('not-found', `no model with id ${id}`);
       let bytes: Uint8Array;
       try {
@@ -252,9 +252,9 @@ export function createModelLibrary(opts: ModelLibraryOptions): ModelLibrary {
     },
 
     async delete(id) {
-      const m = store.getModel(id);
+      const m = store.models.get(id);
       if (m === undefined) throw new ModelRequestError('not-found', `no model with id ${id}`);
-      const deleted = store.deleteModel(id);
+      const deleted = store.models.delete(id);
       // The file is named by its sha256 and the store records each sha256 once; only delete our own files.
       const expected = join(importedDir, `${m.sha256}.onnx`);
       if (deleted && resolve(m.path) === expected) await rm(expected, { force: true });

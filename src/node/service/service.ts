@@ -1,39 +1,26 @@
 /**
- * The one implementation of the contract (preload/contract.ts). Electron IPC, the WebSocket
+ * The one implementation of the contract (common/contract.ts). Electron IPC, the WebSocket
  * host, the CLI and the tests all dispatch to it. It owns the store, a queue of runs, and the
- * worker threads that execute them; it validates every argument where it enters.
+ * worker threads that execute them (runQueue.ts); it validates every argument where it enters
+ * (dispatch.ts). The handlers are per domain under handlers/, composed here into one `Handlers`.
  */
-import { hostname } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { z } from 'zod';
-import type {
-  ContractError,
-  ContractHandler,
-  EventName,
-  EventPayload,
-  MethodName,
-  MethodOutput,
-  MethodParsedInput,
-  RunFinished,
-  SystemInfo,
-} from '../../common/contract';
-import { MAX_ARTIFACT_TRANSFER_BYTES, isMethodName, methods } from '../../common/contract';
+import type { z } from 'zod';
+import type { ContractHandler, MethodName, MethodOutput, RunFinished, SystemInfo, methods } from '../../common/contract';
+import { createModelLibrary } from '../models/modelLibrary';
 import { Store } from '../store/store';
-import { EXPERIMENT_KINDS, ExperimentSpec, experimentKinds, kindParamsOfSpec, modelOfSpec } from '../../common/experiments/registry';
-import type { RunParamValue } from '../../common/experiments/shared/kind';
-import { resumePlanOf } from '../experiments/registry';
-import { typedRun, typedRunSummary } from '../experiments/storedRun';
-import { POINT_DONE_METRIC } from '../../common/points';
-import { completedPointKeys } from '../experiments/resume';
-import { findPreset, presets } from '../../common/experiments/presets';
-import { renderRunReport } from '../reports/report';
-import type { WorkerStartInput } from '../experiments/workerProtocol';
-import { FromWorker } from '../experiments/workerProtocol';
-import { ModelRequestError, createModelLibrary, inspectionInfo } from '../models/modelLibrary';
-import { BUILTIN_MODEL_NAMES, isBuiltinModel, listBuiltinModels, loadBuiltinClassifier } from '../models/builtinModels';
-import { inspectModelBytes } from '../models/inspectCommand';
-import { availableProviders } from '../ort/session';
 import { collectVersions } from '../versions';
+import { createDispatch } from './dispatch';
+import { createEventHub } from './events';
+import type { Handlers, ServiceContext } from './handlers/handlers';
+import { modelHandlers } from './handlers/models';
+import { presetHandlers } from './handlers/presets';
+import { reportHandlers } from './handlers/reports';
+import { completedPointsOf, runHandlers } from './handlers/runs';
+import { systemHandlers } from './handlers/system';
+import { RunQueue } from './runQueue';
+import { ServiceError } from './serviceError';
+
+export { ServiceError } from './serviceError';
 
 export interface ServiceOptions {
   readonly dbPath: string;
@@ -58,377 +45,57 @@ export interface Service extends ContractHandler {
   close(): Promise<void>;
 }
 
-export class ServiceError extends Error {
-  constructor(
-    readonly code: ContractError['code'],
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ServiceError';
-  }
-}
-
-type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
-
-interface ActiveRun {
-  readonly runId: number;
-  readonly worker: Worker;
-  readonly startedMs: number;
-  cancelRequested: boolean;
-  killTimer: NodeJS.Timeout | null;
-  settle(status: 'done' | 'failed' | 'cancelled', error: string | null): void;
-}
-
-const TERMINAL = new Set(['done', 'failed', 'cancelled', 'interrupted']);
-/** How long a worker may take to stop after a cancel before it is terminated. */
-const CANCEL_GRACE_MS = 5_000;
-
-/** The parameters recorded with a run (searchable; the full spec is stored too): the provider and host, then the kind's own. */
-function runParams(spec: ExperimentSpec): Record<string, RunParamValue> {
-  return { provider_requested: spec.provider, host: hostname(), ...kindParamsOfSpec(spec) };
+/** Every method's handler, one domain at a time. */
+function composeHandlers(ctx: ServiceContext): Handlers {
+  return {
+    ...systemHandlers(ctx),
+    ...presetHandlers(),
+    ...runHandlers(ctx),
+    ...reportHandlers(ctx),
+    ...modelHandlers(ctx),
+  };
 }
 
 export async function createService(opts: ServiceOptions): Promise<Service> {
   const store = Store.open(opts.dbPath, opts.sqliteNativeBinding ? { nativeBinding: opts.sqliteNativeBinding } : {});
   const log = opts.log ?? (() => undefined);
-  const listeners = new Set<Listener>();
-  const waiters = new Map<number, ((f: RunFinished) => void)[]>();
-  const queue: number[] = [];
-  let active: ActiveRun | null = null;
+  const events = createEventHub(log);
   let closed = false;
   const versions = await collectVersions();
   const models = createModelLibrary({
     store,
     ...(opts.modelMirror !== undefined ? { mirror: opts.modelMirror } : {}),
-    onProgress: (p) => emit('model.progress', p),
-    onFetched: (f) => emit('model.fetched', f),
+    onProgress: (p) => events.emit('model.progress', p),
+    onFetched: (f) => events.emit('model.fetched', f),
     log,
   });
-  const modelCall = async <T>(f: () => Promise<T> | T): Promise<T> => {
-    try {
-      return await f();
-    } catch (e) {
-      if (e instanceof ModelRequestError) throw new ServiceError(e.code, e.message);
-      throw e;
-    }
-  };
-
-  const emit: Listener = (event, payload) => {
-    for (const l of listeners) {
-      try {
-        l(event, payload);
-      } catch (e) {
-        log(`event listener failed: ${(e as Error).message}`);
-      }
-    }
-  };
-
-  function finished(runId: number, status: RunFinished['status'], error: string | null): void {
-    const payload: RunFinished = { runId, status, error };
-    emit('run.finished', payload);
-    for (const w of waiters.get(runId) ?? []) w(payload);
-    waiters.delete(runId);
-  }
-
-  function pump(): void {
-    if (active || closed) return;
-    const runId = queue.shift();
-    if (runId === undefined) return;
-    const run = store.getRun(runId);
-    if (!run || run.status !== 'queued') {
-      pump();
-      return;
-    }
-    let spec: ExperimentSpec;
-    try {
-      spec = typedRun(run).spec;
-    } catch (e) {
-      const message = (e as Error).message;
-      store.finishRun(runId, 'failed', message);
-      finished(runId, 'failed', message);
-      pump();
-      return;
-    }
-    startWorker(runId, spec);
-  }
-
-  function startWorker(runId: number, spec: ExperimentSpec): void {
-    const plan = resumePlanOf(spec.kind);
-    const completedPoints = plan ? completedPointKeys(plan, store.getMetrics(runId, { name: POINT_DONE_METRIC })) : [];
-    const start: WorkerStartInput = {
-      runId,
-      spec,
-      ...(completedPoints.length > 0 ? { completedPoints } : {}),
-      modelCacheDir: models.modelsDir,
-      ...(opts.modelMirror !== undefined ? { modelMirror: opts.modelMirror } : {}),
-    };
-    let worker: Worker;
-    try {
-      worker = new Worker(opts.workerPath, { workerData: { ...opts.workerExtraData, ...start } });
-    } catch (e) {
-      const message = `could not start the experiment worker (${opts.workerPath}): ${(e as Error).message}`;
-      store.finishRun(runId, 'failed', message);
-      finished(runId, 'failed', message);
-      pump();
-      return;
-    }
-    store.markRunning(runId);
-    let settled = false;
-    const settle = (status: 'done' | 'failed' | 'cancelled', error: string | null): void => {
-      if (settled) return;
-      settled = true;
-      if (current.killTimer) clearTimeout(current.killTimer);
-      try {
-        store.finishRun(runId, status, error);
-      } catch (e) {
-        log(`could not record the end of run ${runId}: ${(e as Error).message}`);
-      }
-      active = null;
-      void worker.terminate();
-      finished(runId, status, error);
-      pump();
-    };
-    const current: ActiveRun = { runId, worker, startedMs: Date.now(), cancelRequested: false, killTimer: null, settle };
-    active = current;
-    emit('run.progress', { runId, done: 0, total: 0, fraction: 0, etaMs: null, message: 'started' });
-
-    worker.on('message', (raw: unknown) => {
-      if (settled) return;
-      const parsed = FromWorker.safeParse(raw);
-      if (!parsed.success) {
-        settle('failed', `the experiment worker sent an invalid message: ${z.prettifyError(parsed.error)}`);
-        return;
-      }
-      const msg = parsed.data;
-      try {
-        handleMessage(msg);
-      } catch (e) {
-        // A result the store refuses (e.g. a non-finite metric) fails the run rather than the process.
-        settle('failed', `could not record a result: ${(e as Error).message}`);
-      }
-    });
-    const handleMessage = (msg: FromWorker): void => {
-      switch (msg.type) {
-        case 'provider':
-          store.setExecutionProvider(runId, msg.name);
-          // Why preferred providers were not used is part of the run's record.
-          if (msg.fallbacks.length > 0) {
-            store.addParams(runId, Object.fromEntries(msg.fallbacks.map((f) => [`provider_skipped_${f.provider}`, f.reason])));
-          }
-          break;
-        case 'point': {
-          if (msg.metrics.length > 0) store.addMetrics(runId, [...msg.metrics]);
-          if (msg.skipped !== undefined) store.addParams(runId, { [`skipped ${msg.label}`]: msg.skipped });
-          const elapsed = Date.now() - current.startedMs;
-          const etaMs = msg.fraction > 0 && msg.fraction < 1 ? Math.round((elapsed * (1 - msg.fraction)) / msg.fraction) : msg.fraction >= 1 ? 0 : null;
-          store.updateProgress(runId, msg.fraction, etaMs);
-          emit('run.progress', { runId, done: msg.done, total: msg.total, fraction: msg.fraction, etaMs, message: msg.label });
-          break;
-        }
-        case 'model':
-          store.setRunModel(runId, msg.name, msg.sha256);
-          break;
-        case 'artifact':
-          // A resumed run may send again the artifact of a unit that was stored just before a crash.
-          if (store.artifactNames(runId).has(msg.name)) break;
-          store.addArtifact(runId, { kind: msg.kind, name: msg.name, dtype: msg.dtype, shape: msg.shape, data: msg.data });
-          break;
-        case 'log':
-          log(`run ${runId}: ${msg.message}`);
-          break;
-        case 'finished':
-          settle(msg.status === 'cancelled' || current.cancelRequested ? 'cancelled' : 'done', null);
-          break;
-        case 'failed':
-          settle(current.cancelRequested ? 'cancelled' : 'failed', current.cancelRequested ? null : msg.message);
-          break;
-      }
-    };
-    worker.on('error', (e) => settle('failed', `the experiment worker crashed: ${e.message}`));
-    worker.on('exit', (code) => {
-      if (current.cancelRequested) settle('cancelled', null);
-      else settle('failed', `the experiment worker exited unexpectedly (code ${code}) before finishing`);
-    });
-  }
-
-  const handlers: { [M in MethodName]: (input: MethodParsedInput<M>) => Promise<MethodOutput<M>> | MethodOutput<M> } = {
-    'system.info': async () => ({
-      appVersion: versions['workbench'] ?? '0.0.0',
-      host: opts.host,
-      dbPath: store.path,
-      providers: (await availableProviders()).map((p) => ({ name: p.name, available: p.available })),
-      versions,
-    }),
-    'presets.list': () => presets.map((p) => ({ name: p.name, title: p.title, description: p.description, kind: p.spec.kind })),
-    'runs.start': (input) => {
-      let specInput: unknown;
-      if ('preset' in input) {
-        const preset = findPreset(input.preset);
-        if (!preset) {
-          throw new ServiceError('not-found', `unknown preset '${input.preset}'; known presets: ${presets.map((p) => p.name).join(', ')}`);
-        }
-        specInput = preset.spec;
-      } else {
-        specInput = input.spec;
-      }
-      const spec = ExperimentSpec.parse(specInput);
-      const experimentId = store.ensureExperiment({ name: spec.name, kind: spec.kind });
-      const model = modelOfSpec(spec);
-      const runId = store.createRun({ experimentId, kind: spec.kind, spec, seed: spec.seed, versions, ...(model !== null ? { modelId: model } : {}) });
-      store.addParams(runId, runParams(spec));
-      queue.push(runId);
-      emit('run.progress', { runId, done: 0, total: 0, fraction: 0, etaMs: null, message: 'queued' });
-      pump();
-      return { runId };
-    },
-    'runs.list': (input) => store.listRuns({ limit: input.limit ?? 200 }).map(typedRunSummary),
-    'runs.get': (input) => {
-      const run = store.getRun(input.runId);
-      if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
-      return typedRun(run);
-    },
-    'runs.resume': (input) => {
-      const run = store.getRun(input.runId);
-      if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
-      const plan = resumePlanOf(typedRunSummary(run).kind);
-      if (!plan) {
-        const resumable = experimentKinds.filter((k) => EXPERIMENT_KINDS[k].resumable);
-        throw new ServiceError('invalid-argument', `${run.kind} runs cannot be resumed (resumable kinds: ${resumable.join(', ')}); start a new run`);
-      }
-      if (!['interrupted', 'cancelled', 'failed'].includes(run.status)) {
-        throw new ServiceError('conflict', `run ${input.runId} is ${run.status}; only an interrupted, cancelled or failed run can be resumed`);
-      }
-      const completed = completedPointKeys(plan, store.getMetrics(input.runId, { name: POINT_DONE_METRIC }));
-      store.resumeRun(input.runId);
-      queue.push(input.runId);
-      emit('run.progress', { runId: input.runId, done: 0, total: 0, fraction: run.progress, etaMs: null, message: `resumed (${completed.length} point(s) already stored)` });
-      pump();
-      return { runId: input.runId, completedPoints: completed.length };
-    },
-    'runs.artifact': (input) => {
-      const artifact = store.getArtifact(input.artifactId);
-      if (!artifact || artifact.runId !== input.runId) throw new ServiceError('not-found', `run ${input.runId} has no artifact with id ${input.artifactId}`);
-      if (artifact.bytes > MAX_ARTIFACT_TRANSFER_BYTES) {
-        throw new ServiceError('invalid-argument', `artifact ${artifact.name} is ${artifact.bytes} bytes, more than the ${MAX_ARTIFACT_TRANSFER_BYTES} that can be transferred`);
-      }
-      const { id, kind, name, dtype, shape, bytes } = artifact;
-      return { id, kind, name, dtype, shape, bytes, dataBase64: Buffer.from(artifact.data.buffer, artifact.data.byteOffset, artifact.data.byteLength).toString('base64') };
-    },
-    'runs.cancel': (input) => {
-      const run = store.getRun(input.runId);
-      if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
-      if (TERMINAL.has(run.status)) return { cancelled: false };
-      if (active?.runId === input.runId) {
-        const current = active;
-        if (!current.cancelRequested) {
-          current.cancelRequested = true;
-          current.worker.postMessage({ type: 'cancel' });
-          current.killTimer = setTimeout(() => void current.worker.terminate(), CANCEL_GRACE_MS);
-        }
-        return { cancelled: true };
-      }
-      const idx = queue.indexOf(input.runId);
-      if (idx >= 0) queue.splice(idx, 1);
-      store.finishRun(input.runId, 'cancelled', null);
-      finished(input.runId, 'cancelled', null);
-      return { cancelled: true };
-    },
-    'reports.export': (input) => {
-      const run = store.getRun(input.runId);
-      if (!run) throw new ServiceError('not-found', `no run with id ${input.runId}`);
-      if (!TERMINAL.has(run.status)) {
-        throw new ServiceError('conflict', `run ${input.runId} is ${run.status}; export it when it has finished`);
-      }
-      const artifactData = (a: { id: number; dtype: string }): Float32Array | null => {
-        if (a.dtype !== 'float32') return null;
-        const stored = store.getArtifact(a.id);
-        if (!stored || stored.runId !== run.id) return null;
-        // Copy: the stored bytes need not be 4-byte aligned for a Float32Array view.
-        return new Float32Array(stored.data.slice().buffer);
-      };
-      const artifactBytes = (a: { id: number; dtype: string }): Uint8Array | null => {
-        if (a.dtype !== 'uint8') return null;
-        const stored = store.getArtifact(a.id);
-        if (!stored || stored.runId !== run.id) return null;
-        return stored.data.slice();
-      };
-      return { fileName: `attention-workbench-run-${run.id}.html`, mimeType: 'text/html', content: renderRunReport(typedRun(run), Date.now(), { artifactData, artifactBytes }) };
-    },
-    'models.list': async () => ({ builtin: (await listBuiltinModels(undefined, log)).map((b) => ({ ...b, labels: [...b.labels] })), ...(await models.list()) }),
-    'models.inspectBuiltin': (input) =>
-      modelCall(async () => {
-        if (!isBuiltinModel(input.name)) throw new ModelRequestError('not-found', `no built-in model named '${input.name}' (built-in: ${BUILTIN_MODEL_NAMES.join(', ')})`);
-        const m = await loadBuiltinClassifier(input.name);
-        return inspectionInfo(inspectModelBytes(m.modelBytes, input.name), null, input.name);
-      }),
-    'models.fetch': (input) =>
-      modelCall(() => {
-        models.startFetch(input.name);
-        return { name: input.name };
-      }),
-    'models.import': (input) => modelCall(() => models.importBytes(input.fileName, new Uint8Array(Buffer.from(input.contentBase64, 'base64')))),
-    'models.convertLlama2c': (input) =>
-      modelCall(() =>
-        models.convertLlama2c(input.name, new Uint8Array(Buffer.from(input.checkpointBase64, 'base64')), new Uint8Array(Buffer.from(input.tokenizerBase64, 'base64'))),
-      ),
-    'models.inspect': (input) => modelCall(() => models.inspect(input.id)),
-    'models.delete': (input) => modelCall(async () => ({ deleted: await models.delete(input.id) })),
-  };
-
-  async function dispatch(method: string, input: unknown): Promise<{ ok: true; value: unknown } | { ok: false; error: ContractError }> {
-    if (closed) return { ok: false, error: { code: 'internal', message: 'the service is shutting down' } };
-    if (!isMethodName(method)) {
-      return { ok: false, error: { code: 'unknown-method', message: `unknown method '${String(method).slice(0, 100)}'` } };
-    }
-    const parsed = methods[method].input.safeParse(input);
-    if (!parsed.success) {
-      return { ok: false, error: { code: 'invalid-argument', message: `${method}: ${z.prettifyError(parsed.error)}` } };
-    }
-    try {
-      const handler = handlers[method] as (i: unknown) => Promise<unknown> | unknown;
-      return { ok: true, value: await handler(parsed.data) };
-    } catch (e) {
-      if (e instanceof ServiceError) return { ok: false, error: { code: e.code, message: e.message } };
-      if (e instanceof z.ZodError) return { ok: false, error: { code: 'invalid-argument', message: `${method}: ${z.prettifyError(e)}` } };
-      const message = e instanceof Error ? e.message : String(e);
-      log(`${method} failed: ${message}`);
-      return { ok: false, error: { code: 'internal', message } };
-    }
-  }
+  const queue = new RunQueue({
+    store,
+    events,
+    log,
+    workerPath: opts.workerPath,
+    ...(opts.workerExtraData !== undefined ? { workerExtraData: opts.workerExtraData } : {}),
+    modelCacheDir: models.modelsDir,
+    ...(opts.modelMirror !== undefined ? { modelMirror: opts.modelMirror } : {}),
+    completedPoints: (runId, kind) => completedPointsOf(store, runId, kind),
+  });
+  const handlers = composeHandlers({ store, host: opts.host, versions, log, events, queue, models });
+  const dispatch = createDispatch(handlers, { log, isClosed: () => closed });
 
   return {
     store,
     dispatch,
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    subscribe: (listener) => events.subscribe(listener),
     async call(method, input) {
       const r = await dispatch(method, input);
       if (!r.ok) throw new ServiceError(r.error.code, r.error.message);
       return r.value as MethodOutput<typeof method>;
     },
-    waitForRun(runId) {
-      const run = store.getRun(runId);
-      if (!run) return Promise.reject(new ServiceError('not-found', `no run with id ${runId}`));
-      if (TERMINAL.has(run.status)) return Promise.resolve({ runId, status: run.status, error: run.error });
-      return new Promise((resolve) => {
-        const list = waiters.get(runId) ?? [];
-        list.push(resolve);
-        waiters.set(runId, list);
-      });
-    },
+    waitForRun: (runId) => queue.waitFor(runId),
     async close() {
       if (closed) return;
       closed = true;
-      const current = active;
-      if (current) {
-        current.cancelRequested = true;
-        current.settle('cancelled', 'the workbench closed while the run was in progress');
-      }
-      for (const runId of queue.splice(0)) {
-        store.finishRun(runId, 'cancelled', 'the workbench closed before the run started');
-      }
+      queue.close();
       await models.close();
       store.close();
     },

@@ -4,17 +4,25 @@
  * the first page load (then an HttpOnly SameSite=Strict cookie), or `Authorization: Bearer`.
  * The Host header must name this server (DNS-rebinding protection) and WebSocket upgrades
  * must come from the page's own origin.
+ *
+ * The steps live in their own modules: access.ts (token, cookie, Host and Origin checks),
+ * staticFiles.ts (the renderer's files, traversal refused), socketApi.ts (WebSocket messages
+ * and events), responses.ts (plain-text answers with the security headers).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { ContractError, ContractHandler } from '../../common/contract';
-import { CONTENT_SECURITY_POLICY } from './contentSecurityPolicy';
+import { WebSocketServer } from 'ws';
+import type { ContractHandler } from '../../common/contract';
+import { TOKEN_PATTERN, WebAccess, splitTarget } from './access';
+import type { RequestTarget } from './access';
+import { errorMessage, refuseUpgrade, sendText } from './responses';
+import { answerConnections, broadcastEvents } from './socketApi';
+import { resolveRendererRoot, serveStaticFile } from './staticFiles';
+
+export { requestPathToRelative } from './staticFiles';
+export type { WireEvent, WireReply } from './socketApi';
 
 export const WEB_HOST_ADDRESS = '127.0.0.1';
 export const WEB_SOCKET_PATH = '/ws';
@@ -50,160 +58,117 @@ export interface WebHost {
   close(): Promise<void>;
 }
 
-/** A reply to one WebSocket call; `id` is null only when the message had no usable id. */
-export type WireReply =
-  | { id: number; ok: true; value: unknown }
-  | { id: number | null; ok: false; error: ContractError };
-
-/** An event pushed to every connected socket. */
-export interface WireEvent {
-  event: string;
-  payload: unknown;
+interface Settings {
+  readonly port: number;
+  readonly token: string;
+  readonly maxMessageBytes: number;
+  readonly log: (message: string) => void;
 }
 
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.otf': 'font/otf',
-  '.wasm': 'application/wasm',
-  '.webmanifest': 'application/manifest+json',
-};
-
-const TOKEN_PATTERN = /^[A-Za-z0-9._~-]{16,512}$/;
-const MAX_METHOD_NAME_LENGTH = 200;
-
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
-
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
+  const { port: requestedPort, token, maxMessageBytes, log } = checkOptions(options);
+  const { handler } = options;
+  const rendererRoot = await resolveRendererRoot(options.rendererDir);
+  const access = new WebAccess(token, WEB_HOST_ADDRESS);
+  const server = createServer(httpListener(access, rendererRoot, log));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, clientTracking: true });
+  server.on('upgrade', upgradeListener(access, wss));
+  answerConnections(wss, handler, log);
+  const unsubscribe = broadcastEvents(wss, handler, log);
+  try {
+    await listen(server, requestedPort);
+  } catch (e) {
+    unsubscribe();
+    throw e;
+  }
+  server.on('error', (e) => log(`web host: server error: ${e.message}`));
+  const port = (server.address() as AddressInfo).port;
+  access.bind(port);
+  const origin = `http://${WEB_HOST_ADDRESS}:${port}`;
+  log(`web host: listening on ${origin}`);
+  return { url: `${origin}/?token=${token}`, origin, port, token, close: closer(server, wss, unsubscribe) };
+}
+
+/** Refuses any address but 127.0.0.1, a bad port and a malformed token; fills in the defaults. */
+function checkOptions(options: WebHostOptions): Settings {
   const host: string = options.host ?? WEB_HOST_ADDRESS;
   if (host !== WEB_HOST_ADDRESS) {
     throw new Error(`The web host binds only to ${WEB_HOST_ADDRESS}, not ${JSON.stringify(host)}.`);
   }
-  const requestedPort = options.port ?? 0;
-  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) {
-    throw new Error(`Invalid port ${String(requestedPort)}: expected an integer from 0 to 65535.`);
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`Invalid port ${String(port)}: expected an integer from 0 to 65535.`);
   }
   const token = options.token ?? randomBytes(32).toString('hex');
   if (!TOKEN_PATTERN.test(token)) {
     throw new Error('The web host token must be 16 to 512 URL-safe characters ([A-Za-z0-9._~-]).');
   }
-  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const log = options.log ?? (() => undefined);
-  const { handler } = options;
-  const rendererRoot = await resolveRendererRoot(options.rendererDir);
-  const tokenDigest = digest(token);
-  const tokenMatches = (candidate: string | undefined): boolean =>
-    candidate !== undefined && timingSafeEqual(digest(candidate), tokenDigest);
+  return { port, token, maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, log: options.log ?? (() => undefined) };
+}
 
-  // Filled in once the server listens (the port is needed for the Host and cookie checks).
-  let port = 0;
-  let cookieName = '';
-  let allowedHosts = new Set<string>();
+// ---------------------------------------------------------------------------------------------
+// HTTP
 
-  const hostAllowed = (req: IncomingMessage): boolean => {
-    const value = req.headers.host;
-    return typeof value === 'string' && allowedHosts.has(value.toLowerCase());
-  };
-
-  /** True when any credential the request carries is the token. */
-  const authorized = (req: IncomingMessage, query: URLSearchParams): { ok: boolean; viaQuery: boolean } => {
-    const queryToken = query.get('token') ?? undefined;
-    if (tokenMatches(queryToken)) return { ok: true, viaQuery: true };
-    if (tokenMatches(bearerToken(req))) return { ok: true, viaQuery: false };
-    if (tokenMatches(readCookie(req, cookieName))) return { ok: true, viaQuery: false };
-    return { ok: false, viaQuery: false };
-  };
-
-  const server = createServer((req, res) => {
-    handleHttp(req, res).catch((e: unknown) => {
+function httpListener(access: WebAccess, rendererRoot: string, log: (message: string) => void): RequestListener {
+  return (req, res) => {
+    handleHttp(access, rendererRoot, req, res).catch((e: unknown) => {
       log(`web host: request failed: ${errorMessage(e)}`);
       if (!res.headersSent) sendText(res, 500, 'Internal server error.');
       else res.destroy();
     });
-  });
+  };
+}
 
-  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!hostAllowed(req)) {
-      sendText(res, 403, 'Forbidden: unexpected Host header.');
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendText(res, 405, 'Method not allowed.', { Allow: 'GET, HEAD' });
-      return;
-    }
-    const target = splitTarget(req.url);
-    if (!target) {
-      sendText(res, 400, 'Bad request.');
-      return;
-    }
-    const auth = authorized(req, target.query);
-    if (!auth.ok) {
-      sendText(res, 401, 'Unauthorized: open the URL the web host printed (it carries ?token=...).', {
-        'WWW-Authenticate': 'Bearer',
-      });
-      return;
-    }
-    const extraHeaders: OutgoingHttpHeaders = {};
-    if (auth.viaQuery) {
-      extraHeaders['Set-Cookie'] = `${cookieName}=${token}; Path=/; HttpOnly; SameSite=Strict`;
-    }
-    if (target.path === WEB_SOCKET_PATH) {
-      sendText(res, 426, 'This path accepts WebSocket connections only.', { ...extraHeaders, Upgrade: 'websocket' });
-      return;
-    }
-    const relative = requestPathToRelative(target.path);
-    if (relative === null) {
-      sendText(res, 400, 'Bad request path.', extraHeaders);
-      return;
-    }
-    const file = await findFile(rendererRoot, relative);
-    if (!file) {
-      sendText(res, 404, 'Not found.', extraHeaders);
-      return;
-    }
-    const ext = path.extname(file.path).toLowerCase();
-    const headers: OutgoingHttpHeaders = {
-      ...SECURITY_HEADERS,
-      ...extraHeaders,
-      'Content-Type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
-      'Content-Length': file.size,
-      'Cache-Control': ext === '.html' ? 'no-store' : 'private, no-cache',
-    };
-    res.writeHead(200, headers);
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    await pipeline(createReadStream(file.path), res);
+async function handleHttp(access: WebAccess, rendererRoot: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const admitted = admitRequest(access, req, res);
+  if (!admitted) return;
+  const { target, extraHeaders } = admitted;
+  if (target.path === WEB_SOCKET_PATH) {
+    sendText(res, 426, 'This path accepts WebSocket connections only.', { ...extraHeaders, Upgrade: 'websocket' });
+    return;
   }
+  await serveStaticFile(req, res, rendererRoot, target.path, extraHeaders);
+}
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, clientTracking: true });
+/**
+ * The checks every HTTP request passes, in order: Host, method (GET or HEAD), an origin-form
+ * target, the token. Answers and returns null when one fails; else the target and, after a
+ * `?token=` load, the cookie to set.
+ */
+function admitRequest(access: WebAccess, req: IncomingMessage, res: ServerResponse): { target: RequestTarget; extraHeaders: OutgoingHttpHeaders } | null {
+  if (!access.hostAllowed(req)) {
+    sendText(res, 403, 'Forbidden: unexpected Host header.');
+    return null;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendText(res, 405, 'Method not allowed.', { Allow: 'GET, HEAD' });
+    return null;
+  }
+  const target = splitTarget(req.url);
+  if (!target) {
+    sendText(res, 400, 'Bad request.');
+    return null;
+  }
+  const auth = access.authorized(req, target.query);
+  if (!auth.ok) {
+    sendText(res, 401, 'Unauthorized: open the URL the web host printed (it carries ?token=...).', {
+      'WWW-Authenticate': 'Bearer',
+    });
+    return null;
+  }
+  const extraHeaders: OutgoingHttpHeaders = {};
+  if (auth.viaQuery) extraHeaders['Set-Cookie'] = access.sessionCookie();
+  return { target, extraHeaders };
+}
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+// ---------------------------------------------------------------------------------------------
+// WebSocket upgrades, listening and closing
+
+/** Upgrades to a WebSocket only at /ws, for the right Host, with the token, from the page's own origin. */
+function upgradeListener(access: WebAccess, wss: WebSocketServer): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
     socket.on('error', () => socket.destroy());
-    if (!hostAllowed(req)) {
+    if (!access.hostAllowed(req)) {
       refuseUpgrade(socket, 403, 'Forbidden: unexpected Host header.');
       return;
     }
@@ -212,76 +177,32 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       refuseUpgrade(socket, 404, 'Not found.');
       return;
     }
-    if (!authorized(req, target.query).ok) {
+    if (!access.authorized(req, target.query).ok) {
       refuseUpgrade(socket, 401, 'Unauthorized.');
       return;
     }
-    const origin = req.headers.origin;
-    if (typeof origin !== 'string' || origin.toLowerCase() !== `http://${(req.headers.host ?? '').toLowerCase()}`) {
+    if (!access.sameOrigin(req)) {
       refuseUpgrade(socket, 403, 'Forbidden: cross-origin WebSocket.');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-  });
+  };
+}
 
-  wss.on('connection', (ws: WebSocket) => {
-    ws.on('error', (e) => log(`web host: socket error: ${e.message}`));
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      void answer(ws, data, isBinary);
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host: WEB_HOST_ADDRESS, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
     });
   });
+}
 
-  async function answer(ws: WebSocket, data: RawData, isBinary: boolean): Promise<void> {
-    const reply = await replyTo(handler, data, isBinary);
-    if (ws.readyState !== WebSocket.OPEN) return;
-    let text: string;
-    try {
-      text = JSON.stringify(reply);
-    } catch (e) {
-      text = JSON.stringify({
-        id: reply.id,
-        ok: false,
-        error: { code: 'internal', message: `The result could not be serialised: ${errorMessage(e)}` },
-      } satisfies WireReply);
-    }
-    ws.send(text);
-  }
-
-  const unsubscribe = handler.subscribe((event, payload) => {
-    let text: string;
-    try {
-      text = JSON.stringify({ event, payload } satisfies WireEvent);
-    } catch (e) {
-      log(`web host: event ${event} could not be serialised: ${errorMessage(e)}`);
-      return;
-    }
-    for (const client of wss.clients) {
-      if (client.readyState === WebSocket.OPEN) client.send(text);
-    }
-  });
-
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: requestedPort, host: WEB_HOST_ADDRESS, exclusive: true }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (e) {
-    unsubscribe();
-    throw e;
-  }
-  server.on('error', (e) => log(`web host: server error: ${e.message}`));
-  port = (server.address() as AddressInfo).port;
-  // Cookies are not port-specific: the port in the name keeps two hosts from clobbering each other.
-  cookieName = `attn_token_${port}`;
-  allowedHosts = new Set([`${WEB_HOST_ADDRESS}:${port}`, `localhost:${port}`]);
-  const origin = `http://${WEB_HOST_ADDRESS}:${port}`;
-  log(`web host: listening on ${origin}`);
-
+/** Stops the events, terminates every socket and stops listening; the same promise every time. */
+function closer(server: Server, wss: WebSocketServer, unsubscribe: () => void): () => Promise<void> {
   let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
+  return () => {
     closing ??= (async () => {
       unsubscribe();
       for (const client of wss.clients) client.terminate();
@@ -293,166 +214,4 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     })();
     return closing;
   };
-
-  return { url: `${origin}/?token=${token}`, origin, port, token, close };
-}
-
-/** Turns one raw WebSocket message into its reply; never throws. */
-async function replyTo(handler: ContractHandler, data: RawData, isBinary: boolean): Promise<WireReply> {
-  const invalid = (id: number | null, message: string): WireReply => ({
-    id,
-    ok: false,
-    error: { code: 'invalid-argument', message },
-  });
-  if (isBinary) return invalid(null, 'Binary messages are not accepted; send JSON text.');
-  let message: unknown;
-  try {
-    message = JSON.parse(rawDataToString(data));
-  } catch {
-    return invalid(null, 'Malformed message: not valid JSON.');
-  }
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-    return invalid(null, 'Malformed message: expected an object { id, method, input }.');
-  }
-  const fields = message as Record<string, unknown>;
-  const id = fields['id'];
-  if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
-    return invalid(null, 'Malformed message: `id` must be an integer.');
-  }
-  const method = fields['method'];
-  if (typeof method !== 'string' || method.length === 0 || method.length > MAX_METHOD_NAME_LENGTH) {
-    return invalid(id, 'Malformed message: `method` must be a method name.');
-  }
-  try {
-    const result = await handler.dispatch(method, fields['input']);
-    return result.ok ? { id, ok: true, value: result.value } : { id, ok: false, error: result.error };
-  } catch (e) {
-    return { id, ok: false, error: { code: 'internal', message: errorMessage(e) } };
-  }
-}
-
-function rawDataToString(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
-  return data.toString('utf8');
-}
-
-async function resolveRendererRoot(rendererDir: string): Promise<string> {
-  let root: string;
-  try {
-    root = await fs.realpath(path.resolve(rendererDir));
-  } catch {
-    throw new Error(`The renderer build was not found at ${rendererDir}; run \`npm run build\` first.`);
-  }
-  const index = await fs.stat(path.join(root, 'index.html')).catch(() => undefined);
-  if (!index?.isFile()) {
-    throw new Error(`No index.html in ${root}; run \`npm run build\` first.`);
-  }
-  return root;
-}
-
-/** Splits an origin-form request target into its raw path and query; null for anything else. */
-function splitTarget(url: string | undefined): { path: string; query: URLSearchParams } | null {
-  if (typeof url !== 'string' || !url.startsWith('/')) return null;
-  const q = url.indexOf('?');
-  const rawPath = q === -1 ? url : url.slice(0, q);
-  const rawQuery = q === -1 ? '' : url.slice(q + 1);
-  return { path: rawPath, query: new URLSearchParams(rawQuery) };
-}
-
-/**
- * Maps a raw (still percent-encoded) request path to path segments under the renderer root, or
- * null when it is malformed or tries to leave the root: `..` and `.` segments (encoded or not),
- * hidden files, backslashes, NUL and empty segments are all refused.
- */
-export function requestPathToRelative(rawPath: string): string[] | null {
-  if (rawPath === '/') return ['index.html'];
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(rawPath);
-  } catch {
-    return null;
-  }
-  if (!decoded.startsWith('/') || decoded.includes('\0') || decoded.includes('\\')) return null;
-  const segments = decoded.slice(1).split('/');
-  for (const segment of segments) {
-    if (segment.length === 0 || segment.startsWith('.') || segment.includes(':')) return null;
-  }
-  return segments;
-}
-
-/** The regular file the segments name inside `root` (symlinks resolved and re-checked). */
-async function findFile(root: string, segments: string[]): Promise<{ path: string; size: number } | null> {
-  const candidate = path.resolve(root, ...segments);
-  if (!isInside(root, candidate)) return null;
-  let real: string;
-  try {
-    real = await fs.realpath(candidate);
-  } catch {
-    return null;
-  }
-  if (!isInside(root, real)) return null;
-  const stat = await fs.stat(real).catch(() => undefined);
-  if (!stat?.isFile()) return null;
-  return { path: real, size: stat.size };
-}
-
-function isInside(root: string, candidate: string): boolean {
-  return candidate.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
-}
-
-function bearerToken(req: IncomingMessage): string | undefined {
-  const value = req.headers.authorization;
-  if (typeof value !== 'string') return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
-  return match?.[1];
-}
-
-function readCookie(req: IncomingMessage, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (typeof header !== 'string' || name === '') return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1) continue;
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-function sendText(res: ServerResponse, status: number, text: string, extra: OutgoingHttpHeaders = {}): void {
-  const body = Buffer.from(`${text}\n`, 'utf8');
-  res.writeHead(status, {
-    ...SECURITY_HEADERS,
-    ...extra,
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': body.length,
-    'Cache-Control': 'no-store',
-  });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
-}
-
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-};
-
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  const body = `${text}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: text/plain; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      '\r\n' +
-      body,
-  );
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -2,7 +2,7 @@
  * The store's schema migrations, in order. Each is a numbered SQL file in this folder,
  * imported as text with Vite's `?raw` suffix so it is bundled into the build (no file lookups
  * at run time). To change the schema, add `NNN_what.sql` (never edit a released one) and
- * register it below; db/migrations.test.ts checks that every file is registered, that the
+ * register it below; store/migrations.test.ts checks that every file is registered, that the
  * numbers are contiguous, and that each one applies.
  *
  * Rules for a migration file: plain DDL/DML, no BEGIN/COMMIT (the store wraps all pending
