@@ -7,6 +7,8 @@
 import { z } from 'zod';
 import type { ExperimentKind, ExperimentSpecOf } from './experiments/registry';
 import { ExperimentSpec, experimentKinds } from './experiments/registry';
+import { ModelImportRequest } from './models/importers/registry';
+import { reportFormats } from './reports/formats';
 
 export const RunStatus = z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatus>;
@@ -113,29 +115,15 @@ const Empty = z.object({}).strict();
 
 export const ModelId = z.number().int().positive();
 
-/** Largest ONNX file `models.import` accepts (decoded bytes); the web host's message limit leaves room for its base64. */
-export const MAX_MODEL_IMPORT_BYTES = 64 * 1024 * 1024;
-/** Base64 length of MAX_MODEL_IMPORT_BYTES bytes. */
-export const MAX_MODEL_IMPORT_BASE64_LENGTH = Math.ceil(MAX_MODEL_IMPORT_BYTES / 3) * 4;
-
-/**
- * Largest llama2.c checkpoint and tokenizer.bin `models.convertLlama2c` accepts (decoded bytes):
- * together they are MAX_MODEL_IMPORT_BYTES, so one call fits the web host's message limit as an
- * import does (stories260K is ~1 MiB and stories15M ~58 MiB; the larger tinyllamas need `attn convert`).
- */
-export const MAX_LLAMA2C_TOKENIZER_BYTES = 4 * 1024 * 1024;
-export const MAX_LLAMA2C_CHECKPOINT_BYTES = MAX_MODEL_IMPORT_BYTES - MAX_LLAMA2C_TOKENIZER_BYTES;
-/** Base64 lengths of the two limits above (together within the web host's message limit). */
-export const MAX_LLAMA2C_CHECKPOINT_BASE64_LENGTH = Math.ceil(MAX_LLAMA2C_CHECKPOINT_BYTES / 3) * 4;
-export const MAX_LLAMA2C_TOKENIZER_BASE64_LENGTH = Math.ceil(MAX_LLAMA2C_TOKENIZER_BYTES / 3) * 4;
-
-const mib = (bytes: number): string => `${bytes / (1024 * 1024)} MiB`;
-const base64File = (what: string, maxLength: number, maxBytes: number) =>
-  z
-    .string()
-    .min(1, `the ${what} is empty`)
-    .max(maxLength, `the ${what} is larger than the limit of ${mib(maxBytes)}`)
-    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+export {
+  MAX_LLAMA2C_CHECKPOINT_BASE64_LENGTH,
+  MAX_LLAMA2C_CHECKPOINT_BYTES,
+  MAX_LLAMA2C_TOKENIZER_BASE64_LENGTH,
+  MAX_LLAMA2C_TOKENIZER_BYTES,
+  MAX_MODEL_IMPORT_BASE64_LENGTH,
+  MAX_MODEL_IMPORT_BYTES,
+  MAX_IMPORT_REQUEST_BASE64_LENGTH,
+} from './models/importers/registry';
 
 export const CatalogModel = z.object({
   name: z.string(),
@@ -241,42 +229,22 @@ export const methods = {
   /** One stored artifact of a run (by the id listed in runs.get), with its bytes. */
   'runs.artifact': { input: z.object({ runId: RunId, artifactId: z.number().int().min(1) }).strict(), output: ArtifactData },
   'reports.export': {
-    input: z.object({ runId: RunId, format: z.literal('html') }).strict(),
+    input: z.object({ runId: RunId, format: z.enum(reportFormats) }).strict(),
     output: z.object({ fileName: z.string(), mimeType: z.string(), content: z.string() }),
   },
   'models.list': { input: Empty, output: z.object({ builtin: z.array(BuiltinModel), catalog: z.array(CatalogModel), imported: z.array(ImportedModel) }) },
   /** Starts fetching a catalog entry and returns at once; `model.progress` and then `model.fetched` follow. */
   'models.fetch': { input: z.object({ name: z.string().min(1).max(100) }).strict(), output: z.object({ name: z.string() }) },
-  'models.import': {
-    input: z
-      .object({
-        fileName: z.string().min(1).max(255),
-        contentBase64: z
-          .string()
-          .min(1)
-          .max(MAX_MODEL_IMPORT_BASE64_LENGTH, `the file is larger than the import limit of ${MAX_MODEL_IMPORT_BYTES / (1024 * 1024)} MiB`)
-          .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
-      })
-      .strict(),
-    output: z.object({ id: ModelId }),
-  },
   /**
-   * Converts a llama2.c checkpoint and its tokenizer.bin to ONNX (as `attn convert` does) and
-   * imports the result like `models.import` (source 'convert'). `name` is the display name of the
-   * model (the checkpoint's file name; `.onnx` replaces a `.bin` ending). Both files are validated
-   * first; a truncated checkpoint, a bad header, a file that is not a tokenizer or a vocabulary
-   * size mismatch is refused (invalid-argument) and nothing is stored.
+   * Imports a model with one of the importers of src/common/models/importers/registry.ts: the ONNX
+   * importer stores the file as it is (source 'upload'); the llama2c importer converts a llama2.c
+   * checkpoint and its tokenizer.bin to ONNX as `attn convert` does (source 'convert'). `name` is
+   * the display name (its last path component; a converted checkpoint's `.bin` ending becomes
+   * `.onnx`). Every file is validated first; a file that is not a model, a truncated checkpoint, a
+   * bad header, a file that is not a tokenizer or a vocabulary size mismatch is refused
+   * (invalid-argument) and nothing is stored. The same file imported again returns the same id.
    */
-  'models.convertLlama2c': {
-    input: z
-      .object({
-        name: z.string().min(1).max(255),
-        checkpointBase64: base64File('checkpoint', MAX_LLAMA2C_CHECKPOINT_BASE64_LENGTH, MAX_LLAMA2C_CHECKPOINT_BYTES),
-        tokenizerBase64: base64File('tokenizer', MAX_LLAMA2C_TOKENIZER_BASE64_LENGTH, MAX_LLAMA2C_TOKENIZER_BYTES),
-      })
-      .strict(),
-    output: z.object({ id: ModelId }),
-  },
+  'models.import': { input: ModelImportRequest, output: z.object({ id: ModelId }) },
   'models.inspect': { input: z.object({ id: ModelId }).strict(), output: ModelInspectionInfo },
   /** Inspection of a built-in model (files checked against its card first). */
   'models.inspectBuiltin': { input: z.object({ name: z.string().min(1).max(100) }).strict(), output: ModelInspectionInfo },

@@ -28,7 +28,6 @@ export const METHOD_ALLOW_LIST = [
   'models.list',
   'models.fetch',
   'models.import',
-  'models.convertLlama2c',
   'models.inspect',
   'models.inspectBuiltin',
   'models.delete',

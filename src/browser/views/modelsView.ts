@@ -410,7 +410,7 @@ export function mountModelsView(root: HTMLElement, ctx: ViewContext): View {
     importStatus.textContent = `Importing ${file.name}…`;
     try {
       const contentBase64 = await readBase64(file);
-      const { id } = await ctx.client.call('models.import', { fileName: file.name, contentBase64 });
+      const { id } = await ctx.client.call('models.import', { importer: 'onnx', name: file.name, files: { model: contentBase64 } });
       if (disposed) return;
       importStatus.textContent = `Imported ${file.name}.`;
       ctx.clearError();
@@ -441,7 +441,7 @@ export function mountModelsView(root: HTMLElement, ctx: ViewContext): View {
     convertStatus.textContent = `Converting ${checkpoint.name}…`;
     try {
       const [checkpointBase64, tokenizerBase64] = await Promise.all([readBase64(checkpoint), readBase64(tokenizer)]);
-      const { id } = await ctx.client.call('models.convertLlama2c', { name: checkpoint.name, checkpointBase64, tokenizerBase64 });
+      const { id } = await ctx.client.call('models.import', { importer: 'llama2c', name: checkpoint.name, files: { checkpoint: checkpointBase64, tokenizer: tokenizerBase64 } });
       if (disposed) return;
       convertStatus.textContent = `Converted ${checkpoint.name}.`;
       ctx.clearError();

@@ -9,27 +9,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { ImportedModel, ModelFetched, ModelInspectionInfo, ModelProgress } from '../../common/contract';
-import { MAX_LLAMA2C_CHECKPOINT_BYTES, MAX_LLAMA2C_TOKENIZER_BYTES, MAX_MODEL_IMPORT_BYTES } from '../../common/contract';
+import { IMPORTERS } from '../../common/models/importers/registry';
 import type { Store, StoredModel } from '../store/store';
 import { MODEL_CATALOG, catalogEntrySize, findCatalogEntry } from '../../common/models/catalog';
-import { Llama2cCheckpointError } from '../../common/models/llama2c/checkpoint';
-import { Llama2cTokenizerError } from '../../common/models/llama2c/tokenizer';
-import { OnnxModelError } from '../../common/models/onnxModel';
 import { llama2cToOnnxBytes } from './convertLlama2c';
 import type { ModelInspection } from './inspectCommand';
 import { inspectModelBytes } from './inspectCommand';
 import { cachedModelState, fetchCatalogModel } from './modelStore';
+import { ModelRequestError } from './modelRequestError';
+import type { DecodedImportRequest } from './importers/registry';
+import { importerFor } from './importers/registry';
 
-/** Why a request was refused: mapped onto the contract's error codes by the service. */
-export class ModelRequestError extends Error {
-  constructor(
-    readonly code: 'invalid-argument' | 'not-found' | 'conflict',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ModelRequestError';
-  }
-}
+export { ModelRequestError } from './modelRequestError';
+export { convertedName, displayName } from './importers/names';
 
 export interface ModelLibraryOptions {
   readonly store: Store;
@@ -45,9 +37,8 @@ export interface ModelLibrary {
   list(): Promise<{ catalog: { name: string; description: string; sizeBytes: number | null; verified: boolean; cached: boolean; fetching: boolean }[]; imported: ImportedModel[] }>;
   /** Starts a fetch in the background; throws ModelRequestError when it cannot start. */
   startFetch(name: string): void;
-  importBytes(fileName: string, bytes: Uint8Array): Promise<{ id: number }>;
-  /** Converts a llama2.c checkpoint and tokenizer to ONNX and imports the result (source 'convert'). */
-  convertLlama2c(name: string, checkpoint: Uint8Array, tokenizer: Uint8Array): Promise<{ id: number }>;
+  /** Imports with the request's importer (an ONNX file as it is, a llama2.c checkpoint converted, ...) and stores the result. */
+  importModel(request: DecodedImportRequest): Promise<{ id: number }>;
   inspect(id: number): Promise<ModelInspectionInfo>;
   delete(id: number): Promise<boolean>;
   /** Cancels fetches in progress and waits for them to stop. */
@@ -56,13 +47,6 @@ export interface ModelLibrary {
 
 function summary(m: StoredModel): ImportedModel {
   return { id: m.id, name: m.name, sha256: m.sha256, bytes: m.bytes, source: m.source, createdMs: m.createdMs };
-}
-
-/** The display name of a converted checkpoint: `.onnx` in place of a `.bin` ending (added when there is none). */
-export function convertedName(checkpointName: string): string {
-  const base = displayName(checkpointName).replace(/\.bin$/i, '');
-  const name = /\.onnx$/i.test(base) ? base : `${base.slice(0, 250)}.onnx`;
-  return name === '.onnx' ? 'model.onnx' : name;
 }
 
 /** The contract's view of an inspection. */
@@ -93,14 +77,6 @@ export function inspectionInfo(i: ModelInspection, id: number | null, name: stri
     })),
     message: i.message ?? null,
   };
-}
-
-/** A display name from a client-supplied file name: its last path component, trimmed, printable. */
-export function displayName(fileName: string): string {
-  const base = fileName.split(/[\\/]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
-  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255);
-  return clean === '' ? 'model.onnx' : clean;
 }
 
 export function createModelLibrary(opts: ModelLibraryOptions): ModelLibrary {
@@ -192,51 +168,18 @@ export function createModelLibrary(opts: ModelLibraryOptions): ModelLibrary {
       fetches.set(name, { controller, done });
     },
 
-    async importBytes(fileName, bytes) {
-      const name = displayName(fileName);
-      if (bytes.length === 0) throw new ModelRequestError('invalid-argument', `${name} is empty`);
-      if (bytes.length > MAX_MODEL_IMPORT_BYTES) {
-        throw new ModelRequestError('invalid-argument', `${name} is ${bytes.length} bytes; the import limit is ${MAX_MODEL_IMPORT_BYTES / (1024 * 1024)} MiB`);
-      }
+    async importModel(request) {
+      const importer = importerFor(request);
+      const { name, bytes, logLine } = importer.toOnnx(request.name, request.files);
       let sha256: string;
       try {
         sha256 = inspectModelBytes(bytes, name).sha256;
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
-        const hint = e instanceof OnnxModelError && /\.bin$/i.test(name) ? ' (a llama2.c checkpoint must be converted first: fetch it from the catalog or use `attn convert`)' : '';
-        throw new ModelRequestError('invalid-argument', `${name} was not imported: ${message}${hint}`);
+        throw new ModelRequestError('invalid-argument', `${name} was not imported: ${message}${importer.inspectionHint?.(name, e) ?? ''}`);
       }
-      return { id: await save(name, bytes, sha256, 'upload') };
-    },
-
-    async convertLlama2c(checkpointName, checkpoint, tokenizer) {
-      const name = convertedName(checkpointName);
-      const mib = (n: number): string => `${n / (1024 * 1024)} MiB`;
-      if (checkpoint.length === 0) throw new ModelRequestError('invalid-argument', `${name} was not converted: the checkpoint is empty`);
-      if (tokenizer.length === 0) throw new ModelRequestError('invalid-argument', `${name} was not converted: the tokenizer is empty`);
-      if (checkpoint.length > MAX_LLAMA2C_CHECKPOINT_BYTES) {
-        throw new ModelRequestError('invalid-argument', `${name} was not converted: the checkpoint is ${checkpoint.length} bytes; the limit is ${mib(MAX_LLAMA2C_CHECKPOINT_BYTES)}`);
-      }
-      if (tokenizer.length > MAX_LLAMA2C_TOKENIZER_BYTES) {
-        throw new ModelRequestError('invalid-argument', `${name} was not converted: the tokenizer is ${tokenizer.length} bytes; the limit is ${mib(MAX_LLAMA2C_TOKENIZER_BYTES)}`);
-      }
-      let model: Uint8Array;
-      try {
-        model = llama2cToOnnxBytes(checkpoint, tokenizer).model;
-      } catch (e) {
-        if (e instanceof Llama2cCheckpointError || e instanceof Llama2cTokenizerError) {
-          throw new ModelRequestError('invalid-argument', `${name} was not converted: ${e.message}`);
-        }
-        throw e;
-      }
-      let sha256: string;
-      try {
-        sha256 = inspectModelBytes(model, name).sha256;
-      } catch (e) {
-        throw new ModelRequestError('invalid-argument', `${name} was not imported: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      log(`models.convertLlama2c: ${name} (${checkpoint.length} + ${tokenizer.length} bytes) converted to ${model.length} bytes of ONNX`);
-      return { id: await save(name, model, sha256, 'convert') };
+      if (logLine !== undefined) log(logLine);
+      return { id: await save(name, bytes, sha256, IMPORTERS[request.importer].source) };
     },
 
     async inspect(id) {

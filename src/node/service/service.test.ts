@@ -109,10 +109,15 @@ describe('service: kernel-scaling run end to end', () => {
 
     const report = await svc.call('reports.export', { runId, format: 'html' });
     expect(report.fileName).toBe(`attention-workbench-run-${runId}.html`);
+    expect(report.mimeType).toBe('text/html');
     expect(report.content).toContain(`Run ${runId}: service test`);
     expect(report.content).toContain('<svg');
     expect(report.content).toContain('sliding(w=2)');
     expect(report.content).not.toMatch(/<script/i);
+    // only the formats of the registry (src/common/reports/formats.ts) are accepted
+    const pdf = await svc.dispatch('reports.export', { runId, format: 'pdf' });
+    expect(pdf.ok).toBe(false);
+    if (!pdf.ok) expect(pdf.error).toMatchObject({ code: 'invalid-argument', message: expect.stringMatching(/format/) });
   });
 
   it('cancels a running run and refuses to export an unfinished one', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventName, EventPayload, ModelFetched, ModelProgress } from '../../common/contract';
-import { MAX_LLAMA2C_CHECKPOINT_BASE64_LENGTH, MAX_LLAMA2C_TOKENIZER_BASE64_LENGTH, MAX_MODEL_IMPORT_BASE64_LENGTH } from '../../common/contract';
+import { MAX_IMPORT_REQUEST_BASE64_LENGTH, MAX_LLAMA2C_CHECKPOINT_BASE64_LENGTH, MAX_LLAMA2C_TOKENIZER_BASE64_LENGTH, MAX_MODEL_IMPORT_BASE64_LENGTH } from '../../common/contract';
 import { buildTestModel } from '../../../test/support/testModels';
 import { convertedName, displayName } from '../models/modelLibrary';
 import type { Service } from './service';
@@ -47,7 +47,7 @@ function waitForFetched(name: string): Promise<ModelFetched> {
 describe('service: models.import / inspect / delete', () => {
   it('imports an ONNX file, lists it, shows its blocks per layer and deletes it with its file', async () => {
     const model = buildTestModel('unfused-div-add');
-    const { id } = await svc.call('models.import', { fileName: 'C:\\models\\tiny.onnx', contentBase64: b64(model.bytes) });
+    const { id } = await svc.call('models.import', { importer: 'onnx', name: 'C:\\models\\tiny.onnx', files: { model: b64(model.bytes) } });
     const list = await svc.call('models.list', {});
     expect(list.imported).toEqual([expect.objectContaining({ id, name: 'tiny.onnx', bytes: model.bytes.length, source: 'upload' })]);
     const sha = list.imported[0]!.sha256;
@@ -62,7 +62,7 @@ describe('service: models.import / inspect / delete', () => {
     expect(inspection.sha256).toBe(sha);
 
     // the same file again is the same model
-    expect(await svc.call('models.import', { fileName: 'copy.onnx', contentBase64: b64(model.bytes) })).toEqual({ id });
+    expect(await svc.call('models.import', { importer: 'onnx', name: 'copy.onnx', files: { model: b64(model.bytes) } })).toEqual({ id });
 
     expect(await svc.call('models.delete', { id })).toEqual({ deleted: true });
     expect(importedFiles()).toEqual([]);
@@ -72,20 +72,26 @@ describe('service: models.import / inspect / delete', () => {
   });
 
   it('refuses what is not ONNX, empty, not base64 or too big, and stores nothing', async () => {
-    const notOnnx = await svc.dispatch('models.import', { fileName: 'notes.txt', contentBase64: b64(new TextEncoder().encode('hello, this is not a model')) });
+    const notOnnx = await svc.dispatch('models.import', { importer: 'onnx', name: 'notes.txt', files: { model: b64(new TextEncoder().encode('hello, this is not a model')) } });
     expect(notOnnx.ok).toBe(false);
     if (!notOnnx.ok) {
       expect(notOnnx.error.code).toBe('invalid-argument');
       expect(notOnnx.error.message).toMatch(/^notes\.txt was not imported: .*not an ONNX model/);
     }
-    const bin = await svc.dispatch('models.import', { fileName: 'stories.bin', contentBase64: b64(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])) });
+    const bin = await svc.dispatch('models.import', { importer: 'onnx', name: 'stories.bin', files: { model: b64(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])) } });
     expect(bin.ok).toBe(false);
     for (const contentBase64 of ['', 'not base64!', 'A'.repeat(MAX_MODEL_IMPORT_BASE64_LENGTH + 4)]) {
-      const r = await svc.dispatch('models.import', { fileName: 'x.onnx', contentBase64 });
+      const r = await svc.dispatch('models.import', { importer: 'onnx', name: 'x.onnx', files: { model: contentBase64 } });
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error.code).toBe('invalid-argument');
     }
-    expect((await svc.dispatch('models.import', { fileName: 'x.onnx', contentBase64: 'AAAA', path: '/etc' })).ok).toBe(false);
+    expect((await svc.dispatch('models.import', { importer: 'onnx', name: 'x.onnx', files: { model: 'AAAA' }, path: '/etc' })).ok).toBe(false);
+    // files of another importer, an extra file and an unknown importer are refused by the contract
+    expect((await svc.dispatch('models.import', { importer: 'onnx', name: 'x.onnx', files: { checkpoint: 'AAAA', tokenizer: 'AAAA' } })).ok).toBe(false);
+    expect((await svc.dispatch('models.import', { importer: 'onnx', name: 'x.onnx', files: { model: 'AAAA', extra: 'AAAA' } })).ok).toBe(false);
+    const unknown = await svc.dispatch('models.import', { importer: 'safetensors', name: 'x', files: { model: 'AAAA' } });
+    expect(unknown.ok).toBe(false);
+    if (!unknown.ok) expect(unknown.error.code).toBe('invalid-argument');
     expect((await svc.call('models.list', {})).imported).toEqual([]);
     expect(importedFiles()).toEqual([]);
   });
@@ -101,12 +107,14 @@ describe('service: models.import / inspect / delete', () => {
   });
 });
 
-describe('service: models.convertLlama2c', () => {
+describe('service: models.import with the llama2c importer', () => {
   const ckpt = (): Uint8Array => new Uint8Array(readFileSync(join(MIRROR, 'stories260K', 'stories260K.bin')));
   const tok = (): Uint8Array => new Uint8Array(readFileSync(join(MIRROR, 'stories260K', 'tok512.bin')));
+  const llama2c = (input: { name: string; checkpointBase64: string; tokenizerBase64: string }) =>
+    ({ importer: 'llama2c', name: input.name, files: { checkpoint: input.checkpointBase64, tokenizer: input.tokenizerBase64 } }) as const;
 
   async function refused(input: { name: string; checkpointBase64: string; tokenizerBase64: string }): Promise<string> {
-    const r = await svc.dispatch('models.convertLlama2c', input);
+    const r = await svc.dispatch('models.import', llama2c(input));
     expect(r.ok).toBe(false);
     if (r.ok) return '';
     expect(r.error.code).toBe('invalid-argument');
@@ -114,7 +122,7 @@ describe('service: models.convertLlama2c', () => {
   }
 
   it('converts stories260K.bin + tok512.bin and imports the model (5 blocks, 8 heads, 4 kv heads)', async () => {
-    const { id } = await svc.call('models.convertLlama2c', { name: 'stories260K.bin', checkpointBase64: b64(ckpt()), tokenizerBase64: b64(tok()) });
+    const { id } = await svc.call('models.import', llama2c({ name: 'stories260K.bin', checkpointBase64: b64(ckpt()), tokenizerBase64: b64(tok()) }));
     const list = await svc.call('models.list', {});
     expect(list.imported).toEqual([expect.objectContaining({ id, name: 'stories260K.onnx', source: 'convert' })]);
     expect(importedFiles()).toEqual([`${list.imported[0]!.sha256}.onnx`]);
@@ -124,7 +132,7 @@ describe('service: models.convertLlama2c', () => {
     expect(inspection.inputs.map((i) => i.name)).toContain('input_ids');
 
     // the same conversion again is the same model; the catalog fetch of the same files is too
-    expect(await svc.call('models.convertLlama2c', { name: 'again.bin', checkpointBase64: b64(ckpt()), tokenizerBase64: b64(tok()) })).toEqual({ id });
+    expect(await svc.call('models.import', llama2c({ name: 'again.bin', checkpointBase64: b64(ckpt()), tokenizerBase64: b64(tok()) }))).toEqual({ id });
     const fetched = waitForFetched('stories260K');
     await svc.call('models.fetch', { name: 'stories260K' });
     expect((await fetched).modelId).toBe(id);
@@ -160,7 +168,7 @@ describe('service: models.convertLlama2c', () => {
     ] as const) {
       await refused({ name: 'x.bin', checkpointBase64, tokenizerBase64 });
     }
-    expect((await svc.dispatch('models.convertLlama2c', { name: 'x.bin', checkpointBase64: b64(c), tokenizerBase64: b64(t), path: '/etc' })).ok).toBe(false);
+    expect((await svc.dispatch('models.import', { ...llama2c({ name: 'x.bin', checkpointBase64: b64(c), tokenizerBase64: b64(t) }), path: '/etc' })).ok).toBe(false);
     expect((await svc.call('models.list', {})).imported).toEqual([]);
     expect(importedFiles()).toEqual([]);
   });
@@ -174,6 +182,7 @@ describe('service: models.convertLlama2c', () => {
 
   it('lets the web host carry a conversion of the largest allowed files', () => {
     expect(DEFAULT_MAX_MESSAGE_BYTES).toBeGreaterThan(MAX_LLAMA2C_CHECKPOINT_BASE64_LENGTH + MAX_LLAMA2C_TOKENIZER_BASE64_LENGTH + 1024);
+    expect(DEFAULT_MAX_MESSAGE_BYTES).toBeGreaterThan(MAX_IMPORT_REQUEST_BASE64_LENGTH + 1024);
   });
 });
 

@@ -4,11 +4,12 @@
  */
 import { BUILTIN_MODEL_NAMES, isBuiltinModel, listBuiltinModels, loadBuiltinClassifier } from '../../models/builtinModels';
 import { inspectModelBytes } from '../../models/inspectCommand';
+import { decodeImportRequest } from '../../models/importers/registry';
 import { ModelRequestError, inspectionInfo } from '../../models/modelLibrary';
 import { ServiceError } from '../serviceError';
 import type { HandlerMap, ServiceContext } from './handlers';
 
-type ModelMethod = 'models.list' | 'models.inspectBuiltin' | 'models.fetch' | 'models.import' | 'models.convertLlama2c' | 'models.inspect' | 'models.delete';
+type ModelMethod = 'models.list' | 'models.inspectBuiltin' | 'models.fetch' | 'models.import' | 'models.inspect' | 'models.delete';
 
 /** Runs a model library call, turning its request errors into service errors. */
 async function modelCall<T>(f: () => Promise<T> | T): Promise<T> {
@@ -19,8 +20,6 @@ async function modelCall<T>(f: () => Promise<T> | T): Promise<T> {
     throw e;
   }
 }
-
-const fromBase64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
 
 export function modelHandlers(ctx: Pick<ServiceContext, 'models' | 'log'>): HandlerMap<ModelMethod> {
   const { models, log } = ctx;
@@ -37,8 +36,7 @@ export function modelHandlers(ctx: Pick<ServiceContext, 'models' | 'log'>): Hand
         models.startFetch(input.name);
         return { name: input.name };
       }),
-    'models.import': (input) => modelCall(() => models.importBytes(input.fileName, fromBase64(input.contentBase64))),
-    'models.convertLlama2c': (input) => modelCall(() => models.convertLlama2c(input.name, fromBase64(input.checkpointBase64), fromBase64(input.tokenizerBase64))),
+    'models.import': (input) => modelCall(() => models.importModel(decodeImportRequest(input))),
     'models.inspect': (input) => modelCall(() => models.inspect(input.id)),
     'models.delete': (input) => modelCall(async () => ({ deleted: await models.delete(input.id) })),
   };

@@ -1,6 +1,7 @@
-/** `reports.export`: a finished run as a self-contained HTML report (the kind's sections: renderRunReport). */
+/** `reports.export`: a finished run as a report in one of the formats of src/common/reports/formats.ts (its writer: src/node/reports/formats/). */
 import { typedRun } from '../../experiments/storedRun';
-import { renderRunReport } from '../../reports/report';
+import { REPORT_FORMATS, reportFileName } from '../../../common/reports/formats';
+import { REPORT_WRITERS } from '../../reports/formats/registry';
 import type { Store } from '../../store/store';
 import { isTerminal } from '../runStatus';
 import { ServiceError } from '../serviceError';
@@ -17,8 +18,8 @@ export function reportHandlers(ctx: Pick<ServiceContext, 'store'>): HandlerMap<'
       if (!isTerminal(run.status)) {
         throw new ServiceError('conflict', `run ${input.runId} is ${run.status}; export it when it has finished`);
       }
-      const content = renderRunReport(typedRun(run), Date.now(), reportArtifacts(store, run.id));
-      return { fileName: `attention-workbench-run-${run.id}.html`, mimeType: 'text/html', content };
+      const content = REPORT_WRITERS[input.format].write(typedRun(run), { generatedMs: Date.now(), ...reportArtifacts(store, run.id) });
+      return { fileName: reportFileName(run.id, input.format), mimeType: REPORT_FORMATS[input.format].mimeType, content };
     },
   };
 }

@@ -1,0 +1,25 @@
+/**
+ * What a node-side model importer does: check the files of its kind (src/common/models/importers/
+ * registry.ts says which) and produce the ONNX model the library stores. An importer never writes
+ * anything; the library inspects what it produced, names the file by its sha256 and records it.
+ */
+import type { ImporterId, ImporterRole } from '../../../common/models/importers/registry';
+
+/** An importer's files, decoded, by role. */
+export type ImporterFiles<I extends ImporterId> = Readonly<Record<ImporterRole<I>, Uint8Array>>;
+
+/** What an importer produced. */
+export interface ImportedOnnx {
+  /** The display name the model is stored under. */
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  /** A line for the service log (e.g. what a conversion did), if any. */
+  readonly logLine?: string;
+}
+
+export interface ModelImporter<I extends ImporterId> {
+  /** Checks the files and converts them; throws ModelRequestError (invalid-argument) for bad input. */
+  toOnnx(requestedName: string, files: ImporterFiles<I>): ImportedOnnx;
+  /** Added to the message when what toOnnx produced fails inspection (a hint at the likely mistake). */
+  inspectionHint?(name: string, error: unknown): string;
+}
