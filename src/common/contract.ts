@@ -307,9 +307,6 @@ export const eventNames = Object.keys(events) as EventName[];
 export function isMethodName(name: unknown): name is MethodName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(methods, name);
 }
-export function isEventName(name: unknown): name is EventName {
-  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(events, name);
-}
 
 /** Electron IPC channels: the only two the preload bridge allows. */
 export const IPC_INVOKE_CHANNEL = 'attn:invoke';

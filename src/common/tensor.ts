@@ -1,6 +1,4 @@
 /** Dense tensors as they cross the engine's boundaries (row-major, like ONNX and .npy). */
-export type TensorDType = 'float32' | 'int64';
-
 export interface Float32Tensor {
   readonly dtype: 'float32';
   readonly shape: readonly number[];

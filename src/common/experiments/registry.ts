@@ -32,8 +32,6 @@ export const EXPERIMENT_KINDS: { readonly [K in ExperimentKind]: Definitions[K] 
 /** The kinds, in registry order. */
 export const experimentKinds = Object.keys(EXPERIMENT_KINDS) as ExperimentKind[];
 
-/** Kinds whose runs can be resumed. */
-export type ResumableKind = { [K in ExperimentKind]: Definitions[K]['resumable'] extends true ? K : never }[ExperimentKind];
 
 export function isExperimentKind(kind: string): kind is ExperimentKind {
   return Object.prototype.hasOwnProperty.call(EXPERIMENT_KINDS, kind);

@@ -56,4 +56,3 @@ export const FaithfulnessSpec = z
     if (new Set(s.methods).size !== s.methods.length) ctx.addIssue({ code: 'custom', path: ['methods'], message: 'a method is listed twice' });
   });
 export type FaithfulnessSpec = z.infer<typeof FaithfulnessSpec>;
-export type FaithfulnessSpecInput = z.input<typeof FaithfulnessSpec>;

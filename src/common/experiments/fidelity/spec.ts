@@ -42,4 +42,3 @@ export const FidelitySpec = z
     }
   });
 export type FidelitySpec = z.infer<typeof FidelitySpec>;
-export type FidelitySpecInput = z.input<typeof FidelitySpec>;

@@ -32,4 +32,3 @@ export const KernelScalingSpec = z
     checkVariantEntries(s, ctx);
   });
 export type KernelScalingSpec = z.infer<typeof KernelScalingSpec>;
-export type KernelScalingSpecInput = z.input<typeof KernelScalingSpec>;
