@@ -1,6 +1,7 @@
 /** Faithfulness in the Node layer: its runner, resume by stored (point, example) unit (`variant@param#example`), its report section. */
 import { pointKey } from '../../../common/points';
 import type { ExperimentKindRuntime } from '../shared/kind';
+import { sinkCallbacks } from '../shared/kind';
 import { faithfulnessSection } from './report';
 import { runFaithfulness } from './runner';
 
@@ -9,11 +10,7 @@ export const faithfulnessRuntime: ExperimentKindRuntime<'faithfulness'> = {
     runFaithfulness(
       spec,
       {
-        isCancelled: () => sink.isCancelled(),
-        onProvider: (name, fallbacks) => sink.provider(name, fallbacks),
-        log: (message) => sink.log(message),
-        onModel: (name, sha256) => sink.model(name, sha256),
-        onArtifact: (artifact) => sink.artifact(artifact),
+        ...sinkCallbacks(sink),
         onUnit: (point, example, metrics, progress) => sink.point(`${point.key} #${example}`, metrics, progress),
         onTimings: (seconds) =>
           sink.log(

@@ -1,6 +1,7 @@
 /** Fidelity in the Node layer: its runner, resume by stored point (`variant@param`), its report section. */
 import { pointKey } from '../../../common/points';
 import type { ExperimentKindRuntime } from '../shared/kind';
+import { sinkCallbacks } from '../shared/kind';
 import { fidelitySection } from './report';
 import { runFidelity } from './runner';
 
@@ -9,11 +10,7 @@ export const fidelityRuntime: ExperimentKindRuntime<'fidelity'> = {
     runFidelity(
       spec,
       {
-        isCancelled: () => sink.isCancelled(),
-        onProvider: (name, fallbacks) => sink.provider(name, fallbacks),
-        log: (message) => sink.log(message),
-        onModel: (name, sha256) => sink.model(name, sha256),
-        onArtifact: (artifact) => sink.artifact(artifact),
+        ...sinkCallbacks(sink),
         onPoint: (point, metrics, progress, skipped) => sink.point(point.key, metrics, progress, skipped),
       },
       { completed, fetch },

@@ -67,3 +67,14 @@ export interface ExperimentKindRuntime<K extends ExperimentKind> {
   /** The kind's section of the HTML report (everything escaped; inline SVG only). */
   reportSection(run: RunDetailOf<K>, artifacts: ReportArtifacts): string;
 }
+
+/** The callbacks every model-running runner takes, wired to the run's sink. */
+export function sinkCallbacks(sink: RunSink) {
+  return {
+    isCancelled: (): boolean => sink.isCancelled(),
+    onProvider: (name: string, fallbacks: readonly { provider: string; reason: string }[]): void => sink.provider(name, fallbacks),
+    log: (message: string): void => sink.log(message),
+    onModel: (name: string, sha256: string): void => sink.model(name, sha256),
+    onArtifact: (artifact: RunArtifact): void => sink.artifact(artifact),
+  };
+}
