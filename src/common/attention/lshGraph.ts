@@ -36,7 +36,7 @@ import type { AttentionGraphOptions } from './graphParts';
 import { lshCrossAttentionError, lshEffectiveChunk, lshRotations } from './lshRotations';
 import { outputShape } from './shapes';
 import type { AttentionDims } from './shapes';
-import { scoreScaleOf } from './spec';
+import { scoreScaleOf } from './specParts';
 import type { SpecOf } from './spec';
 
 export function buildLshAttentionGraph(spec: SpecOf<'lsh'>, dims: AttentionDims, options: AttentionGraphOptions): GraphBuilder {

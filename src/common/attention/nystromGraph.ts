@@ -32,7 +32,7 @@ import type { AttentionGraphOptions } from './graphParts';
 import { NYSTROM_CAUSAL_ERROR, landmarkSegments } from './nystromLandmarks';
 import { outputShape } from './shapes';
 import type { AttentionDims } from './shapes';
-import { scoreScaleOf } from './spec';
+import { scoreScaleOf } from './specParts';
 import type { SpecOf } from './spec';
 
 /** Averaging matrix W [M, n]: W_sj = 1/|segment s| for j in segment s. */
