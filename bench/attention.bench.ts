@@ -18,16 +18,11 @@
  * fused op, the score buffers it allocates internally (fusedAttentionScratchBytes); measured peak
  * = VmHWM growth of the child.
  *
- * Useful FLOPs (2 per multiply-add, only the work the variant's definition needs; n = Sq = Sk):
- *   exact, fused peer:              2·H·n²·(D + Dv)
- *   sliding/strided/fixed/longformer/bigbird: 2·H·P·(D + Dv), P = allowed (query, key) pairs,
- *                                   counted exactly from the pattern's definition
- *   linear (elu):                   2·H·(2·n·D·Dv + 2·n·D)        (KV state, its use, normaliser)
- *   performer (M features):         2·H·(2·n·M·D + 2·n·M·Dv + 2·n·M) (features of Q and K, then linear)
- *   linformer (rank k):             2·H·(k·n·(D + Dv) + n·k·(D + Dv)) (projections, then attention)
- *   nystrom (M landmarks, T iters): 2·H·(n·M·D + M²·D + M·n·D + M·n·Dv + M²·Dv + n·M·Dv + 4·T·M³)
- *   lsh (R rounds, NB buckets, C):  2·H·R·(n·D·NB/2 + n·2C·(D + Dv)) (hash rotations, chunk + previous)
- *   additive (hidden Hd):           2·H·(n²·Hd + n²·Dv + 2·n·D·Hd) (wᵀtanh(.) per pair, P·V, projections)
+ * Useful FLOPs: attentionFlops (flops.ts, each variant's definition: 2 per multiply-add, only the
+ * work the variant's definition needs), the count kernel-scaling runs report; the fused peer and the
+ * explicit exact graph count as exact attention, 2·H·n²·(D + Dv). Patterns with a closed form for
+ * n = Sq = Sk (sliding, strided, fixed, longformer, bigbird, not causal) count their allowed
+ * (query, key) pairs exactly.
  *
  * Points whose estimated peak exceeds ATTN_BENCH_MAX_GIB (default 6: the machine is shared) are
  * skipped and say so. Variants that throw (not implemented yet, or failing) are reported and the
@@ -40,17 +35,18 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import type { GraphBuilder } from '../src/common/onnx/builder';
-import { fusedAttentionScratchBytes } from '../src/common/attention/exactGraph';
+import { buildExplicitExactAttentionGraph, fusedAttentionScratchBytes } from '../src/common/attention/exactGraph';
+import { attentionFlops } from '../src/common/attention/flops';
 import { describeAttentionGraph } from '../src/common/attention/graphs';
 import { estimateGraphPeakBytes, formatBytes } from '../src/common/attention/memory';
-import { bigbirdKeyBlocks, bigbirdRandomBlocks } from '../src/common/attention/patterns';
+import { variantKindsOf } from '../src/common/attention/registry';
 import type { AttentionDims } from '../src/common/attention/shapes';
 import { parseVariantSpec } from '../src/common/attention/spec';
-import type { VariantSpec, VariantSpecInput } from '../src/common/attention/spec';
+import type { VariantKind, VariantSpecInput } from '../src/common/attention/spec';
+import { ExactSpec } from '../src/common/attention/variants/exact';
 import { availableProviders, createSession } from '../src/node/ort/session';
 import type { ProviderName } from '../src/node/ort/session';
 import { buildFusedMhaPeerGraph } from './fusedMha';
-import { buildExplicitExactAttentionGraph } from '../src/common/attention/exactGraph';
 
 const B = 1;
 const H = 8;
@@ -73,28 +69,37 @@ interface BenchVariant {
   readonly maxN?: number;
 }
 
+/** Each workbench variant's benchmark point, under its kind (a new kind needs its entry here). */
+const SETTINGS: { readonly [K in VariantKind]: { readonly label: string; readonly spec: Extract<VariantSpecInput, { kind: K }>; readonly maxN?: number } } = {
+  exact: { label: 'exact (workbench path)', spec: { kind: 'exact' } },
+  sliding: { label: 'sliding W=256', spec: { kind: 'sliding', window: 256 } },
+  strided: { label: 'strided L=128', spec: { kind: 'strided', stride: 128 } },
+  fixed: { label: 'fixed L=128 c=16', spec: { kind: 'fixed', block: 128, summary: 16 } },
+  longformer: { label: 'longformer W=256 g=16', spec: { kind: 'longformer', window: 256, global: Array.from({ length: 16 }, (_, i) => i) } },
+  bigbird: { label: 'bigbird b=64 w=3 g=1 r=2', spec: { kind: 'bigbird', block: 64, windowBlocks: 3, globalBlocks: 1, randomBlocks: 2, seed: 0 } },
+  linear: { label: 'linear (elu)', spec: { kind: 'linear', featureMap: 'elu' } },
+  performer: { label: 'performer M=256', spec: { kind: 'performer', features: 256, seed: 0 } },
+  linformer: { label: 'linformer k=256', spec: { kind: 'linformer', rank: 256, seed: 0 } },
+  nystrom: { label: 'nystrom M=64', spec: { kind: 'nystrom', landmarks: 64 } },
+  lsh: { label: 'lsh NB=64 C=64 R=2', spec: { kind: 'lsh', buckets: 64, chunk: 64, rounds: 2, seed: 0 } },
+  additive: { label: 'additive Hd=32', spec: { kind: 'additive', hidden: 32, seed: 0 }, maxN: 4 * K },
+};
+
+/** The workbench's exact path first, then the two peers, then every other variant in registry order. */
 const VARIANTS: readonly BenchVariant[] = [
-  { name: 'exact', label: 'exact (workbench path)', spec: { kind: 'exact' } },
+  { name: 'exact', ...SETTINGS.exact },
   { name: 'fused', label: 'ORT fused MHA (peer)', spec: 'peer' },
   { name: 'explicit', label: 'exact, explicit MatMul-Softmax-MatMul', spec: 'explicit', maxN: 8 * K },
-  { name: 'sliding', label: 'sliding W=256', spec: { kind: 'sliding', window: 256 } },
-  { name: 'strided', label: 'strided L=128', spec: { kind: 'strided', stride: 128 } },
-  { name: 'fixed', label: 'fixed L=128 c=16', spec: { kind: 'fixed', block: 128, summary: 16 } },
-  { name: 'longformer', label: 'longformer W=256 g=16', spec: { kind: 'longformer', window: 256, global: Array.from({ length: 16 }, (_, i) => i) } },
-  { name: 'bigbird', label: 'bigbird b=64 w=3 g=1 r=2', spec: { kind: 'bigbird', block: 64, windowBlocks: 3, globalBlocks: 1, randomBlocks: 2, seed: 0 } },
-  { name: 'linear', label: 'linear (elu)', spec: { kind: 'linear', featureMap: 'elu' } },
-  { name: 'performer', label: 'performer M=256', spec: { kind: 'performer', features: 256, seed: 0 } },
-  { name: 'linformer', label: 'linformer k=256', spec: { kind: 'linformer', rank: 256, seed: 0 } },
-  { name: 'nystrom', label: 'nystrom M=64', spec: { kind: 'nystrom', landmarks: 64 } },
-  { name: 'lsh', label: 'lsh NB=64 C=64 R=2', spec: { kind: 'lsh', buckets: 64, chunk: 64, rounds: 2, seed: 0 } },
-  { name: 'additive', label: 'additive Hd=32', spec: { kind: 'additive', hidden: 32, seed: 0 }, maxN: 4 * K },
+  ...variantKindsOf()
+    .filter((kind) => kind !== 'exact')
+    .map((kind) => ({ name: kind, ...SETTINGS[kind] })),
 ];
 
 const dimsOf = (n: number): AttentionDims => ({ batch: B, heads: H, kvHeads: H, seqQ: n, seqK: n, headDim: D, valueDim: D });
 
 function buildGraph(variant: BenchVariant, dims: AttentionDims): GraphBuilder {
   if (variant.spec === 'peer') return buildFusedMhaPeerGraph(dims);
-  if (variant.spec === 'explicit') return buildExplicitExactAttentionGraph(parseVariantSpec({ kind: 'exact' }) as Extract<VariantSpec, { kind: 'exact' }>, dims, { causal: false });
+  if (variant.spec === 'explicit') return buildExplicitExactAttentionGraph(ExactSpec.parse({ kind: 'exact' }), dims, { causal: false });
   return describeAttentionGraph(variant.spec, dims, { causal: false });
 }
 
@@ -110,99 +115,10 @@ function estimatePeak(g: GraphBuilder): number {
 // ---------------------------------------------------------------------------------------------
 // Useful FLOPs
 
-/** Allowed (query, key) pairs of a non-causal pattern at n = Sq = Sk, from its definition. */
-function allowedPairs(spec: VariantSpec, n: number): number {
-  const windowCount = (i: number, w: number) => Math.min(n - 1, i + w) - Math.max(0, i - w) + 1;
-  let pairs = 0;
-  switch (spec.kind) {
-    case 'exact':
-      return n * n;
-    case 'sliding':
-      if (spec.dilation !== 1 || spec.left !== undefined || spec.right !== undefined) throw new Error('pair count: plain sliding windows only');
-      for (let i = 0; i < n; i++) pairs += windowCount(i, spec.window);
-      return pairs;
-    case 'strided': {
-      const L = spec.stride;
-      for (let i = 0; i < n; i++) {
-        const sameResidue = Math.floor((n - 1 - (i % L)) / L) + 1;
-        const inWindow = [i - L, i, i + L].filter((j) => j >= 0 && j < n).length;
-        pairs += windowCount(i, L) + sameResidue - inWindow;
-      }
-      return pairs;
-    }
-    case 'fixed': {
-      const { block: L, summary: c } = spec;
-      const isSummary = (j: number) => j % L >= L - c;
-      let summaryTotal = 0;
-      for (let j = 0; j < n; j++) if (isSummary(j)) summaryTotal++;
-      for (let start = 0; start < n; start += L) {
-        const size = Math.min(L, n - start);
-        let own = 0;
-        for (let j = start; j < start + size; j++) if (isSummary(j)) own++;
-        pairs += size * (size + summaryTotal - own);
-      }
-      return pairs;
-    }
-    case 'longformer': {
-      const globals = new Set(spec.global.filter((g) => g < n));
-      for (let i = 0; i < n; i++) {
-        if (globals.has(i)) {
-          pairs += n;
-          continue;
-        }
-        let extra = 0;
-        for (const g of globals) if (Math.abs(i - g) > spec.window) extra++;
-        pairs += windowCount(i, spec.window) + extra;
-      }
-      return pairs;
-    }
-    case 'bigbird': {
-      const blocks = Math.ceil(n / spec.block);
-      const size = (J: number) => Math.min(spec.block, n - J * spec.block);
-      const random = bigbirdRandomBlocks(spec, blocks, blocks);
-      for (let I = 0; I < blocks; I++) {
-        const keys = I < spec.globalBlocks ? n : bigbirdKeyBlocks(spec, I, blocks, random[I] ?? []).reduce((a, J) => a + size(J), 0);
-        pairs += size(I) * keys;
-      }
-      return pairs;
-    }
-    default:
-      throw new Error(`no pair count for ${spec.kind}`);
-  }
-}
-
-/** Useful FLOPs of one forward pass at n (see the header for the formulas). */
+/** Useful FLOPs of one forward pass at n: the registry's count; the peers count as exact attention. */
 function usefulFlops(variant: BenchVariant, n: number): number {
-  const Dv = D;
-  if (variant.spec === 'peer' || variant.spec === 'explicit') return 2 * H * n * n * (D + Dv);
-  const spec = parseVariantSpec(variant.spec);
-  switch (spec.kind) {
-    case 'exact':
-    case 'sliding':
-    case 'strided':
-    case 'fixed':
-    case 'longformer':
-    case 'bigbird':
-      return 2 * H * allowedPairs(spec, n) * (D + Dv);
-    case 'linear':
-      return 2 * H * (2 * n * D * Dv + 2 * n * D);
-    case 'performer': {
-      const M = spec.features;
-      return 2 * H * (2 * n * M * D + 2 * n * M * Dv + 2 * n * M);
-    }
-    case 'linformer': {
-      const k = spec.rank;
-      return 2 * H * (k * n * (D + Dv) + n * k * (D + Dv));
-    }
-    case 'nystrom': {
-      const M = spec.landmarks;
-      return 2 * H * (n * M * D + M * M * D + M * n * D + M * n * Dv + M * M * Dv + n * M * Dv + 4 * spec.iterations * M ** 3);
-    }
-    case 'lsh':
-      return 2 * H * spec.rounds * (n * D * (spec.buckets / 2) + n * 2 * spec.chunk * (D + Dv));
-    case 'additive':
-      return 2 * H * (n * n * spec.hidden + n * n * Dv + 2 * n * D * spec.hidden);
-  }
+  const spec = variant.spec === 'peer' || variant.spec === 'explicit' ? SETTINGS.exact.spec : variant.spec;
+  return attentionFlops(parseVariantSpec(spec), dimsOf(n), false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,37 +265,64 @@ function parseArgs(argv: readonly string[]): { quick: boolean; variants: string[
 const fmtN = (n: number) => (n % K === 0 ? `${n / K}k` : String(n));
 const fmtMs = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  if (args.child !== null) {
-    let result: PointResult;
-    try {
-      result = await runPoint(JSON.parse(args.child) as PointRequest);
-    } catch (e) {
-      result = { error: (e as Error).message.split('\n')[0] ?? 'failed' };
-    }
-    process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
-    return;
+/** Child mode: run one point and print its result as one line. */
+async function runChildMode(request: string): Promise<void> {
+  let result: PointResult;
+  try {
+    result = await runPoint(JSON.parse(request) as PointRequest);
+  } catch (e) {
+    result = { error: (e as Error).message.split('\n')[0] ?? 'failed' };
   }
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
 
-  const started = performance.now();
-  const unknown = (args.variants ?? []).filter((v) => !VARIANTS.some((x) => x.name === v));
-  if (unknown.length > 0) throw new Error(`unknown variant(s) ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
-  const variants = VARIANTS.filter((v) => args.variants === null || args.variants.includes(v.name));
-  const lengths = args.lengths ?? (args.quick ? QUICK_LENGTHS : [...FULL_LENGTHS, ...EXACT_ONLY_LENGTHS].sort((a, b) => a - b));
-  const lengthsGiven = args.lengths !== null || args.quick;
-
+/** The providers to measure on: the CPU and every available GPU provider (printed in the header). */
+async function benchProviders(): Promise<{ providers: ProviderName[]; note: string }> {
   const statuses = await availableProviders();
   const gpus = statuses.filter((s) => s.name !== 'cpu' && s.available).map((s) => s.name);
-  const providers: ProviderName[] = ['cpu', ...gpus];
+  const note = gpus.length === 0 ? ` (no GPU: ${statuses.filter((s) => s.name !== 'cpu').map((s) => `${s.name}: ${s.reason ?? 'unavailable'}`).join('; ')})` : '';
+  return { providers: ['cpu', ...gpus], note };
+}
+
+function printHeader(providers: readonly ProviderName[], providerNote: string): void {
   const cpuModel = cpus()[0]?.model.trim() ?? 'unknown CPU';
   console.log(`# Attention benchmark\n`);
   console.log(`- command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``);
   console.log(`- machine: ${cpuModel}, ${cpus().length} cores, ${formatBytes(totalmem())} RAM; Node ${process.versions.node}; onnxruntime-node ${ort.env.versions.node ?? '?'}`);
-  console.log(`- providers: ${providers.join(', ')}${gpus.length === 0 ? ` (no GPU: ${statuses.filter((s) => s.name !== 'cpu').map((s) => `${s.name}: ${s.reason ?? 'unavailable'}`).join('; ')})` : ''}`);
+  console.log(`- providers: ${providers.join(', ')}${providerNote}`);
   console.log(`- fp32, B=${B}, H=${H}, D=Dv=${D}, non-causal, no padding; points above ${formatBytes(maxBytes)} estimated peak skipped (ATTN_BENCH_MAX_GIB)`);
   console.log(`- speedup = time of ORT's fused MultiHeadAttention (the peer) at the same n / time of the variant\n`);
+}
 
+/** One point: estimate its peak, skip it when too large, else measure it in a child process. */
+async function measurePoint(provider: ProviderName, n: number, variant: BenchVariant): Promise<Row> {
+  let estPeak: number;
+  try {
+    estPeak = estimatePeak(buildGraph(variant, dimsOf(n)));
+  } catch (e) {
+    const msg = (e as Error).message;
+    return { provider, n, variant, note: /not implemented/i.test(msg) ? 'not implemented' : `failed: ${msg.slice(0, 120)}` };
+  }
+  const row: Row = { provider, n, variant, estPeak };
+  if (estPeak > maxBytes) {
+    row.note = `skipped: needs ~${formatBytes(estPeak)}`;
+    return row;
+  }
+  const t0 = performance.now();
+  const result = await runChild({ variant: variant.name, n, provider, repeats: repeatsFor(n) });
+  if (result.error !== undefined) {
+    row.note = /not implemented/i.test(result.error) ? 'not implemented' : `failed: ${result.error.slice(0, 160)}`;
+  } else if (result.times !== undefined && result.times.length > 0) {
+    row.ms = median(result.times);
+    if (result.measuredPeak !== undefined) row.measuredPeak = result.measuredPeak;
+    if (result.provider !== undefined && result.provider !== provider) row.note = `ran on ${result.provider}`;
+  }
+  process.stderr.write(`  ${provider} n=${fmtN(n)} ${variant.name}: ${row.ms !== undefined ? `${fmtMs(row.ms)} ms` : row.note} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+  return row;
+}
+
+/** Every (provider, n, variant) point, in that nesting order. */
+async function measureAll(providers: readonly ProviderName[], lengths: readonly number[], variants: readonly BenchVariant[], lengthsGiven: boolean): Promise<Row[]> {
   const rows: Row[] = [];
   for (const provider of providers) {
     for (const n of lengths) {
@@ -387,51 +330,49 @@ async function main(): Promise<void> {
         const exactFamily = variant.spec === 'peer' || variant.spec === 'explicit' || variant.name === 'exact';
         if (!lengthsGiven && EXACT_ONLY_LENGTHS.includes(n) && !exactFamily) continue;
         if (variant.maxN !== undefined && n > variant.maxN) continue;
-        let estPeak: number | undefined;
-        try {
-          estPeak = estimatePeak(buildGraph(variant, dimsOf(n)));
-        } catch (e) {
-          const msg = (e as Error).message;
-          rows.push({ provider, n, variant, note: /not implemented/i.test(msg) ? 'not implemented' : `failed: ${msg.slice(0, 120)}` });
-          continue;
-        }
-        const row: Row = { provider, n, variant, estPeak };
-        rows.push(row);
-        if (estPeak > maxBytes) {
-          row.note = `skipped: needs ~${formatBytes(estPeak)}`;
-          continue;
-        }
-        const t0 = performance.now();
-        const result = await runChild({ variant: variant.name, n, provider, repeats: repeatsFor(n) });
-        if (result.error !== undefined) {
-          row.note = /not implemented/i.test(result.error) ? 'not implemented' : `failed: ${result.error.slice(0, 160)}`;
-        } else if (result.times !== undefined && result.times.length > 0) {
-          row.ms = median(result.times);
-          if (result.measuredPeak !== undefined) row.measuredPeak = result.measuredPeak;
-          if (result.provider !== undefined && result.provider !== provider) row.note = `ran on ${result.provider}`;
-        }
-        process.stderr.write(`  ${provider} n=${fmtN(n)} ${variant.name}: ${row.ms !== undefined ? `${fmtMs(row.ms)} ms` : row.note} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+        rows.push(await measurePoint(provider, n, variant));
       }
     }
   }
+  return rows;
+}
 
-  const peerOf = (provider: ProviderName, n: number) => rows.find((r) => r.provider === provider && r.n === n && r.variant.spec === 'peer');
-  for (const provider of providers) {
-    console.log(`## ${provider}\n`);
-    console.log('| n | variant | median ms | useful GFLOP/s | speedup vs fused MHA | est. peak | measured peak | peak / fused | note |');
-    console.log('|---:|---|---:|---:|---:|---:|---:|---:|---|');
-    for (const r of rows.filter((x) => x.provider === provider)) {
-      const peer = peerOf(provider, r.n);
-      const gflops = r.ms !== undefined ? usefulFlops(r.variant, r.n) / (r.ms * 1e6) : undefined;
-      const speedup = r.ms !== undefined && peer?.ms !== undefined ? peer.ms / r.ms : undefined;
-      const peakRatio = r.measuredPeak !== undefined && peer?.measuredPeak !== undefined && peer.measuredPeak > 0 ? r.measuredPeak / peer.measuredPeak : undefined;
-      console.log(
-        `| ${fmtN(r.n)} | ${r.variant.label} | ${r.ms !== undefined ? fmtMs(r.ms) : '-'} | ${gflops !== undefined ? gflops.toFixed(1) : '-'} | ${speedup !== undefined ? `${speedup.toFixed(2)}x` : '-'} | ${r.estPeak !== undefined ? formatBytes(r.estPeak) : '-'} | ${r.measuredPeak !== undefined ? formatBytes(r.measuredPeak) : '-'} | ${peakRatio !== undefined ? peakRatio.toFixed(2) : '-'} | ${r.note ?? ''} |`,
-      );
-    }
-    console.log('');
-    printTargets(rows.filter((x) => x.provider === provider));
+/** The Markdown table of one provider's rows, then its targets. */
+function printProviderTable(rows: readonly Row[], provider: ProviderName): void {
+  const peerOf = (n: number) => rows.find((r) => r.provider === provider && r.n === n && r.variant.spec === 'peer');
+  console.log(`## ${provider}\n`);
+  console.log('| n | variant | median ms | useful GFLOP/s | speedup vs fused MHA | est. peak | measured peak | peak / fused | note |');
+  console.log('|---:|---|---:|---:|---:|---:|---:|---:|---|');
+  for (const r of rows.filter((x) => x.provider === provider)) {
+    const peer = peerOf(r.n);
+    const gflops = r.ms !== undefined ? usefulFlops(r.variant, r.n) / (r.ms * 1e6) : undefined;
+    const speedup = r.ms !== undefined && peer?.ms !== undefined ? peer.ms / r.ms : undefined;
+    const peakRatio = r.measuredPeak !== undefined && peer?.measuredPeak !== undefined && peer.measuredPeak > 0 ? r.measuredPeak / peer.measuredPeak : undefined;
+    console.log(
+      `| ${fmtN(r.n)} | ${r.variant.label} | ${r.ms !== undefined ? fmtMs(r.ms) : '-'} | ${gflops !== undefined ? gflops.toFixed(1) : '-'} | ${speedup !== undefined ? `${speedup.toFixed(2)}x` : '-'} | ${r.estPeak !== undefined ? formatBytes(r.estPeak) : '-'} | ${r.measuredPeak !== undefined ? formatBytes(r.measuredPeak) : '-'} | ${peakRatio !== undefined ? peakRatio.toFixed(2) : '-'} | ${r.note ?? ''} |`,
+    );
   }
+  console.log('');
+  printTargets(rows.filter((x) => x.provider === provider));
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.child !== null) {
+    await runChildMode(args.child);
+    return;
+  }
+  const started = performance.now();
+  const unknown = (args.variants ?? []).filter((v) => !VARIANTS.some((x) => x.name === v));
+  if (unknown.length > 0) throw new Error(`unknown variant(s) ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
+  const variants = VARIANTS.filter((v) => args.variants === null || args.variants.includes(v.name));
+  const lengths = args.lengths ?? (args.quick ? QUICK_LENGTHS : [...FULL_LENGTHS, ...EXACT_ONLY_LENGTHS].sort((a, b) => a - b));
+  const lengthsGiven = args.lengths !== null || args.quick;
+
+  const { providers, note } = await benchProviders();
+  printHeader(providers, note);
+  const rows = await measureAll(providers, lengths, variants, lengthsGiven);
+  for (const provider of providers) printProviderTable(rows, provider);
   console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s)`);
 }
 

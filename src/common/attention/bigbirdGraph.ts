@@ -13,9 +13,9 @@ import type { GraphBuilder } from '../onnx/builder';
 import { buildSparseAttentionGraph, sharedKeyBlockRows, sharedKeyComponent } from './blockSparseParts';
 import type { SparseComponent, SparsePlan } from './blockSparseParts';
 import type { AttentionGraphOptions } from './graphParts';
-import { bigbirdKeyBlocks, bigbirdRandomBlocks, firstAllowedKey } from './patterns';
+import { bigbirdKeyBlocks, bigbirdPattern, bigbirdRandomBlocks } from './variants/bigbirdPattern';
 import type { AttentionDims } from './shapes';
-import { scoreScaleOf } from './spec';
+import { scoreScaleOf } from './specParts';
 import type { SpecOf } from './spec';
 
 export function bigbirdPlan(spec: SpecOf<'bigbird'>, dims: AttentionDims, causal: boolean): SparsePlan {
@@ -29,7 +29,7 @@ export function bigbirdPlan(spec: SpecOf<'bigbird'>, dims: AttentionDims, causal
   const plan = {
     graphName: `bigbird_attention_b${b}${causal ? '_causal' : ''}`,
     scale: scoreScaleOf(spec, dims.headDim),
-    firstKey: (i: number) => firstAllowedKey(spec, i, causal, Sk),
+    firstKey: (i: number) => bigbirdPattern.firstAllowedKey(spec, i, causal, Sk),
   };
   if (globalRowCount === Sq) return { ...plan, components: [sharedKeyComponent('global_rows', all(Sq), all(Sk), sharedKeyBlockRows(dims, Sk))] };
 

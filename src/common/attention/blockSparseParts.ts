@@ -241,9 +241,86 @@ function chunkMask(ctx: Ctx, comp: SparseComponent, t0: number, t1: number, keyI
   return mask;
 }
 
-function runComponent(ctx: Ctx, comp: SparseComponent, partial: boolean): ComponentResult {
+/** K (transposed, [B,Hkv,1,rows,D,nK]) and V ([B,Hkv,1,rows,nK,Dv]) gathered at key slots [rows, nK]. */
+interface GatheredKeys {
+  readonly kT: string;
+  readonly v: string;
+  /** The int64 [rows, nK] slot index (unused slots clamped to key 0; the mask removes them). */
+  readonly index: string;
+}
+
+function gatherKeys(ctx: Ctx, keys: Int32Array, rows: number, nK: number, prefix: string, axis2: string): GatheredKeys {
+  const { g, dims } = ctx;
+  const { batch: B, kvHeads: Hkv, headDim: D, valueDim: Dv } = dims;
+  const index = g.constInt64(int64(Array.from(keys, (j) => Math.max(0, j))), [rows, nK], `${prefix}_keys`);
+  const kg = g.op('Gather', [ctx.k, index], { elemType: f32, shape: [B, Hkv, rows, nK, D], name: fresh(`${prefix}_k`) }, { attrs: { axis: attr.int(2) } });
+  const k6 = g.op('Unsqueeze', [kg, axis2], { elemType: f32, shape: [B, Hkv, 1, rows, nK, D], name: fresh(`${prefix}_k6`) });
+  const kT = g.op('Transpose', [k6], { elemType: f32, shape: [B, Hkv, 1, rows, D, nK], name: fresh(`${prefix}_kt`) }, { attrs: { perm: attr.ints([0, 1, 2, 3, 5, 4]) } });
+  const vg = g.op('Gather', [ctx.v, index], { elemType: f32, shape: [B, Hkv, rows, nK, Dv], name: fresh(`${prefix}_v`) }, { attrs: { axis: attr.int(2) } });
+  const v = g.op('Unsqueeze', [vg, axis2], { elemType: f32, shape: [B, Hkv, 1, rows, nK, Dv], name: fresh(`${prefix}_v6`) });
+  return { kT, v, index };
+}
+
+/** One chunk's result: o (softmax mode) or [u | l | m] (partial mode), and its weights for probabilities. */
+interface ChunkResult {
+  readonly out: string;
+  /** Softmax probabilities, or the unnormalised e (partial mode). */
+  readonly weights: string;
+}
+
+/** Query blocks [t0, t1) of a component against their keys: masked scores, then softmax or partials. */
+function runChunk(ctx: Ctx, comp: SparseComponent, t0: number, t1: number, shared: GatheredKeys | null, partial: boolean, axis2: string): ChunkResult {
   const { g, dims } = ctx;
   const { batch: B, heads: H, kvHeads: Hkv, headDim: D, valueDim: Dv } = dims;
+  const G = H / Hkv;
+  const qb = comp.blockRows;
+  const nK = comp.slots;
+  const c = t1 - t0;
+  const name = `${comp.name}_c${t0}`;
+  const rows = g.constInt64(int64(Array.from(comp.rowIndex.subarray(t0 * qb, t1 * qb), (r) => Math.max(0, r))), [c, qb], `${name}_rows`);
+  const qc5 = g.op('Gather', [ctx.q, rows], { elemType: f32, shape: [B, H, c, qb, D], name: fresh(`${name}_q`) }, { attrs: { axis: attr.int(2) } });
+  const qc = g.op('Reshape', [qc5, g.constInt64([B, Hkv, G, c, qb, D], [6], `${name}_q_shape`)], { elemType: f32, shape: [B, Hkv, G, c, qb, D], name: fresh(`${name}_q6`) });
+  const keys = shared ?? gatherKeys(ctx, comp.keyIndex.subarray(t0 * nK, t1 * nK), c, nK, name, axis2);
+  const scoreShape = [B, Hkv, G, c, qb, nK];
+  let scores = g.op('MatMul', [qc, keys.kT], { elemType: f32, shape: scoreShape, name: fresh(`${name}_scores`) });
+  const mask = chunkMask(ctx, comp, t0, t1, keys.index);
+  if (mask !== null) scores = g.op('Add', [scores, mask], { elemType: f32, shape: scoreShape, name: fresh(`${name}_scores_masked`) });
+  if (!partial) {
+    const probs = g.op('Softmax', [scores], { elemType: f32, shape: scoreShape, name: fresh(`${name}_probs`) }, { attrs: { axis: attr.int(-1) } });
+    return { out: g.op('MatMul', [probs, keys.v], { elemType: f32, shape: [B, Hkv, G, c, qb, Dv], name: fresh(`${name}_o`) }), weights: probs };
+  }
+  const rowShape = [B, Hkv, G, c, qb, 1];
+  const m = g.op('ReduceMax', [scores], { elemType: f32, shape: rowShape, name: fresh(`${name}_max`) }, { attrs: { axes: attr.ints([-1]), keepdims: attr.int(1) } });
+  const shifted = g.op('Sub', [scores, m], { elemType: f32, shape: scoreShape, name: fresh(`${name}_shifted`) });
+  const e = g.op('Exp', [shifted], { elemType: f32, shape: scoreShape, name: fresh(`${name}_exp`) });
+  const l = g.op('ReduceSum', [e, g.constInt64([-1], [1], 'axis_last')], { elemType: f32, shape: rowShape, name: fresh(`${name}_sum`) }, { attrs: { keepdims: attr.int(1) } });
+  const u = g.op('MatMul', [e, keys.v], { elemType: f32, shape: [B, Hkv, G, c, qb, Dv], name: fresh(`${name}_u`) });
+  const out = g.op('Concat', [u, l, m], { elemType: f32, shape: [B, Hkv, G, c, qb, Dv + 2], name: fresh(`${name}_partials`) }, { attrs: { axis: attr.int(-1) } });
+  return { out, weights: e };
+}
+
+/** The chunks' results [.., c, qb, X] joined over the component's blocks, in natural row order [B,Hkv,G,Sq,X]. */
+function joinChunks(ctx: Ctx, comp: SparseComponent, parts: readonly string[], X: number, what: string): string {
+  const { g, dims } = ctx;
+  const { batch: B, heads: H, kvHeads: Hkv } = dims;
+  const G = H / Hkv;
+  const nQB = comp.blocks;
+  const qb = comp.blockRows;
+  const joined =
+    parts.length === 1
+      ? (parts[0] as string)
+      : g.op('Concat', [...parts], { elemType: f32, shape: [B, Hkv, G, nQB, qb, X], name: fresh(`${comp.name}_${what}_blocks`) }, { attrs: { axis: attr.int(3) } });
+  const flat = g.op('Reshape', [joined, g.constInt64([B, Hkv, G, nQB * qb, X], [5], `${comp.name}_${what}_shape`)], {
+    elemType: f32,
+    shape: [B, Hkv, G, nQB * qb, X],
+    name: fresh(`${comp.name}_${what}_rows`),
+  });
+  return toNatural(ctx, comp, flat, `${comp.name}_${what}`);
+}
+
+function runComponent(ctx: Ctx, comp: SparseComponent, partial: boolean): ComponentResult {
+  const { g, dims } = ctx;
+  const { batch: B, heads: H, kvHeads: Hkv, valueDim: Dv } = dims;
   const G = H / Hkv;
   const qb = comp.blockRows;
   const nK = comp.slots;
@@ -251,80 +328,19 @@ function runComponent(ctx: Ctx, comp: SparseComponent, partial: boolean): Compon
   if (comp.rowIndex.length !== nQB * qb) throw new Error(`${comp.name}: rowIndex has ${comp.rowIndex.length} entries, expected ${nQB * qb}`);
   if (comp.keyIndex.length !== (comp.sharedKeys ? 1 : nQB) * nK) throw new Error(`${comp.name}: keyIndex has the wrong length`);
   const axis2 = g.constInt64([2], [1], 'axis_2');
-  const clampKeys = (keys: Int32Array) => int64(Array.from(keys, (j) => Math.max(0, j)));
+  const shared = comp.sharedKeys ? gatherKeys(ctx, comp.keyIndex, 1, nK, comp.name, axis2) : null;
 
-  let sharedKT: string | null = null;
-  let sharedV: string | null = null;
-  let sharedIdx: string | null = null;
-  if (comp.sharedKeys) {
-    sharedIdx = g.constInt64(clampKeys(comp.keyIndex), [1, nK], `${comp.name}_keys`);
-    const kS = g.op('Gather', [ctx.k, sharedIdx], { elemType: f32, shape: [B, Hkv, 1, nK, D], name: fresh(`${comp.name}_k`) }, { attrs: { axis: attr.int(2) } });
-    const kS6 = g.op('Unsqueeze', [kS, axis2], { elemType: f32, shape: [B, Hkv, 1, 1, nK, D], name: fresh(`${comp.name}_k6`) });
-    sharedKT = g.op('Transpose', [kS6], { elemType: f32, shape: [B, Hkv, 1, 1, D, nK], name: fresh(`${comp.name}_kt`) }, { attrs: { perm: attr.ints([0, 1, 2, 3, 5, 4]) } });
-    const vS = g.op('Gather', [ctx.v, sharedIdx], { elemType: f32, shape: [B, Hkv, 1, nK, Dv], name: fresh(`${comp.name}_v`) }, { attrs: { axis: attr.int(2) } });
-    sharedV = g.op('Unsqueeze', [vS, axis2], { elemType: f32, shape: [B, Hkv, 1, 1, nK, Dv], name: fresh(`${comp.name}_v6`) });
-  }
-
-  const perBlock = B * H * qb * nK;
-  const chunkBlocks = Math.max(1, Math.floor(ctx.chunkElements / perBlock));
+  const chunkBlocks = Math.max(1, Math.floor(ctx.chunkElements / (B * H * qb * nK)));
   const outs: string[] = [];
   const chunks: ChunkProbs[] = [];
   for (let t0 = 0; t0 < nQB; t0 += chunkBlocks) {
     const t1 = Math.min(nQB, t0 + chunkBlocks);
-    const c = t1 - t0;
-    const name = `${comp.name}_c${t0}`;
-    const rows = g.constInt64(int64(Array.from(comp.rowIndex.subarray(t0 * qb, t1 * qb), (r) => Math.max(0, r))), [c, qb], `${name}_rows`);
-    const qc5 = g.op('Gather', [ctx.q, rows], { elemType: f32, shape: [B, H, c, qb, D], name: fresh(`${name}_q`) }, { attrs: { axis: attr.int(2) } });
-    const qc = g.op('Reshape', [qc5, g.constInt64([B, Hkv, G, c, qb, D], [6], `${name}_q_shape`)], { elemType: f32, shape: [B, Hkv, G, c, qb, D], name: fresh(`${name}_q6`) });
-    let kT: string;
-    let vc: string;
-    let keyIdx: string;
-    if (sharedKT !== null && sharedV !== null && sharedIdx !== null) {
-      kT = sharedKT;
-      vc = sharedV;
-      keyIdx = sharedIdx;
-    } else {
-      keyIdx = g.constInt64(clampKeys(comp.keyIndex.subarray(t0 * nK, t1 * nK)), [c, nK], `${name}_keys`);
-      const kc = g.op('Gather', [ctx.k, keyIdx], { elemType: f32, shape: [B, Hkv, c, nK, D], name: fresh(`${name}_k`) }, { attrs: { axis: attr.int(2) } });
-      const kc6 = g.op('Unsqueeze', [kc, axis2], { elemType: f32, shape: [B, Hkv, 1, c, nK, D], name: fresh(`${name}_k6`) });
-      kT = g.op('Transpose', [kc6], { elemType: f32, shape: [B, Hkv, 1, c, D, nK], name: fresh(`${name}_kt`) }, { attrs: { perm: attr.ints([0, 1, 2, 3, 5, 4]) } });
-      const vg = g.op('Gather', [ctx.v, keyIdx], { elemType: f32, shape: [B, Hkv, c, nK, Dv], name: fresh(`${name}_v`) }, { attrs: { axis: attr.int(2) } });
-      vc = g.op('Unsqueeze', [vg, axis2], { elemType: f32, shape: [B, Hkv, 1, c, nK, Dv], name: fresh(`${name}_v6`) });
-    }
-    const scoreShape = [B, Hkv, G, c, qb, nK];
-    let scores = g.op('MatMul', [qc, kT], { elemType: f32, shape: scoreShape, name: fresh(`${name}_scores`) });
-    const mask = chunkMask(ctx, comp, t0, t1, keyIdx);
-    if (mask !== null) scores = g.op('Add', [scores, mask], { elemType: f32, shape: scoreShape, name: fresh(`${name}_scores_masked`) });
-    if (!partial) {
-      const probs = g.op('Softmax', [scores], { elemType: f32, shape: scoreShape, name: fresh(`${name}_probs`) }, { attrs: { axis: attr.int(-1) } });
-      outs.push(g.op('MatMul', [probs, vc], { elemType: f32, shape: [B, Hkv, G, c, qb, Dv], name: fresh(`${name}_o`) }));
-      if (ctx.keepProbs) chunks.push({ values: probs, t0, t1 });
-    } else {
-      const rowShape = [B, Hkv, G, c, qb, 1];
-      const m = g.op('ReduceMax', [scores], { elemType: f32, shape: rowShape, name: fresh(`${name}_max`) }, { attrs: { axes: attr.ints([-1]), keepdims: attr.int(1) } });
-      const shifted = g.op('Sub', [scores, m], { elemType: f32, shape: scoreShape, name: fresh(`${name}_shifted`) });
-      const e = g.op('Exp', [shifted], { elemType: f32, shape: scoreShape, name: fresh(`${name}_exp`) });
-      const l = g.op('ReduceSum', [e, g.constInt64([-1], [1], 'axis_last')], { elemType: f32, shape: rowShape, name: fresh(`${name}_sum`) }, { attrs: { keepdims: attr.int(1) } });
-      const u = g.op('MatMul', [e, vc], { elemType: f32, shape: [B, Hkv, G, c, qb, Dv], name: fresh(`${name}_u`) });
-      outs.push(g.op('Concat', [u, l, m], { elemType: f32, shape: [B, Hkv, G, c, qb, Dv + 2], name: fresh(`${name}_partials`) }, { attrs: { axis: attr.int(-1) } }));
-      if (ctx.keepProbs) chunks.push({ values: e, t0, t1 });
-    }
+    const chunk = runChunk(ctx, comp, t0, t1, shared, partial, axis2);
+    outs.push(chunk.out);
+    if (ctx.keepProbs) chunks.push({ values: chunk.weights, t0, t1 });
   }
-
-  const assemble = (parts: string[], X: number, what: string): string => {
-    const joined =
-      parts.length === 1
-        ? (parts[0] as string)
-        : g.op('Concat', parts, { elemType: f32, shape: [B, Hkv, G, nQB, qb, X], name: fresh(`${comp.name}_${what}_blocks`) }, { attrs: { axis: attr.int(3) } });
-    const flat = g.op('Reshape', [joined, g.constInt64([B, Hkv, G, nQB * qb, X], [5], `${comp.name}_${what}_shape`)], {
-      elemType: f32,
-      shape: [B, Hkv, G, nQB * qb, X],
-      name: fresh(`${comp.name}_${what}_rows`),
-    });
-    return toNatural(ctx, comp, flat, `${comp.name}_${what}`);
-  };
-  if (!partial) return { comp, o: assemble(outs, Dv, 'o'), chunks };
-  const partials = assemble(outs, Dv + 2, 'partials');
+  if (!partial) return { comp, o: joinChunks(ctx, comp, outs, Dv, 'o'), chunks };
+  const partials = joinChunks(ctx, comp, outs, Dv + 2, 'partials');
   const m = g.op(
     'Slice',
     [partials, g.constInt64([Dv + PARTIAL_MAX], [1], 'partial_max_start'), g.constInt64([Dv + PARTIAL_MAX + 1], [1], 'partial_max_end'), g.constInt64([4], [1], 'axis4')],
@@ -358,11 +374,9 @@ function scatterChunk(ctx: Ctx, acc: string, comp: SparseComponent, chunk: Chunk
   return g.op('ScatterND', [acc, g.constInt64(idx, [count, 1], 'p_index'), upd], { elemType: f32, shape: [Sq * Sk + 1, BH], name: fresh('p_acc') }, { attrs: { reduction: attr.string('add') } });
 }
 
-export function buildSparseAttentionGraph(plan: SparsePlan, dims: AttentionDims, options: AttentionGraphOptions): GraphBuilder {
-  freshCounter = 0;
-  const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, seqK: Sk, headDim: D, valueDim: Dv } = dims;
-  const G = H / Hkv;
-  const g = new GraphBuilder({ graphName: plan.graphName });
+/** The graph's inputs, the scaled queries and the shared constants. */
+function sparseContext(g: GraphBuilder, plan: SparsePlan, dims: AttentionDims, options: AttentionGraphOptions): { ctx: Ctx; lengths: string | null } {
+  const { batch: B, heads: H, seqQ: Sq, headDim: D } = dims;
   const { q, k, v } = declareAttentionInputs(g, dims);
   const lengths = declareKeyLengths(g, dims, options);
   const keyValid = lengths === null ? null : keyValidity(g, lengths, dims);
@@ -380,103 +394,173 @@ export function buildSparseAttentionGraph(plan: SparsePlan, dims: AttentionDims,
     zero: g.constFloat32(0, [], 'zero'),
     keepProbs: options.probabilities === true,
   };
+  return { ctx, lengths };
+}
 
+/** 1 for each global row (null without global rows); throws unless every other row is in every component. */
+function checkPlanRows(plan: SparsePlan, seqQ: number): Uint8Array | null {
   let globalRow: Uint8Array | null = null;
   if (plan.globalRows !== undefined) {
-    globalRow = new Uint8Array(Sq);
-    for (const r of plan.globalRows.rowIndex) if (r >= 0 && r < Sq) globalRow[r] = 1;
+    globalRow = new Uint8Array(seqQ);
+    for (const r of plan.globalRows.rowIndex) if (r >= 0 && r < seqQ) globalRow[r] = 1;
   }
   for (const comp of plan.components) {
-    const pos = positionsOf(comp, Sq);
+    const pos = positionsOf(comp, seqQ);
     pos.forEach((p, i) => {
       if (p < 0 && globalRow?.[i] !== 1) throw new Error(`${comp.name} does not cover query row ${i}`);
     });
   }
   if (plan.components.length === 0) throw new Error('a sparse plan needs at least one component');
+  return globalRow;
+}
 
-  const partial = plan.components.length > 1;
-  const results = plan.components.map((comp) => runComponent(ctx, comp, partial));
+/** The merged output [B,Hkv,G,Sq,Dv] and, with probabilities, each component's row factor w_c / Σ_c w_c·l_c. */
+interface MergedOutput {
+  readonly o: string;
+  readonly factors: readonly string[];
+}
+
+/** Several components' partials merged exactly by log-sum-exp weights. */
+function mergePartials(ctx: Ctx, results: readonly ComponentResult[]): MergedOutput {
+  const { g, dims } = ctx;
+  const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, valueDim: Dv } = dims;
+  const G = H / Hkv;
   const rowShape = [B, Hkv, G, Sq, 1];
   const oShape = [B, Hkv, G, Sq, Dv];
-  let o: string;
+  const maxAll = g.op('Max', results.map((r) => r.m as string), { elemType: f32, shape: rowShape, name: 'row_max' });
+  const weights = results.map((r) => {
+    const diff = g.op('Sub', [r.m as string, maxAll], { elemType: f32, shape: rowShape, name: fresh(`${r.comp.name}_max_diff`) });
+    return g.op('Exp', [diff], { elemType: f32, shape: rowShape, name: fresh(`${r.comp.name}_weight`) });
+  });
+  // Σ_c w_c·[u_c | l_c | m_c] (the m column is not used), then numerator / denominator.
+  const partialShape = [B, Hkv, G, Sq, Dv + 2];
+  const weighted = results.map((r, c) => g.op('Mul', [r.partials as string, weights[c] as string], { elemType: f32, shape: partialShape, name: fresh(`${r.comp.name}_weighted`) }));
+  const merged = g.op('Sum', weighted, { elemType: f32, shape: partialShape, name: 'merged_partials' });
+  const axis4 = g.constInt64([4], [1], 'axis4');
+  const num = g.op('Slice', [merged, g.constInt64([0], [1], 'start0'), g.constInt64([Dv], [1], 'partial_u_end'), axis4], { elemType: f32, shape: oShape, name: 'merged_numerator' });
+  const den = g.op('Slice', [merged, g.constInt64([Dv + PARTIAL_SUM], [1], 'partial_sum_start'), g.constInt64([Dv + PARTIAL_SUM + 1], [1], 'partial_sum_end'), axis4], {
+    elemType: f32,
+    shape: rowShape,
+    name: 'merged_denominator',
+  });
+  const o = g.op('Div', [num, den], { elemType: f32, shape: oShape, name: 'merged_o' });
   const factors: string[] = [];
-  if (!partial) {
-    o = results[0]?.o as string;
-  } else {
-    const maxAll = g.op('Max', results.map((r) => r.m as string), { elemType: f32, shape: rowShape, name: 'row_max' });
-    const weights = results.map((r) => {
-      const diff = g.op('Sub', [r.m as string, maxAll], { elemType: f32, shape: rowShape, name: fresh(`${r.comp.name}_max_diff`) });
-      return g.op('Exp', [diff], { elemType: f32, shape: rowShape, name: fresh(`${r.comp.name}_weight`) });
-    });
-    // Σ_c w_c·[u_c | l_c | m_c] (the m column is not used), then numerator / denominator.
-    const partialShape = [B, Hkv, G, Sq, Dv + 2];
-    const weighted = results.map((r, c) => g.op('Mul', [r.partials as string, weights[c] as string], { elemType: f32, shape: partialShape, name: fresh(`${r.comp.name}_weighted`) }));
-    const merged = g.op('Sum', weighted, { elemType: f32, shape: partialShape, name: 'merged_partials' });
-    const axis4 = g.constInt64([4], [1], 'axis4');
-    const num = g.op('Slice', [merged, g.constInt64([0], [1], 'start0'), g.constInt64([Dv], [1], 'partial_u_end'), axis4], { elemType: f32, shape: oShape, name: 'merged_numerator' });
-    const den = g.op('Slice', [merged, g.constInt64([Dv + PARTIAL_SUM], [1], 'partial_sum_start'), g.constInt64([Dv + PARTIAL_SUM + 1], [1], 'partial_sum_end'), axis4], {
-      elemType: f32,
-      shape: rowShape,
-      name: 'merged_denominator',
-    });
-    o = g.op('Div', [num, den], { elemType: f32, shape: oShape, name: 'merged_o' });
-    if (ctx.keepProbs) {
-      for (const w of weights) factors.push(g.op('Div', [w, den], { elemType: f32, shape: rowShape, name: fresh('p_factor') }));
-    }
+  if (ctx.keepProbs) {
+    for (const w of weights) factors.push(g.op('Div', [w, den], { elemType: f32, shape: rowShape, name: fresh('p_factor') }));
   }
+  return { o, factors };
+}
 
-  let globalResult: ComponentResult | null = null;
-  if (plan.globalRows !== undefined && globalRow !== null) {
-    globalResult = runComponent(ctx, plan.globalRows, false);
-    const isGlobal = g.initializer({ dtype: 'int64', shape: [Sq, 1], data: int64(globalRow) }, 'global_row_flag');
-    const flag = g.op('Cast', [isGlobal], { elemType: 'bool', shape: [Sq, 1], name: 'global_row' }, { attrs: { to: attr.int(9) } });
-    o = g.op('Where', [flag, globalResult.o as string, o], { elemType: f32, shape: oShape, name: 'o_with_global_rows' });
-  }
+/** The global rows' dense result replacing theirs in o. */
+function withGlobalRows(ctx: Ctx, globalRows: SparseComponent, globalRow: Uint8Array, o: string): { o: string; result: ComponentResult } {
+  const { g, dims } = ctx;
+  const Sq = dims.seqQ;
+  const result = runComponent(ctx, globalRows, false);
+  const isGlobal = g.initializer({ dtype: 'int64', shape: [Sq, 1], data: int64(globalRow) }, 'global_row_flag');
+  const flag = g.op('Cast', [isGlobal], { elemType: 'bool', shape: [Sq, 1], name: 'global_row' }, { attrs: { to: attr.int(9) } });
+  const oShape = shapeOf(g, o);
+  return { o: g.op('Where', [flag, result.o as string, o], { elemType: f32, shape: [...oShape], name: 'o_with_global_rows' }), result };
+}
 
-  // Rows with no allowed key: zeros.
+/** bool [B or 1, Sq]: does the row have an allowed key (null when every row has one whatever the lengths)? */
+function rowsWithKeys(ctx: Ctx, plan: SparsePlan, lengths: string | null): string | null {
+  const { g, dims } = ctx;
+  const { batch: B, seqQ: Sq, seqK: Sk } = dims;
   const firstKey = Array.from({ length: Sq }, (_, i) => Math.min(Sk, plan.firstKey(i)));
-  let rowValid: string | null = null;
   if (lengths !== null) {
     const first = g.constInt64(int64(firstKey), [1, Sq], 'first_key');
     const lengthCol = g.op('Unsqueeze', [lengths, g.constInt64([1], [1], 'axis_1')], { elemType: 'int64', shape: [B, 1], name: 'key_length_col' });
-    rowValid = g.op('Less', [first, lengthCol], { elemType: 'bool', shape: [B, Sq], name: 'row_has_key' });
-  } else if (firstKey.some((f) => f >= Sk)) {
-    const flags = g.initializer({ dtype: 'int64', shape: [1, Sq], data: int64(firstKey.map((f) => (f < Sk ? 1 : 0))) }, 'row_has_key_flag');
-    rowValid = g.op('Cast', [flags], { elemType: 'bool', shape: [1, Sq], name: 'row_has_key' }, { attrs: { to: attr.int(9) } });
+    return g.op('Less', [first, lengthCol], { elemType: 'bool', shape: [B, Sq], name: 'row_has_key' });
   }
+  if (firstKey.some((f) => f >= Sk)) {
+    const flags = g.initializer({ dtype: 'int64', shape: [1, Sq], data: int64(firstKey.map((f) => (f < Sk ? 1 : 0))) }, 'row_has_key_flag');
+    return g.op('Cast', [flags], { elemType: 'bool', shape: [1, Sq], name: 'row_has_key' }, { attrs: { to: attr.int(9) } });
+  }
+  return null;
+}
+
+/** Everything the probabilities output needs from the rest of the build. */
+interface ProbabilityParts {
+  readonly results: readonly ComponentResult[];
+  readonly partial: boolean;
+  readonly factors: readonly string[];
+  readonly globalRow: Uint8Array | null;
+  readonly globalResult: ComponentResult | null;
+  readonly rowValid: string | null;
+  readonly rowBatch: number;
+}
+
+/** One component chunk's weights, scaled by its row factor in partial mode. */
+function chunkWeights(ctx: Ctx, r: ComponentResult, chunk: ChunkProbs, factor: string | undefined): string {
+  const { g, dims } = ctx;
+  const G = dims.heads / dims.kvHeads;
+  if (factor === undefined) return chunk.values;
+  const c = chunk.t1 - chunk.t0;
+  const qb = r.comp.blockRows;
+  const rows = g.constInt64(int64(Array.from(r.comp.rowIndex.subarray(chunk.t0 * qb, chunk.t1 * qb), (x) => Math.max(0, x))), [c, qb], 'p_rows');
+  const fc = g.op('Gather', [factor, rows], { elemType: f32, shape: [dims.batch, dims.kvHeads, G, c, qb, 1], name: fresh('p_factor_rows') }, { attrs: { axis: attr.int(3) } });
+  return binary(g, 'Mul', chunk.values, fc, 'p_weights');
+}
+
+/** The dense attention matrix p [B,H,Sq,Sk], scattered from every chunk's weights. */
+function probabilitiesOutput(ctx: Ctx, parts: ProbabilityParts): string {
+  const { g, dims } = ctx;
+  const { batch: B, heads: H, seqQ: Sq, seqK: Sk } = dims;
+  const BH = B * H;
+  let acc = g.op('ConstantOfShape', [g.constInt64([Sq * Sk + 1, BH], [2], 'p_acc_shape')], { elemType: f32, shape: [Sq * Sk + 1, BH], name: 'p_zero' }, {
+    attrs: { value: attr.tensor({ dtype: 'float32', shape: [1], data: new Float32Array([0]) }) },
+  });
+  parts.results.forEach((r, c) => {
+    for (const chunk of r.chunks) {
+      const w = chunkWeights(ctx, r, chunk, parts.partial ? parts.factors[c] : undefined);
+      acc = scatterChunk(ctx, acc, r.comp, chunk, w, parts.globalRow);
+    }
+  });
+  const globalResult = parts.globalResult;
+  if (globalResult !== null) for (const chunk of globalResult.chunks) acc = scatterChunk(ctx, acc, globalResult.comp, chunk, chunk.values, null);
+  const accT = g.op('Transpose', [acc], { elemType: f32, shape: [BH, Sq * Sk + 1], name: 'p_acc_t' }, { attrs: { perm: attr.ints([1, 0]) } });
+  const sliced = g.op('Slice', [accT, g.constInt64([0], [1], 'start0'), g.constInt64([Sq * Sk], [1], 'p_end'), g.constInt64([1], [1], 'axis1')], { elemType: f32, shape: [BH, Sq * Sk], name: 'p_flat' });
+  let p = g.op('Reshape', [sliced, g.constInt64([B, H, Sq, Sk], [4], 'p_shape')], { elemType: f32, shape: [B, H, Sq, Sk], name: 'p_dense' });
+  if (parts.rowValid !== null) {
+    const rb = parts.rowBatch;
+    const rv4 = g.op('Reshape', [parts.rowValid, g.constInt64([rb, 1, Sq, 1], [4], 'row_valid_shape4')], { elemType: 'bool', shape: [rb, 1, Sq, 1], name: 'row_has_key4' });
+    p = g.op('Where', [rv4, p, ctx.zero], { elemType: f32, shape: [B, H, Sq, Sk], name: 'p_zeroed' });
+  }
+  return p;
+}
+
+export function buildSparseAttentionGraph(plan: SparsePlan, dims: AttentionDims, options: AttentionGraphOptions): GraphBuilder {
+  freshCounter = 0;
+  const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, valueDim: Dv } = dims;
+  const G = H / Hkv;
+  const g = new GraphBuilder({ graphName: plan.graphName });
+  const { ctx, lengths } = sparseContext(g, plan, dims, options);
+  const globalRow = checkPlanRows(plan, Sq);
+
+  const partial = plan.components.length > 1;
+  const results = plan.components.map((comp) => runComponent(ctx, comp, partial));
+  const oShape = [B, Hkv, G, Sq, Dv];
+  const merged: MergedOutput = partial ? mergePartials(ctx, results) : { o: results[0]?.o as string, factors: [] };
+  let o = merged.o;
+
+  let globalResult: ComponentResult | null = null;
+  if (plan.globalRows !== undefined && globalRow !== null) {
+    const withGlobal = withGlobalRows(ctx, plan.globalRows, globalRow, o);
+    o = withGlobal.o;
+    globalResult = withGlobal.result;
+  }
+
+  // Rows with no allowed key: zeros.
+  const rowValid = rowsWithKeys(ctx, plan, lengths);
+  const rowBatch = lengths !== null ? B : 1;
   if (rowValid !== null) {
-    const rb = lengths !== null ? B : 1;
-    const rv5 = g.op('Reshape', [rowValid, g.constInt64([rb, 1, 1, Sq, 1], [5], 'row_valid_shape')], { elemType: 'bool', shape: [rb, 1, 1, Sq, 1], name: 'row_has_key5' });
+    const rv5 = g.op('Reshape', [rowValid, g.constInt64([rowBatch, 1, 1, Sq, 1], [5], 'row_valid_shape')], { elemType: 'bool', shape: [rowBatch, 1, 1, Sq, 1], name: 'row_has_key5' });
     o = g.op('Where', [rv5, o, ctx.zero], { elemType: f32, shape: oShape, name: 'o_zeroed' });
   }
   g.output(g.op('Reshape', [o, g.constInt64([B, H, Sq, Dv], [4], 'o_shape')], { elemType: f32, shape: [B, H, Sq, Dv], name: ATTENTION_IO.output }));
 
   if (ctx.keepProbs) {
-    const BH = B * H;
-    let acc = g.op('ConstantOfShape', [g.constInt64([Sq * Sk + 1, BH], [2], 'p_acc_shape')], { elemType: f32, shape: [Sq * Sk + 1, BH], name: 'p_zero' }, {
-      attrs: { value: attr.tensor({ dtype: 'float32', shape: [1], data: new Float32Array([0]) }) },
-    });
-    results.forEach((r, c) => {
-      for (const chunk of r.chunks) {
-        let w = chunk.values;
-        const factor = factors[c];
-        if (partial && factor !== undefined) {
-          const rows = g.constInt64(int64(Array.from(r.comp.rowIndex.subarray(chunk.t0 * r.comp.blockRows, chunk.t1 * r.comp.blockRows), (x) => Math.max(0, x))), [chunk.t1 - chunk.t0, r.comp.blockRows], 'p_rows');
-          const fc = g.op('Gather', [factor, rows], { elemType: f32, shape: [B, Hkv, G, chunk.t1 - chunk.t0, r.comp.blockRows, 1], name: fresh('p_factor_rows') }, { attrs: { axis: attr.int(3) } });
-          w = binary(g, 'Mul', w, fc, 'p_weights');
-        }
-        acc = scatterChunk(ctx, acc, r.comp, chunk, w, globalRow);
-      }
-    });
-    if (globalResult !== null) for (const chunk of globalResult.chunks) acc = scatterChunk(ctx, acc, globalResult.comp, chunk, chunk.values, null);
-    const accT = g.op('Transpose', [acc], { elemType: f32, shape: [BH, Sq * Sk + 1], name: 'p_acc_t' }, { attrs: { perm: attr.ints([1, 0]) } });
-    const sliced = g.op('Slice', [accT, g.constInt64([0], [1], 'start0'), g.constInt64([Sq * Sk], [1], 'p_end'), g.constInt64([1], [1], 'axis1')], { elemType: f32, shape: [BH, Sq * Sk], name: 'p_flat' });
-    let p = g.op('Reshape', [sliced, g.constInt64([B, H, Sq, Sk], [4], 'p_shape')], { elemType: f32, shape: [B, H, Sq, Sk], name: 'p_dense' });
-    if (rowValid !== null) {
-      const rb = lengths !== null ? B : 1;
-      const rv4 = g.op('Reshape', [rowValid, g.constInt64([rb, 1, Sq, 1], [4], 'row_valid_shape4')], { elemType: 'bool', shape: [rb, 1, Sq, 1], name: 'row_has_key4' });
-      p = g.op('Where', [rv4, p, ctx.zero], { elemType: f32, shape: [B, H, Sq, Sk], name: 'p_zeroed' });
-    }
+    const p = probabilitiesOutput(ctx, { results, partial, factors: merged.factors, globalRow, globalResult, rowValid, rowBatch });
     g.output(p, ATTENTION_IO.probabilities);
   }
   return g;

@@ -47,7 +47,7 @@ import { ATTENTION_IO, MASKED_SCORE, declareAttentionInputs, declareKeyLengths, 
 import type { AttentionGraphOptions } from './graphParts';
 import { outputShape } from './shapes';
 import type { AttentionDims } from './shapes';
-import { scoreScaleOf } from './spec';
+import { scoreScaleOf } from './specParts';
 import type { SpecOf } from './spec';
 
 export type ExactAttentionPath = 'fused_mha' | 'explicit';

@@ -14,9 +14,9 @@ import { buildSparseAttentionGraph, sharedKeyBlockRows, sharedKeyComponent } fro
 import type { SparseComponent, SparsePlan } from './blockSparseParts';
 import type { AttentionGraphOptions } from './graphParts';
 import { MASKED_SCORE } from './graphParts';
-import { firstAllowedKey } from './patterns';
+import { fixedPattern } from './variants/fixedPattern';
 import type { AttentionDims } from './shapes';
-import { scoreScaleOf } from './spec';
+import { scoreScaleOf } from './specParts';
 import type { SpecOf } from './spec';
 
 /** Rows a group of own blocks should at least have. */
@@ -59,7 +59,7 @@ export function fixedPlan(spec: SpecOf<'fixed'>, dims: AttentionDims, causal: bo
     graphName: `fixed_attention_l${L}_c${C}${causal ? '_causal' : ''}`,
     scale: scoreScaleOf(spec, dims.headDim),
     components,
-    firstKey: (i) => firstAllowedKey(spec, i, causal),
+    firstKey: (i) => fixedPattern.firstAllowedKey(spec, i, causal, dims.seqK),
   };
 }
 

@@ -41,11 +41,6 @@ export function declareAttentionInputs(g: GraphBuilder, dims: AttentionDims): At
   };
 }
 
-/** The 1/sqrt(D) score scale as a float32 scalar constant. */
-export function scoreScale(g: GraphBuilder, headDim: number): string {
-  return g.constFloat32(1 / Math.sqrt(headDim), [], 'scale');
-}
-
 /** Declare the optional padding-mask input key_lengths int64 [B] (when options.keyLengths). */
 export function declareKeyLengths(g: GraphBuilder, dims: AttentionDims, options: AttentionGraphOptions): string | null {
   return options.keyLengths === true ? g.input(ATTENTION_IO.keyLengths, 'int64', [dims.batch]) : null;

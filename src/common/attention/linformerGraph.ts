@@ -27,7 +27,7 @@ import type { AttentionGraphOptions } from './graphParts';
 import { LINFORMER_CAUSAL_ERROR, linformerProjection } from './linformerProjection';
 import { outputShape } from './shapes';
 import type { AttentionDims } from './shapes';
-import { scoreScaleOf } from './spec';
+import { scoreScaleOf } from './specParts';
 import type { SpecOf } from './spec';
 
 export function buildLinformerAttentionGraph(spec: SpecOf<'linformer'>, dims: AttentionDims, options: AttentionGraphOptions): GraphBuilder {

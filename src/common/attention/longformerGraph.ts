@@ -13,10 +13,10 @@ import type { GraphBuilder } from '../onnx/builder';
 import { buildSparseAttentionGraph, sharedKeyBlockRows, sharedKeyComponent } from './blockSparseParts';
 import type { SparseComponent, SparsePlan } from './blockSparseParts';
 import type { AttentionGraphOptions } from './graphParts';
-import { firstAllowedKey } from './patterns';
+import { longformerPattern } from './variants/longformerPattern';
 import type { AttentionDims } from './shapes';
 import { bandComponent } from './slidingWindowGraph';
-import { scoreScaleOf } from './spec';
+import { scoreScaleOf } from './specParts';
 import type { SpecOf } from './spec';
 
 export function longformerPlan(spec: SpecOf<'longformer'>, dims: AttentionDims, causal: boolean): SparsePlan {
@@ -29,7 +29,7 @@ export function longformerPlan(spec: SpecOf<'longformer'>, dims: AttentionDims, 
   const plan = {
     graphName: `longformer_attention_w${spec.window}_g${global.length}${causal ? '_causal' : ''}`,
     scale: scoreScaleOf(spec, dims.headDim),
-    firstKey: (i: number) => firstAllowedKey(spec, i, causal),
+    firstKey: (i: number) => longformerPattern.firstAllowedKey(spec, i, causal, Sk),
   };
   if (globalRows.length === Sq) {
     // Every query is global: plain dense attention.

@@ -14,7 +14,8 @@ import { describeAttentionGraph } from './graphs';
 import type { AttentionGraphOptions } from './graphParts';
 import type { AttentionDims } from './shapes';
 import { fusedAttentionScratchBytes } from './exactGraph';
-import { parseVariantSpec, variantLabel } from './spec';
+import { definitionOf } from './registry';
+import { parseVariantSpec } from './spec';
 import type { VariantSpec, VariantSpecInput } from './spec';
 
 const VIEW_OPS = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Flatten', 'Identity']);
@@ -157,8 +158,7 @@ export function estimateGraphPeakBytesInOrder(g: GraphBuilder, order: readonly n
 }
 
 function attentionLabel(spec: VariantSpec, dims: AttentionDims): string {
-  const name =
-    spec.kind === 'exact' ? 'exact attention' : spec.kind === 'sliding' ? `sliding-window attention (w=${spec.window})` : `${variantLabel(spec)} attention`;
+  const name = definitionOf(spec).memory.describe(spec);
   const where = dims.seqQ === dims.seqK ? `n=${dims.seqQ}` : `Sq=${dims.seqQ}, Sk=${dims.seqK}`;
   return `${name} at ${where}`;
 }
@@ -200,10 +200,7 @@ export const ALLOCATOR_ALLOWANCE = 1.7;
 
 export function checkFitsInMemory(estimate: AttentionMemoryEstimate, availableBytes: number): void {
   if (estimate.peakBytes * ALLOCATOR_ALLOWANCE <= availableBytes) return;
-  const advice =
-    estimate.spec.kind === 'exact'
-      ? 'use a sliding window or a shorter sequence'
-      : 'use a smaller window, fewer heads or a shorter sequence';
+  const advice = definitionOf(estimate.spec).memory.advice;
   throw new Error(
     `${estimate.label} needs ~${formatBytes(estimate.peakBytes)} of intermediates, more than the ${formatBytes(availableBytes)} available` +
       `${estimate.peakBytes <= availableBytes ? ` once ONNX Runtime's allocator overhead (x${ALLOCATOR_ALLOWANCE}) is allowed for` : ''}; ${advice}`,

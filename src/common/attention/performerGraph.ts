@@ -25,7 +25,8 @@ import type { KernelFeatureMap } from './kernelizedParts';
 import { performerFeatureMatrix } from './performerFeatures';
 import type { PerformerFeatureParams } from './performerFeatures';
 import type { AttentionDims } from './shapes';
-import type { ScoreFunction, SpecOf } from './spec';
+import type { SpecOf } from './spec';
+import type { ScoreFunction } from './specParts';
 
 const f32 = 'float32';
 

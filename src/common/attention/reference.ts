@@ -1,16 +1,10 @@
 /**
  * Float64 reference attention: the oracle the ONNX graphs are tested against (tests only).
- * One implementation per variant family under reference/, dispatched on the spec.
+ * Each variant's definition (variants/<kind>.ts) names its implementation under reference/.
  */
-import { additiveReference } from './reference/additive';
-import { linearReference } from './reference/linear';
-import { linformerReference } from './reference/linformer';
-import { lshReference } from './reference/lsh';
-import { maskedSoftmaxReference } from './reference/maskedSoftmax';
-import { nystromReference } from './reference/nystrom';
-import { performerReference } from './reference/performer';
 import { isMaskPattern, keyAllowed as patternKeyAllowed } from './patterns';
 import type { NumericTensor, ReferenceOptions, ReferenceResult } from './referenceTypes';
+import { definitionOf } from './registry';
 import { parseVariantSpec } from './spec';
 import type { VariantSpecInput } from './spec';
 
@@ -31,25 +25,5 @@ export function referenceAttention(
   options: ReferenceOptions,
 ): ReferenceResult {
   const spec = parseVariantSpec(specInput);
-  switch (spec.kind) {
-    case 'exact':
-    case 'sliding':
-    case 'strided':
-    case 'fixed':
-    case 'longformer':
-    case 'bigbird':
-      return maskedSoftmaxReference(spec, q, k, v, options);
-    case 'linear':
-      return linearReference(spec, q, k, v, options);
-    case 'performer':
-      return performerReference(spec, q, k, v, options);
-    case 'linformer':
-      return linformerReference(spec, q, k, v, options);
-    case 'nystrom':
-      return nystromReference(spec, q, k, v, options);
-    case 'lsh':
-      return lshReference(spec, q, k, v, options);
-    case 'additive':
-      return additiveReference(spec, q, k, v, options);
-  }
+  return definitionOf(spec).reference(spec, q, k, v, options);
 }

@@ -73,6 +73,3 @@ export const qShape = (d: AttentionDims): number[] => [d.batch, d.heads, d.seqQ,
 export const kShape = (d: AttentionDims): number[] => [d.batch, d.kvHeads, d.seqK, d.headDim];
 export const vShape = (d: AttentionDims): number[] => [d.batch, d.kvHeads, d.seqK, d.valueDim];
 export const outputShape = (d: AttentionDims): number[] => [d.batch, d.heads, d.seqQ, d.valueDim];
-
-/** Query heads per key/value head. */
-export const groupSize = (d: AttentionDims): number => d.heads / d.kvHeads;

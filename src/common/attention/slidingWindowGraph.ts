@@ -16,9 +16,9 @@ import { buildSparseAttentionGraph } from './blockSparseParts';
 import type { MaskTerm, SparseComponent } from './blockSparseParts';
 import type { AttentionGraphOptions } from './graphParts';
 import { MASKED_SCORE } from './graphParts';
-import { firstAllowedKey, slidingSteps } from './patterns';
+import { slidingPattern, slidingSteps } from './variants/slidingPattern';
 import type { AttentionDims } from './shapes';
-import { scoreScaleOf } from './spec';
+import { scoreScaleOf } from './specParts';
 import type { SpecOf } from './spec';
 
 /**
@@ -128,7 +128,7 @@ export function buildSlidingWindowAttentionGraph(spec: SpecOf<'sliding'>, dims: 
       graphName: `sliding_window_attention_w${spec.window}${options.causal ? '_causal' : ''}`,
       scale: scoreScaleOf(spec, dims.headDim),
       components: [component],
-      firstKey: (i) => firstAllowedKey(spec, i, options.causal),
+      firstKey: (i) => slidingPattern.firstAllowedKey(spec, i, options.causal, dims.seqK),
     },
     dims,
     options,

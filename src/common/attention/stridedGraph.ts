@@ -14,10 +14,10 @@ import type { GraphBuilder } from '../onnx/builder';
 import { buildSparseAttentionGraph } from './blockSparseParts';
 import type { SparseComponent, SparsePlan } from './blockSparseParts';
 import type { AttentionGraphOptions } from './graphParts';
-import { firstAllowedKey } from './patterns';
+import { stridedPattern } from './variants/stridedPattern';
 import type { AttentionDims } from './shapes';
 import { bandComponent } from './slidingWindowGraph';
-import { scoreScaleOf } from './spec';
+import { scoreScaleOf } from './specParts';
 import type { SpecOf } from './spec';
 
 /** Query rows per block within a residue class. */
@@ -63,7 +63,7 @@ export function stridedPlan(spec: SpecOf<'strided'>, dims: AttentionDims, causal
     graphName: `strided_attention_l${L}${causal ? '_causal' : ''}`,
     scale: scoreScaleOf(spec, dims.headDim),
     components: [band, residueClassComponent('classes', L, dims.seqQ, dims.seqK)],
-    firstKey: (i) => firstAllowedKey(spec, i, causal),
+    firstKey: (i) => stridedPattern.firstAllowedKey(spec, i, causal, dims.seqK),
   };
 }
 

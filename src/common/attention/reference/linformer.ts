@@ -8,7 +8,7 @@ import { LINFORMER_CAUSAL_ERROR, linformerProjection } from '../linformerProject
 import type { NumericTensor, ReferenceOptions, ReferenceResult } from '../referenceTypes';
 import { resolveKeyLengths } from '../referenceTypes';
 import { validateAttentionShapes } from '../shapes';
-import { scoreScaleOf } from '../spec';
+import { scoreScaleOf } from '../specParts';
 import type { SpecOf } from '../spec';
 
 export function linformerReference(spec: SpecOf<'linformer'>, q: NumericTensor, k: NumericTensor, v: NumericTensor, options: ReferenceOptions): ReferenceResult {

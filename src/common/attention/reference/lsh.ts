@@ -10,7 +10,7 @@ import { lshCrossAttentionError, lshEffectiveChunk, lshRotations } from '../lshR
 import type { NumericTensor, ReferenceOptions, ReferenceResult } from '../referenceTypes';
 import { resolveKeyLengths } from '../referenceTypes';
 import { validateAttentionShapes } from '../shapes';
-import { scoreScaleOf } from '../spec';
+import { scoreScaleOf } from '../specParts';
 import type { SpecOf } from '../spec';
 
 /** Bucket of row `row` of x (row-major, D columns) under round r's rotation [D, NB/2]. */

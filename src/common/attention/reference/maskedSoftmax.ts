@@ -1,35 +1,29 @@
 /**
  * Float64 masked-softmax reference for the pattern variants: written for clarity, not speed.
- * For each (batch, query head, query) it walks the candidate keys, keeps those keyAllowed()
- * allows and that are not padding, and takes the softmax of s_ij = scale * q_i.k_j over them.
- * A query with no allowed key gets a zero output row and zero probabilities.
+ * For each (batch, query head, query) it walks the candidate keys, keeps those the pattern
+ * allows and that are not padding, and takes the softmax of s_ij = scale * q_i.k_j (+ the
+ * variant's score bias, e.g. ALiBi's) over them. A query with no allowed key gets a zero output
+ * row and zero probabilities.
  */
-import { keyMaskOf, slidingSteps } from '../patterns';
-import type { MaskPatternSpec } from '../patterns';
+import { patternKeyMask } from '../maskPattern';
+import type { MaskPattern } from '../maskPattern';
 import type { NumericTensor, ReferenceOptions, ReferenceResult } from '../referenceTypes';
 import { resolveKeyLengths } from '../referenceTypes';
 import { validateAttentionShapes } from '../shapes';
-import { scoreScaleOf } from '../spec';
+import { scoreScaleOf } from '../specParts';
+import type { ScoreFunction } from '../specParts';
 
-/**
- * The contiguous key range [lo, hi] that can hold allowed keys for query i: a superset, the
- * pattern's keyAllowed decides. Only the sliding window is narrowed (it is the one tested at
- * large n); every other pattern walks all keys.
- */
-function candidateKeys(spec: MaskPatternSpec, i: number, seqK: number): [number, number] {
-  if (spec.kind === 'sliding') {
-    const { left, right, dilation } = slidingSteps(spec);
-    return [Math.max(0, i - left * dilation), Math.min(seqK - 1, i + right * dilation)];
-  }
-  return [0, seqK - 1];
-}
+/** An additive score term b(h, i, j) for query head h, query i, key j (added after the scale). */
+export type ScoreBias = (head: number, i: number, j: number) => number;
 
-export function maskedSoftmaxReference(
-  spec: MaskPatternSpec,
+export function maskedSoftmaxReference<Spec extends { readonly kind: string; readonly score?: ScoreFunction }>(
+  pattern: MaskPattern<Spec>,
+  spec: Spec,
   q: NumericTensor,
   k: NumericTensor,
   v: NumericTensor,
   options: ReferenceOptions,
+  scoreBias?: ScoreBias,
 ): ReferenceResult {
   const dims = validateAttentionShapes(q.shape, k.shape, v.shape);
   const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, seqK: Sk, headDim: D, valueDim: Dv } = dims;
@@ -40,7 +34,7 @@ export function maskedSoftmaxReference(
   const probs = options.probabilities === true ? new Float64Array(B * H * Sq * Sk) : undefined;
   const scores = new Float64Array(Sk);
   const allowed = new Uint8Array(Sk);
-  const mask = keyMaskOf(spec, Sq, Sk, options.causal);
+  const mask = patternKeyMask(pattern, spec, Sq, Sk, options.causal);
 
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
@@ -49,7 +43,7 @@ export function maskedSoftmaxReference(
       const kBase = (b * Hkv + hk) * Sk * D;
       const vBase = (b * Hkv + hk) * Sk * Dv;
       for (let i = 0; i < Sq; i++) {
-        const [lo, hiAll] = candidateKeys(spec, i, Sk);
+        const [lo, hiAll] = pattern.candidateKeys?.(spec, i, Sk) ?? [0, Sk - 1];
         const hi = Math.min(hiAll, lengths[b]! - 1);
         let max = -Infinity;
         for (let j = lo; j <= hi; j++) {
@@ -58,6 +52,7 @@ export function maskedSoftmaxReference(
           let s = 0;
           for (let d = 0; d < D; d++) s += Number(q.data[qBase + i * D + d]) * Number(k.data[kBase + j * D + d]);
           s *= scale;
+          if (scoreBias !== undefined) s += scoreBias(h, i, j);
           scores[j] = s;
           if (s > max) max = s;
         }

@@ -9,7 +9,7 @@ import { NYSTROM_CAUSAL_ERROR, landmarkSegments } from '../nystromLandmarks';
 import type { NumericTensor, ReferenceOptions, ReferenceResult } from '../referenceTypes';
 import { resolveKeyLengths } from '../referenceTypes';
 import { validateAttentionShapes } from '../shapes';
-import { scoreScaleOf } from '../spec';
+import { scoreScaleOf } from '../specParts';
 import type { SpecOf } from '../spec';
 
 /** Row-major dense matrix. */
