@@ -211,72 +211,103 @@ export async function saveModifiedModel(options: SaveModifiedModelOptions): Prom
   return { out: options.out, bytes: out.length, notes: result.notes };
 }
 
-/** Run a model (optionally modified) on .npy inputs and write its outputs as .npy files. */
-export async function inferModel(options: InferOptions): Promise<InferResult> {
-  const t0 = performance.now();
-  const modelBytes = await readModel(options.model);
-  const model = decodeOnnxModel(modelBytes, basename(options.model));
-  const modelSha256 = createHash('sha256').update(modelBytes).digest('hex');
-  const modification = options.modification === undefined ? undefined : parseModification(options.modification);
+/** The tensors to feed, the file (or `--text`) each came from, and the token ids of `text`. */
+interface Feeds {
+  readonly feeds: Map<string, Tensor>;
+  readonly sources: Map<string, string>;
+  readonly tokenIds: number[] | undefined;
+}
 
-  // Inputs.
+/** `text` tokenised with the model's embedded tokenizer, fed to its only int64 input; returns the token ids. */
+function addTextFeed(options: InferOptions, text: string, model: ModelProto, modelBytes: Uint8Array, feeds: Map<string, Tensor>, sources: Map<string, string>): number[] {
+  const tokenizer = embeddedLlama2cTokenizer(modelBytes);
+  if (tokenizer === undefined) throw new InferError(`${basename(options.model)} has no embedded llama2.c tokenizer, so --text cannot be used; feed token ids as a .npy file instead`);
+  const intInputs = graphInputs(model).filter((i) => i.elemType === ELEM_INT64);
+  const target = intInputs[0];
+  if (intInputs.length !== 1 || target === undefined) {
+    throw new InferError(`--text needs exactly one int64 input in the model, found ${intInputs.length} (${intInputs.map((i) => i.name).join(', ') || 'none'})`);
+  }
+  if (feeds.has(target.name)) throw new InferError(`input '${target.name}' is given both by --text and by a .npy feed`);
+  const tokenIds = tokenizer.encode(text, { bos: true });
+  feeds.set(target.name, { dtype: 'int64', shape: [1, tokenIds.length], data: BigInt64Array.from(tokenIds, (i) => BigInt(i)) });
+  sources.set(target.name, '--text');
+  return tokenIds;
+}
+
+/** Inputs: the .npy feeds, then `text` (when given). */
+async function readFeeds(options: InferOptions, model: ModelProto, modelBytes: Uint8Array): Promise<Feeds> {
   const feeds = new Map<string, Tensor>();
   const sources = new Map<string, string>();
   for (const [name, path] of Object.entries(options.feeds ?? {})) {
     feeds.set(name, await readNpyFile(path));
     sources.set(name, path);
   }
-  let tokenIds: number[] | undefined;
-  if (options.text !== undefined) {
-    const tokenizer = embeddedLlama2cTokenizer(modelBytes);
-    if (tokenizer === undefined) throw new InferError(`${basename(options.model)} has no embedded llama2.c tokenizer, so --text cannot be used; feed token ids as a .npy file instead`);
-    const intInputs = graphInputs(model).filter((i) => i.elemType === ELEM_INT64);
-    const target = intInputs[0];
-    if (intInputs.length !== 1 || target === undefined) {
-      throw new InferError(`--text needs exactly one int64 input in the model, found ${intInputs.length} (${intInputs.map((i) => i.name).join(', ') || 'none'})`);
-    }
-    if (feeds.has(target.name)) throw new InferError(`input '${target.name}' is given both by --text and by a .npy feed`);
-    tokenIds = tokenizer.encode(options.text, { bos: true });
-    feeds.set(target.name, { dtype: 'int64', shape: [1, tokenIds.length], data: BigInt64Array.from(tokenIds, (i) => BigInt(i)) });
-    sources.set(target.name, '--text');
+  const tokenIds = options.text !== undefined ? addTextFeed(options, options.text, model, modelBytes, feeds, sources) : undefined;
+  return { feeds, sources, tokenIds };
+}
+
+/**
+ * Surgery (cached): the model to run, its feeds checked against it. A modified model is read
+ * from the cache when there, else built and written to it.
+ */
+async function modelToRun(
+  options: InferOptions,
+  model: ModelProto,
+  modelBytes: Uint8Array,
+  modelSha256: string,
+  modification: Modification | undefined,
+  { feeds, sources }: Feeds,
+): Promise<{ runBytes: Uint8Array; modInfo: InferResult['modification'] }> {
+  if (modification === undefined || isEmptyModification(modification)) {
+    checkFeeds(model, feeds, sources);
+    return { runBytes: modelBytes, modInfo: undefined };
   }
-
-  // Surgery (cached).
-  let runBytes = modelBytes;
-  let runModel = model;
-  let modInfo: InferResult['modification'];
-  if (modification !== undefined && !isEmptyModification(modification)) {
-    const shape = modificationNeedsShape(modification) ? shapeFromFeeds(model, feeds) : null;
-    const key = modificationKey(modelSha256, modification, shape);
-    const cacheDir = options.cacheDir ?? defaultModifiedModelDir();
-    const cachedModel = join(cacheDir, `${key}.onnx`);
-    let fromCache = false;
-    let notes: readonly string[] = [];
-    try {
-      runBytes = new Uint8Array(await readFile(cachedModel));
-      runModel = decodeOnnxModel(runBytes, cachedModel);
-      fromCache = true;
-      notes = ['modified model read from the cache'];
-    } catch {
-      const result = applyModification(model, modification, shape);
-      runModel = result.model;
-      runBytes = onnx.ModelProto.encode(result.model).finish();
-      notes = result.notes;
-    }
-    checkFeeds(runModel, feeds, sources);
-    if (!fromCache) {
-      await mkdir(cacheDir, { recursive: true });
-      await writeAtomically(cachedModel, runBytes);
-    }
-    modInfo = { key, shape, cachedModel, fromCache, notes };
-  } else {
-    checkFeeds(runModel, feeds, sources);
+  let runBytes: Uint8Array;
+  let runModel: ModelProto;
+  const shape = modificationNeedsShape(modification) ? shapeFromFeeds(model, feeds) : null;
+  const key = modificationKey(modelSha256, modification, shape);
+  const cacheDir = options.cacheDir ?? defaultModifiedModelDir();
+  const cachedModel = join(cacheDir, `${key}.onnx`);
+  let fromCache = false;
+  let notes: readonly string[] = [];
+  try {
+    runBytes = new Uint8Array(await readFile(cachedModel));
+    runModel = decodeOnnxModel(runBytes, cachedModel);
+    fromCache = true;
+    notes = ['modified model read from the cache'];
+  } catch {
+    const result = applyModification(model, modification, shape);
+    runModel = result.model;
+    runBytes = onnx.ModelProto.encode(result.model).finish();
+    notes = result.notes;
   }
+  checkFeeds(runModel, feeds, sources);
+  if (!fromCache) {
+    await mkdir(cacheDir, { recursive: true });
+    await writeAtomically(cachedModel, runBytes);
+  }
+  return { runBytes, modInfo: { key, shape, cachedModel, fromCache, notes } };
+}
 
-  if (options.saveModel !== undefined) await writeAtomically(options.saveModel, runBytes);
-
-  const { session, provider } = await createSession(runBytes, { provider: options.provider ?? 'cpu', ...(options.log !== undefined ? { log: options.log } : {}) });
+/** Writes every output as `<outDir>/<sanitised name>.npy` (a suffix keeps case-insensitively equal names apart). */
+async function writeOutputs(outDir: string, tensors: readonly (readonly [string, Tensor])[]): Promise<Record<string, InferOutput>> {
   const outputs: Record<string, InferOutput> = {};
+  await mkdir(outDir, { recursive: true });
+  const usedFiles = new Set<string>();
+  for (const [name, tensor] of tensors) {
+    let file = sanitizeOutputName(name);
+    for (let i = 1; usedFiles.has(file.toLowerCase()); i++) file = `${sanitizeOutputName(name)}_${i}`;
+    usedFiles.add(file.toLowerCase());
+    const path = join(outDir, `${file}.npy`);
+    await writeNpyFile(path, tensor);
+    outputs[name] = { shape: tensor.shape, dtype: tensor.dtype, path };
+  }
+  return outputs;
+}
+
+/** Runs the model bytes on the feeds and writes the outputs. */
+async function runAndWrite(options: InferOptions, runBytes: Uint8Array, feeds: ReadonlyMap<string, Tensor>): Promise<{ outputs: Record<string, InferOutput>; provider: ProviderName }> {
+  const { session, provider } = await createSession(runBytes, { provider: options.provider ?? 'cpu', ...(options.log !== undefined ? { log: options.log } : {}) });
   try {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of feeds) ortFeeds[name] = toOrt(t);
@@ -287,19 +318,26 @@ export async function inferModel(options: InferOptions): Promise<InferResult> {
       throw new InferError(`running ${basename(options.model)} failed: ${(e as Error).message.split('\n')[0] ?? ''}`);
     }
     const tensors = Object.entries(results).map(([name, value]) => [name, fromOrt(name, value)] as const);
-    await mkdir(options.outDir, { recursive: true });
-    const usedFiles = new Set<string>();
-    for (const [name, tensor] of tensors) {
-      let file = sanitizeOutputName(name);
-      for (let i = 1; usedFiles.has(file.toLowerCase()); i++) file = `${sanitizeOutputName(name)}_${i}`;
-      usedFiles.add(file.toLowerCase());
-      const path = join(options.outDir, `${file}.npy`);
-      await writeNpyFile(path, tensor);
-      outputs[name] = { shape: tensor.shape, dtype: tensor.dtype, path };
-    }
+    return { outputs: await writeOutputs(options.outDir, tensors), provider };
   } finally {
     await session.release();
   }
+}
+
+/** Run a model (optionally modified) on .npy inputs and write its outputs as .npy files. */
+export async function inferModel(options: InferOptions): Promise<InferResult> {
+  const t0 = performance.now();
+  const modelBytes = await readModel(options.model);
+  const model = decodeOnnxModel(modelBytes, basename(options.model));
+  const modelSha256 = createHash('sha256').update(modelBytes).digest('hex');
+  const modification = options.modification === undefined ? undefined : parseModification(options.modification);
+  const fed = await readFeeds(options, model, modelBytes);
+  const { tokenIds } = fed;
+  const { runBytes, modInfo } = await modelToRun(options, model, modelBytes, modelSha256, modification, fed);
+
+  if (options.saveModel !== undefined) await writeAtomically(options.saveModel, runBytes);
+
+  const { outputs, provider } = await runAndWrite(options, runBytes, fed.feeds);
   return {
     outputs,
     provider,

@@ -203,19 +203,35 @@ function stripsHtml(run: RunDetail, load: (a: ArtifactSummary) => Uint8Array | n
 ${blocks.join('\n')}`;
 }
 
-export function faithfulnessSection(run: RunDetailOf<'faithfulness'>, options: ReportArtifacts = {}): string {
-  const points = faithfulnessPoints(run.metrics);
-  if (points.length === 0) return '<p class="muted">No examples were analysed.</p>';
+/** What every part of the section reads: the run, its points and the methods, reference and layers found in its metrics. */
+interface SectionContext {
+  readonly run: RunDetailOf<'faithfulness'>;
+  readonly points: readonly Point[];
+  /** Swept parameter name by variant. */
+  readonly names: Readonly<Record<string, string>>;
+  readonly label: (p: { variant: string; param: number | null }) => string;
+  readonly methods: readonly string[];
+  /** The method the others are ranked against (LOO), or null. */
+  readonly ref: string | null;
+  /** The layers of the Jain & Wallace tests. */
+  readonly layers: readonly number[];
+  readonly tauMethods: readonly string[];
+}
+
+function sectionContext(run: RunDetailOf<'faithfulness'>, points: readonly Point[]): SectionContext {
   const names = sweptParamNames(run.spec.variants);
   const label = (p: { variant: string; param: number | null }): string => (p.param === null ? p.variant : `${p.variant} ${names[p.variant] ?? 'param'}=${formatNumber(p.param)}`);
   const methods = methodsOf(run.metrics);
   const ref = methods.includes('loo') ? 'loo' : null;
   const layers = [...new Set(run.metrics.filter((m) => m.name.startsWith('jw_') && m.layer !== null).map((m) => m.layer as number))].sort((a, b) => a - b);
   const tauMethods = ref === null ? [] : methods.filter((m) => m !== ref);
-  const layerNote = layers.length === 0 ? '' : layers.length === 1 ? ` (layer ${layers[0]})` : ` (mean over layers ${layers.join(', ')})`;
+  return { run, points, names, label, methods, ref, layers, tauMethods };
+}
 
-  // Summary.
-  const summary = `<div style="overflow-x:auto"><table>
+/** Summary: one row per point. */
+function summaryTable(c: SectionContext): string {
+  const { points, label, methods, ref, layers, tauMethods } = c;
+  return `<div style="overflow-x:auto"><table>
 <thead><tr><th>point</th><th>examples</th><th>accuracy</th><th>p(ŷ)</th>${tauMethods.map((m) => `<th>τ ${escapeHtml(m)}~${escapeHtml(ref ?? '')}</th>`).join('')}${methods
     .map((m) => `<th>AOPC-c ${escapeHtml(m)}</th>`)
     .join('')}${methods.map((m) => `<th>AOPC-s ${escapeHtml(m)}</th>`).join('')}<th>perm TVD</th><th>uniform TVD</th></tr></thead>
@@ -232,20 +248,30 @@ ${points
   .join('\n')}
 </tbody>
 </table></div>`;
+}
 
-  // Variant comparison.
-  const exact = points.find((p) => p.variant === 'exact');
-  const variants = points.filter((p) => p.variant !== 'exact');
-  let comparison = '<p class="muted">This run has no variant points: only exact attention was analysed.</p>';
-  if (exact && variants.length > 0) {
-    const rows: { label: string; value: (p: PointAggregate) => number | undefined }[] = [{ label: 'accuracy', value: (p) => p.means.get(aggregateKey('correct')) }];
-    if (ref !== null) for (const m of ['attention', 'rollout', 'flow'].filter((x) => methods.includes(x))) rows.push({ label: `τ ${m}~${ref}`, value: (p) => pairMean(p, m, ref) });
-    for (const m of methods) rows.push({ label: `AOPC-c ${m}`, value: (p) => p.means.get(aggregateKey(`aopc_comprehensiveness:${m}`)) });
-    for (const m of methods) rows.push({ label: `AOPC-s ${m}`, value: (p) => p.means.get(aggregateKey(`aopc_sufficiency:${m}`)) });
-    rows.push({ label: 'perm TVD (median)', value: (p) => layerMean(p, 'jw_permutation_tvd_median', layers) });
-    rows.push({ label: 'uniform TVD', value: (p) => layerMean(p, 'jw_uniform_tvd', layers) });
-    const kept = rows.filter((row) => points.some((p) => row.value(p) !== undefined));
-    comparison = `<table>
+/** One measure of the variant comparison. */
+interface ComparisonRow {
+  readonly label: string;
+  readonly value: (p: PointAggregate) => number | undefined;
+}
+
+/** The measures compared across points (those some point has). */
+function comparisonRows(c: SectionContext): ComparisonRow[] {
+  const { points, methods, ref, layers } = c;
+  const rows: ComparisonRow[] = [{ label: 'accuracy', value: (p) => p.means.get(aggregateKey('correct')) }];
+  if (ref !== null) for (const m of ['attention', 'rollout', 'flow'].filter((x) => methods.includes(x))) rows.push({ label: `τ ${m}~${ref}`, value: (p) => pairMean(p, m, ref) });
+  for (const m of methods) rows.push({ label: `AOPC-c ${m}`, value: (p) => p.means.get(aggregateKey(`aopc_comprehensiveness:${m}`)) });
+  for (const m of methods) rows.push({ label: `AOPC-s ${m}`, value: (p) => p.means.get(aggregateKey(`aopc_sufficiency:${m}`)) });
+  rows.push({ label: 'perm TVD (median)', value: (p) => layerMean(p, 'jw_permutation_tvd_median', layers) });
+  rows.push({ label: 'uniform TVD', value: (p) => layerMean(p, 'jw_uniform_tvd', layers) });
+  return rows.filter((row) => points.some((p) => row.value(p) !== undefined));
+}
+
+/** The comparison table: each measure at exact and at every variant point, with the difference. */
+function comparisonTable(c: SectionContext, exact: Point, variants: readonly Point[], kept: readonly ComparisonRow[]): string {
+  const { label } = c;
+  return `<table>
 <thead><tr><th>measure</th><th>exact</th>${variants.map((p) => `<th>${escapeHtml(label(p))}</th><th>Δ</th>`).join('')}</tr></thead>
 <tbody>
 ${kept
@@ -262,27 +288,45 @@ ${kept
 </tbody>
 </table>
 <p class="muted">Δ = variant − exact. Each variant point repeats the whole analysis with the variant spliced into the model.</p>`;
-    const swept = [...new Set(variants.filter((p) => p.param !== null).map((p) => p.variant))].filter((v) => variants.filter((p) => p.variant === v).length >= 2);
-    const charts = kept
-      .filter((row) => row.label.startsWith('τ') || row.label.startsWith('AOPC-c') || row.label.startsWith('perm'))
-      .map((row) => {
-        const series: LineSeries[] = swept.map((v) => ({
-          name: v,
-          points: variants.filter((p) => p.variant === v && row.value(p) !== undefined).map((p) => ({ x: p.param as number, y: row.value(p) as number })),
-        }));
-        const ev = row.value(exact);
-        const xs = series.flatMap((s) => s.points.map((q) => q.x));
-        if (xs.length === 0) return '';
-        if (ev !== undefined) series.push({ name: 'exact (reference)', points: [Math.min(...xs), Math.max(...xs)].map((x) => ({ x, y: ev })) });
-        const xLabel = [...new Set(swept.map((v) => names[v] ?? 'param'))].join(' / ');
-        return lineChartSvg({ title: `${row.label} vs ${xLabel}`, xLabel, yLabel: row.label, series, width: 520, height: 320 });
-      })
-      .join('');
-    if (charts) comparison += `\n<div class="plots">${charts}</div>`;
-  }
+}
 
-  // AOPC curves.
-  const aopc = points
+/** Line charts of the τ, AOPC-c and permutation measures against the swept parameter of each variant swept over two or more values. */
+function comparisonCharts(c: SectionContext, exact: Point, variants: readonly Point[], kept: readonly ComparisonRow[]): string {
+  const { names } = c;
+  const swept = [...new Set(variants.filter((p) => p.param !== null).map((p) => p.variant))].filter((v) => variants.filter((p) => p.variant === v).length >= 2);
+  return kept
+    .filter((row) => row.label.startsWith('τ') || row.label.startsWith('AOPC-c') || row.label.startsWith('perm'))
+    .map((row) => {
+      const series: LineSeries[] = swept.map((v) => ({
+        name: v,
+        points: variants.filter((p) => p.variant === v && row.value(p) !== undefined).map((p) => ({ x: p.param as number, y: row.value(p) as number })),
+      }));
+      const ev = row.value(exact);
+      const xs = series.flatMap((s) => s.points.map((q) => q.x));
+      if (xs.length === 0) return '';
+      if (ev !== undefined) series.push({ name: 'exact (reference)', points: [Math.min(...xs), Math.max(...xs)].map((x) => ({ x, y: ev })) });
+      const xLabel = [...new Set(swept.map((v) => names[v] ?? 'param'))].join(' / ');
+      return lineChartSvg({ title: `${row.label} vs ${xLabel}`, xLabel, yLabel: row.label, series, width: 520, height: 320 });
+    })
+    .join('');
+}
+
+/** Variant comparison: the table and charts, or a note when only exact attention was analysed. */
+function variantComparison(c: SectionContext): string {
+  const exact = c.points.find((p) => p.variant === 'exact');
+  const variants = c.points.filter((p) => p.variant !== 'exact');
+  if (!exact || variants.length === 0) return '<p class="muted">This run has no variant points: only exact attention was analysed.</p>';
+  const kept = comparisonRows(c);
+  let comparison = comparisonTable(c, exact, variants, kept);
+  const charts = comparisonCharts(c, exact, variants, kept);
+  if (charts) comparison += `\n<div class="plots">${charts}</div>`;
+  return comparison;
+}
+
+/** AOPC curves: comprehensiveness and sufficiency against k% for each point. */
+function aopcCharts(c: SectionContext): string {
+  const { points, label, methods } = c;
+  return points
     .flatMap((p) =>
       (['comprehensiveness', 'sufficiency'] as const).map((kind) => {
         const series: LineSeries[] = methods.map((m) => ({
@@ -296,9 +340,12 @@ ${kept
       }),
     )
     .join('');
+}
 
-  // Permutation scatter per JW layer.
-  const perm = layers
+/** Permutation scatter per JW layer: max attention against median output TVD, one dot per example and point. */
+function permutationScatters(c: SectionContext): string {
+  const { run, points, label, layers } = c;
+  return layers
     .map((l) => {
       const series = points.map((p) => {
         const xs = new Map<number, number>();
@@ -314,8 +361,11 @@ ${kept
       return scatterSvg(`Permuted attention, layer ${l}`, 'max [CLS] attention', 'median output TVD', series);
     })
     .join('');
+}
 
-  // τ per method pair.
+/** τ per method pair: statistics over the examples of each point. */
+function tauTable(c: SectionContext): string {
+  const { run, points, label } = c;
   const pairs = [...new Set(run.metrics.filter((m) => m.layer === null && m.name.startsWith('tau:')).map((m) => m.name.slice(4)))].sort((x, y) => {
     const [xa = '', xb = ''] = x.split('~');
     const [ya = '', yb = ''] = y.split('~');
@@ -332,7 +382,7 @@ ${kept
       tauRows.push(`<tr><td>${escapeHtml(pair.replace('~', ' ~ '))}</td><td>${escapeHtml(label(p))}</td><td>${t.n}</td>${td(t.mean)}${td(t.median)}${td(t.sd)}${td(rho?.mean)}</tr>`);
     }
   }
-  const tauTable = tauRows.length
+  return tauRows.length
     ? `<table>
 <thead><tr><th>pair</th><th>point</th><th>n</th><th>mean τ</th><th>median τ</th><th>sd τ</th><th>mean ρ</th></tr></thead>
 <tbody>
@@ -340,16 +390,31 @@ ${tauRows.join('\n')}
 </tbody>
 </table>`
     : '<p class="muted">Fewer than two methods were compared.</p>';
+}
 
-  // Head ablation.
-  const heads = points
+/** Head ablation: a layer × head heatmap of the mean output TVD per point. */
+function headAblationHeatmaps(c: SectionContext): string {
+  const { points, label } = c;
+  return points
     .map((p) => {
       const g = gridOf(p, 'head_ablation_tvd');
       if (g.xs.length === 0) return '';
       return heatmapSvg({ title: `Head ablation · ${label(p)}`, xLabel: 'head', yLabel: 'layer', xs: g.xs, ys: g.ys, values: g.values, colorLabel: 'mean TVD', width: 520, height: Math.max(240, 60 + 30 * g.ys.length) });
     })
     .join('');
+}
 
+export function faithfulnessSection(run: RunDetailOf<'faithfulness'>, options: ReportArtifacts = {}): string {
+  const points = faithfulnessPoints(run.metrics);
+  if (points.length === 0) return '<p class="muted">No examples were analysed.</p>';
+  const c = sectionContext(run, points);
+  const layerNote = c.layers.length === 0 ? '' : c.layers.length === 1 ? ` (layer ${c.layers[0]})` : ` (mean over layers ${c.layers.join(', ')})`;
+  const summary = summaryTable(c);
+  const comparison = variantComparison(c);
+  const aopc = aopcCharts(c);
+  const perm = permutationScatters(c);
+  const tauTableHtml = tauTable(c);
+  const heads = headAblationHeatmaps(c);
   const strips = options.artifactBytes ? stripsHtml(run, options.artifactBytes) : '';
 
   return `
@@ -366,7 +431,7 @@ ${aopc ? `<div class="plots">${aopc}</div>` : '<p class="muted">The run did not 
 <h2>Permuted attention (Jain &amp; Wallace)</h2>
 ${perm ? `<p class="muted">One dot per example and point.</p>\n<div class="plots">${perm}</div>` : '<p class="muted">The run did not permute attention.</p>'}
 <h2>Agreement between methods</h2>
-${tauTable}
+${tauTableHtml}
 <h2>Head ablation</h2>
 ${heads ? `<p class="muted">Mean output TVD when one head's attention is set to zero.</p>\n<div class="plots">${heads}</div>` : '<p class="muted">The run did not ablate heads.</p>'}
 ${strips}`;

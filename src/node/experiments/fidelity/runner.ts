@@ -76,7 +76,53 @@ interface Shape {
   readonly D: number;
 }
 
-export async function runFidelity(spec: FidelitySpec, cb: FidelityCallbacks, options: FidelityOptions = {}): Promise<'done' | 'cancelled'> {
+/** One padded batch and the examples in it. */
+interface Batch {
+  readonly batch: PaddedBatch;
+  readonly examples: PreparedExample[];
+}
+
+/** Progress weights: the exact pass runs the batches once, every variant point twice (variant + exact reference). */
+class Progress {
+  private readonly weights: number[];
+  private readonly totalWeight: number;
+  private doneWeight = 0;
+
+  constructor(
+    points: readonly FidelityPoint[],
+    private readonly total: number,
+  ) {
+    this.weights = points.map((p) => (p.key === EXACT_POINT_KEY ? 1 : 2));
+    this.totalWeight = this.weights.reduce((a, b) => a + b, 0);
+  }
+
+  /** Point `pi` is finished (run, skipped or already stored). */
+  advance(pi: number): void {
+    this.doneWeight += this.weights[pi] as number;
+  }
+
+  at(done: number): { done: number; total: number; fraction: number } {
+    return { done, total: this.total, fraction: Math.min(1, this.doneWeight / this.totalWeight) };
+  }
+}
+
+/** What every step of a run reads: the spec, the callbacks, the model, its examples in batches and the points. */
+interface FidelityRun {
+  readonly spec: FidelitySpec;
+  readonly cb: FidelityCallbacks;
+  readonly model: PreparedModel;
+  readonly examples: readonly PreparedExample[];
+  readonly shape: Shape;
+  readonly batches: readonly Batch[];
+  readonly points: readonly FidelityPoint[];
+  readonly completed: ReadonlySet<string>;
+  readonly progress: Progress;
+  /** The exposure every model of the run is built with. */
+  readonly expose: Modification;
+}
+
+/** The model, its shape (checked: every block alike), the padded batches and the plan. */
+async function prepareRun(spec: FidelitySpec, cb: FidelityCallbacks, options: FidelityOptions): Promise<FidelityRun> {
   const model = await prepareFidelityModel(spec, options.builtinDir, cb.log, options.fetch);
   cb.onModel?.(model.name, model.sha256);
   const examples = model.examples;
@@ -92,102 +138,134 @@ export async function runFidelity(spec: FidelitySpec, cb: FidelityCallbacks, opt
   const shape: Shape = { B, S, L, H, D };
   cb.log(`${model.name}: ${N} examples, padded to ${S} tokens, batches of ${B}; ${L} attention blocks of ${H} heads`);
 
-  const batches: { batch: PaddedBatch; examples: PreparedExample[] }[] = [];
+  const batches: Batch[] = [];
   for (let i = 0; i < N; i += B) {
     const chunk = examples.slice(i, i + B);
     batches.push({ batch: padBatch(chunk.map((e) => e.ids), S, B, model.padId), examples: chunk });
   }
-
   const points = planFidelity(spec);
   const completed = options.completed ?? new Set<string>();
-  const total = points.length;
-  // Progress weights: the exact pass runs the batches once, every variant point twice (variant + exact reference).
-  const weights = points.map((p) => (p.key === EXACT_POINT_KEY ? 1 : 2));
-  const totalWeight = weights.reduce((a, b) => a + b, 0);
-  let doneWeight = 0;
-  const progress = (done: number): { done: number; total: number; fraction: number } => ({ done, total, fraction: Math.min(1, doneWeight / totalWeight) });
-
+  const progress = new Progress(points, points.length);
   const expose: Modification = { exposeAttention: true, exposeBlockOutputs: true };
-  const exactModel = applyModification(model.proto, expose, { batch: B, seqLen: S }).model;
+  return { spec, cb, model, examples, shape, batches, points, completed, progress, expose };
+}
+
+/** The exact pass: output distributions of every example, the batches' outputs when cached, the time. */
+interface ExactPass {
+  readonly rows: RowOutputs[];
+  readonly ms: number;
+  /** The exact attention and block outputs per batch, or null when they did not fit the budget (recomputed per point). */
+  readonly cache: BatchOutputs[] | null;
+  readonly quality: Record<string, number>;
+}
+
+/** Exact pass: output distributions of every example (kept), attention of the first (artifact). */
+async function exactPass(r: FidelityRun, session: ort.InferenceSession): Promise<ExactPass | 'cancelled'> {
+  const { cb, model, examples, shape, batches, completed } = r;
+  const { B, L, H, S, D } = shape;
+  const rows: RowOutputs[] = [];
+  let ms = 0;
+  // Cache the exact attention and block outputs when they fit a modest budget; else recompute per point.
+  const perBatchBytes = 4 * B * L * H * S * (S + D);
+  const cacheExact = perBatchBytes * batches.length <= 256 * 1024 * 1024;
+  const cache: BatchOutputs[] = [];
+  for (const { batch, examples: ex } of batches) {
+    if (cb.isCancelled()) return 'cancelled';
+    const out = await runBatch(session, model, batch, ex.length, shape);
+    ms += out.ms;
+    rows.push(...out.rows);
+    if (cacheExact) cache.push(out);
+    if (rows.length === out.rows.length && !completed.has(EXACT_POINT_KEY)) cb.onArtifact?.(attentionArtifact('exact', out, examples[0] as PreparedExample, shape));
+  }
+  r.progress.advance(0);
+  const exactPoint = r.points[0] as FidelityPoint;
+  if (!completed.has(EXACT_POINT_KEY)) {
+    const m: MetricInput[] = [{ name: 'time_ms_per_example', value: ms / examples.length }];
+    const ref = outputQuality(model, examples, rows);
+    for (const [name, value] of Object.entries(ref)) m.push({ name, value });
+    cb.onPoint(exactPoint, tag(m, exactPoint), r.progress.at(1));
+  } else {
+    cb.onPoint(exactPoint, [], r.progress.at(1));
+  }
+  return { rows, ms, cache: cacheExact ? cache : null, quality: outputQuality(model, examples, rows) };
+}
+
+/** The variant's outputs over every batch, compared with exact's as they come; null when cancelled. */
+async function compareBatches(r: FidelityRun, point: FidelityPoint, session: ort.InferenceSession, exactSession: ort.InferenceSession, exact: ExactPass): Promise<{ rows: RowOutputs[]; ms: number; acc: PointAccumulator } | null> {
+  const { cb, model, examples, shape, batches } = r;
+  const acc = new PointAccumulator(shape, r.spec.topK);
+  const rows: RowOutputs[] = [];
+  let ms = 0;
+  for (let bi = 0; bi < batches.length; bi++) {
+    if (cb.isCancelled()) return null;
+    const { batch, examples: ex } = batches[bi] as Batch;
+    const out = await runBatch(session, model, batch, ex.length, shape);
+    ms += out.ms;
+    rows.push(...out.rows);
+    const ref = exact.cache !== null ? (exact.cache[bi] as BatchOutputs) : await runBatch(exactSession, model, batch, ex.length, shape);
+    acc.add(ref, out, batch.lengths.slice(0, ex.length));
+    if (bi === 0) cb.onArtifact?.(attentionArtifact(point.key, out, examples[0] as PreparedExample, shape));
+  }
+  return { rows, ms, acc };
+}
+
+/** Variant point `pi`: skipped when stored or when its model cannot be built; else run, compared with exact and reported. */
+async function runVariantPoint(r: FidelityRun, pi: number, exactSession: ort.InferenceSession, exact: ExactPass): Promise<'done' | 'cancelled'> {
+  const { spec, cb, model, examples, shape } = r;
+  const point = r.points[pi] as FidelityPoint;
+  if (r.completed.has(point.key)) {
+    r.progress.advance(pi);
+    cb.onPoint(point, [], r.progress.at(pi + 1));
+    return 'done';
+  }
+  const rssBefore = resetPeakRss();
+  const mod: Modification = { ...r.expose, replace: { variant: point.spec, ...(spec.layers ? { layers: spec.layers } : {}), ...(spec.heads ? { heads: spec.heads } : {}) } };
+  let session: ort.InferenceSession;
+  try {
+    const modified = applyModification(model.proto, mod, { batch: shape.B, seqLen: shape.S }).model;
+    session = (await createSession(encode(modified), { provider: spec.provider, log: cb.log })).session;
+  } catch (e) {
+    r.progress.advance(pi);
+    cb.onPoint(point, [], r.progress.at(pi + 1), (e as Error).message);
+    return 'done';
+  }
+  try {
+    const compared = await compareBatches(r, point, session, exactSession, exact);
+    if (compared === null) return 'cancelled';
+    const peak = readPeakRss();
+    const memory = peak !== null && rssBefore !== null ? [{ name: 'rss_peak_delta_bytes', value: Math.max(0, peak - rssBefore) }] : [];
+    const metrics = [...pointMetrics(model, examples, exact.rows, compared.rows, exact.quality), ...compared.acc.metrics(), { name: 'time_ms_per_example', value: compared.ms / examples.length }, ...memory];
+    r.progress.advance(pi);
+    cb.onPoint(point, tag(metrics, point), r.progress.at(pi + 1));
+    return 'done';
+  } finally {
+    await session.release();
+  }
+}
+
+/** The exact pass, then every variant point, on one exact session. */
+async function runPoints(r: FidelityRun): Promise<'done' | 'cancelled'> {
+  const { spec, cb, model, shape } = r;
+  const exactModel = applyModification(model.proto, r.expose, { batch: shape.B, seqLen: shape.S }).model;
   const exactSession = await createSession(encode(exactModel), { provider: spec.provider, log: cb.log });
   cb.onProvider(exactSession.provider, exactSession.fallbacks);
   try {
-    // Exact pass: output distributions of every example (kept), attention of the first (artifact).
-    const exactRows: RowOutputs[] = [];
-    let exactMs = 0;
-    // Cache the exact attention and block outputs when they fit a modest budget; else recompute per point.
-    const perBatchBytes = 4 * B * L * H * S * (S + D);
-    const cacheExact = perBatchBytes * batches.length <= 256 * 1024 * 1024;
-    const exactCache: BatchOutputs[] = [];
-    for (const { batch, examples: ex } of batches) {
+    const exact = await exactPass(r, exactSession.session);
+    if (exact === 'cancelled') return 'cancelled';
+    for (let pi = 1; pi < r.points.length; pi++) {
       if (cb.isCancelled()) return 'cancelled';
-      const out = await runBatch(exactSession.session, model, batch, ex.length, shape);
-      exactMs += out.ms;
-      exactRows.push(...out.rows);
-      if (cacheExact) exactCache.push(out);
-      if (exactRows.length === out.rows.length && !completed.has(EXACT_POINT_KEY)) cb.onArtifact?.(attentionArtifact('exact', out, examples[0] as PreparedExample, shape));
+      if ((await runVariantPoint(r, pi, exactSession.session, exact)) === 'cancelled') return 'cancelled';
     }
-    doneWeight += weights[0] as number;
-    if (!completed.has(EXACT_POINT_KEY)) {
-      const m: MetricInput[] = [{ name: 'time_ms_per_example', value: exactMs / N }];
-      const ref = outputQuality(model, examples, exactRows);
-      for (const [name, value] of Object.entries(ref)) m.push({ name, value });
-      cb.onPoint(points[0] as FidelityPoint, tag(m, points[0] as FidelityPoint), progress(1));
-    } else {
-      cb.onPoint(points[0] as FidelityPoint, [], progress(1));
-    }
-    const exactQuality = outputQuality(model, examples, exactRows);
-
-    for (let pi = 1; pi < points.length; pi++) {
-      const point = points[pi] as FidelityPoint;
-      if (cb.isCancelled()) return 'cancelled';
-      if (completed.has(point.key)) {
-        doneWeight += weights[pi] as number;
-        cb.onPoint(point, [], progress(pi + 1));
-        continue;
-      }
-      const rssBefore = resetPeakRss();
-      const mod: Modification = { ...expose, replace: { variant: point.spec, ...(spec.layers ? { layers: spec.layers } : {}), ...(spec.heads ? { heads: spec.heads } : {}) } };
-      let session: ort.InferenceSession;
-      try {
-        const modified = applyModification(model.proto, mod, { batch: B, seqLen: S }).model;
-        session = (await createSession(encode(modified), { provider: spec.provider, log: cb.log })).session;
-      } catch (e) {
-        doneWeight += weights[pi] as number;
-        cb.onPoint(point, [], progress(pi + 1), (e as Error).message);
-        continue;
-      }
-      try {
-        const acc = new PointAccumulator(shape, spec.topK);
-        const rows: RowOutputs[] = [];
-        let ms = 0;
-        let cancelled = false;
-        for (let bi = 0; bi < batches.length; bi++) {
-          if (cb.isCancelled()) {
-            cancelled = true;
-            break;
-          }
-          const { batch, examples: ex } = batches[bi] as (typeof batches)[number];
-          const out = await runBatch(session, model, batch, ex.length, shape);
-          ms += out.ms;
-          rows.push(...out.rows);
-          const ref = cacheExact ? (exactCache[bi] as BatchOutputs) : await runBatch(exactSession.session, model, batch, ex.length, shape);
-          acc.add(ref, out, batch.lengths.slice(0, ex.length));
-          if (bi === 0) cb.onArtifact?.(attentionArtifact(point.key, out, examples[0] as PreparedExample, shape));
-        }
-        if (cancelled) return 'cancelled';
-        const peak = readPeakRss();
-        const memory = peak !== null && rssBefore !== null ? [{ name: 'rss_peak_delta_bytes', value: Math.max(0, peak - rssBefore) }] : [];
-        const metrics = [...pointMetrics(model, examples, exactRows, rows, exactQuality), ...acc.metrics(), { name: 'time_ms_per_example', value: ms / N }, ...memory];
-        doneWeight += weights[pi] as number;
-        cb.onPoint(point, tag(metrics, point), progress(pi + 1));
-      } finally {
-        await session.release();
-      }
-    }
+    return 'done';
   } finally {
     await exactSession.session.release();
   }
+}
+
+export async function runFidelity(spec: FidelitySpec, cb: FidelityCallbacks, options: FidelityOptions = {}): Promise<'done' | 'cancelled'> {
+  const r = await prepareRun(spec, cb, options);
+  if ((await runPoints(r)) === 'cancelled') return 'cancelled';
+  const { model, points, completed } = r;
   if (model.kind === 'lm' && spec.continuationTokens > 0) {
     // Greedy continuations need models built for the longer length S + continuationTokens: own sessions, after the points.
     const open = continuationSessionFactory(model, { provider: spec.provider, layers: spec.layers, heads: spec.heads, log: cb.log });

@@ -3,34 +3,34 @@ import type { RunDetail } from '../../../common/contract';
 import { heatmapSvg } from '../../../common/plots/heatmapSvg';
 import { lineChartSvg } from '../../../common/plots/lineChartSvg';
 import { escapeHtml, formatBytes, formatNumber } from '../../../common/format';
+import type { KernelRow } from '../../../common/experiments/kernelScaling/results';
 import { kernelRows, rowLabel, speedups } from '../../../common/experiments/kernelScaling/results';
 
-export function kernelScalingSection(run: RunDetail): string {
-  const rows = kernelRows(run.metrics);
-  if (rows.length === 0) return '<p class="muted">No points were measured.</p>';
-  const speed = speedups(rows);
-  const seriesOf = (metric: string) => {
-    const series = new Map<string, { x: number; y: number }[]>();
-    for (const r of rows) {
-      const y = r.values[metric];
-      if (y === undefined || !Number.isFinite(y)) continue;
-      const name = rowLabel(r);
-      const list = series.get(name) ?? [];
-      list.push({ x: r.seqLen, y });
-      series.set(name, list);
-    }
-    return [...series.entries()].map(([name, points]) => ({ name, points }));
-  };
+/** One line per row label of a metric against the sequence length (finite values only). */
+function seriesOf(rows: readonly KernelRow[], metric: string): { name: string; points: { x: number; y: number }[] }[] {
+  const series = new Map<string, { x: number; y: number }[]>();
+  for (const r of rows) {
+    const y = r.values[metric];
+    if (y === undefined || !Number.isFinite(y)) continue;
+    const name = rowLabel(r);
+    const list = series.get(name) ?? [];
+    list.push({ x: r.seqLen, y });
+    series.set(name, list);
+  }
+  return [...series.entries()].map(([name, points]) => ({ name, points }));
+}
 
+/** Median time and (when any point has a positive one) max relative error against the sequence length. */
+function lineCharts(rows: readonly KernelRow[]): string {
   const timeChart = lineChartSvg({
     title: 'Median time vs sequence length',
     xLabel: 'sequence length n',
     yLabel: 'median time (ms)',
-    series: seriesOf('time_ms_median'),
+    series: seriesOf(rows, 'time_ms_median'),
     logX: true,
     logY: true,
   });
-  const errSeries = seriesOf('rel_err_max').map((s) => ({ ...s, points: s.points.filter((p) => p.y > 0) }));
+  const errSeries = seriesOf(rows, 'rel_err_max').map((s) => ({ ...s, points: s.points.filter((p) => p.y > 0) }));
   const errChart = errSeries.some((s) => s.points.length > 0)
     ? lineChartSvg({
         title: 'Max relative error vs exact',
@@ -41,38 +41,45 @@ export function kernelScalingSection(run: RunDetail): string {
         logY: true,
       })
     : '';
+  return `${timeChart}${errChart}`;
+}
 
+/** Sliding window: max relative error and median time over length × window (empty without sliding points). */
+function slidingHeatmaps(rows: readonly KernelRow[]): string {
   const sliding = rows.filter((r) => r.variant === 'sliding' && r.window !== null);
-  let heatmaps = '';
-  if (sliding.length > 0) {
-    const xs = [...new Set(sliding.map((r) => r.seqLen))].sort((a, b) => a - b);
-    const ys = [...new Set(sliding.map((r) => r.window as number))].sort((a, b) => a - b);
-    const grid = (metric: string) =>
-      ys.map((w) => xs.map((n) => sliding.find((r) => r.seqLen === n && r.window === w)?.values[metric] ?? null));
-    heatmaps =
-      heatmapSvg({
-        title: 'Sliding window: max relative error (length x window)',
-        xLabel: 'sequence length n',
-        yLabel: 'window w',
-        xs,
-        ys,
-        values: grid('rel_err_max'),
-        colorLabel: 'rel_err_max',
-        log: true,
-      }) +
-      heatmapSvg({
-        title: 'Sliding window: median time in ms (length x window)',
-        xLabel: 'sequence length n',
-        yLabel: 'window w',
-        xs,
-        ys,
-        values: grid('time_ms_median'),
-        colorLabel: 'time_ms_median',
-        log: true,
-      });
-  }
+  if (sliding.length === 0) return '';
+  const xs = [...new Set(sliding.map((r) => r.seqLen))].sort((a, b) => a - b);
+  const ys = [...new Set(sliding.map((r) => r.window as number))].sort((a, b) => a - b);
+  const grid = (metric: string) =>
+    ys.map((w) => xs.map((n) => sliding.find((r) => r.seqLen === n && r.window === w)?.values[metric] ?? null));
+  return (
+    heatmapSvg({
+      title: 'Sliding window: max relative error (length x window)',
+      xLabel: 'sequence length n',
+      yLabel: 'window w',
+      xs,
+      ys,
+      values: grid('rel_err_max'),
+      colorLabel: 'rel_err_max',
+      log: true,
+    }) +
+    heatmapSvg({
+      title: 'Sliding window: median time in ms (length x window)',
+      xLabel: 'sequence length n',
+      yLabel: 'window w',
+      xs,
+      ys,
+      values: grid('time_ms_median'),
+      colorLabel: 'time_ms_median',
+      log: true,
+    })
+  );
+}
 
-  const body = rows
+/** The measurement table's body: one row per point. */
+function measurementRows(rows: readonly KernelRow[]): string {
+  const speed = speedups(rows);
+  return rows
     .map((r) => {
       const v = r.values;
       const s = speed.get(r);
@@ -83,10 +90,18 @@ export function kernelScalingSection(run: RunDetail): string {
       )}</td><td>${formatBytes(v['rss_peak_delta_bytes'])}</td><td>${formatNumber(v['rel_err_max'])}</td><td>${formatNumber(v['rel_err_mean'])}</td></tr>`;
     })
     .join('\n');
+}
+
+export function kernelScalingSection(run: RunDetail): string {
+  const rows = kernelRows(run.metrics);
+  if (rows.length === 0) return '<p class="muted">No points were measured.</p>';
+  const charts = lineCharts(rows);
+  const heatmaps = slidingHeatmaps(rows);
+  const body = measurementRows(rows);
 
   return `
 <h2>Plots</h2>
-<div class="plots">${timeChart}${errChart}</div>
+<div class="plots">${charts}</div>
 <div class="plots">${heatmaps}</div>
 <h2>Measurements</h2>
 <table>
