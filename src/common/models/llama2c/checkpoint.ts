@@ -168,48 +168,45 @@ function readFloats(view: DataView, offset: number, count: number): Float32Array
   return out;
 }
 
-/** Parse a llama2.c checkpoint (legacy or version-1 float32). Throws Llama2cCheckpointError on bad input. */
-export function parseLlama2cCheckpoint(bytes: Uint8Array): Llama2cCheckpoint {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** The version-1 header ("ak42" magic, version 1, the sizes, the shared-classifier flag). */
+function readV1Header(bytes: Uint8Array, view: DataView): Llama2cConfig {
+  if (bytes.byteLength < LLAMA2C_V1_HEADER_BYTES) {
+    throw new Llama2cCheckpointError(
+      `llama2.c checkpoint is truncated: ${bytes.byteLength} bytes, but its version-1 header ("ak42" magic) takes ${LLAMA2C_V1_HEADER_BYTES}`,
+    );
+  }
+  const version = view.getInt32(4, true);
+  if (version !== 1) {
+    const what = version === 2 ? ' (version 2 is the int8-quantized Q8_0 format)' : '';
+    throw new Llama2cCheckpointError(
+      `unsupported llama2.c checkpoint version ${version}${what}: only the legacy format and version 1 (float32) are supported`,
+    );
+  }
+  const h = readHeaderInts(view, 8);
+  const flag = view.getUint8(36);
+  if (flag > 1) {
+    throw new Llama2cCheckpointError(`llama2.c checkpoint (v1) has an inconsistent header: shared_classifier flag is ${flag}, expected 0 or 1`);
+  }
+  if (h.vocabSize <= 0) {
+    throw new Llama2cCheckpointError(`llama2.c checkpoint (v1) has an inconsistent header (${headerText(h)}): vocab_size must be positive`);
+  }
+  return validateHeader(h, h.vocabSize, flag === 1, 'v1');
+}
+
+/** The format, the config and where the weights start. */
+function readHeader(bytes: Uint8Array, view: DataView): { format: Llama2cFormat; config: Llama2cConfig; offset: number } {
   if (bytes.byteLength < LLAMA2C_LEGACY_HEADER_BYTES) {
     throw new Llama2cCheckpointError(
       `llama2.c checkpoint is truncated: ${bytes.byteLength} bytes, but even the smallest header takes ${LLAMA2C_LEGACY_HEADER_BYTES}`,
     );
   }
-  let format: Llama2cFormat;
-  let config: Llama2cConfig;
-  let offset: number;
-  if (view.getUint32(0, true) === LLAMA2C_MAGIC) {
-    format = 'v1';
-    if (bytes.byteLength < LLAMA2C_V1_HEADER_BYTES) {
-      throw new Llama2cCheckpointError(
-        `llama2.c checkpoint is truncated: ${bytes.byteLength} bytes, but its version-1 header ("ak42" magic) takes ${LLAMA2C_V1_HEADER_BYTES}`,
-      );
-    }
-    const version = view.getInt32(4, true);
-    if (version !== 1) {
-      const what = version === 2 ? ' (version 2 is the int8-quantized Q8_0 format)' : '';
-      throw new Llama2cCheckpointError(
-        `unsupported llama2.c checkpoint version ${version}${what}: only the legacy format and version 1 (float32) are supported`,
-      );
-    }
-    const h = readHeaderInts(view, 8);
-    const flag = view.getUint8(36);
-    if (flag > 1) {
-      throw new Llama2cCheckpointError(`llama2.c checkpoint (v1) has an inconsistent header: shared_classifier flag is ${flag}, expected 0 or 1`);
-    }
-    if (h.vocabSize <= 0) {
-      throw new Llama2cCheckpointError(`llama2.c checkpoint (v1) has an inconsistent header (${headerText(h)}): vocab_size must be positive`);
-    }
-    config = validateHeader(h, h.vocabSize, flag === 1, format);
-    offset = LLAMA2C_V1_HEADER_BYTES;
-  } else {
-    format = 'legacy';
-    const h = readHeaderInts(view, 0);
-    config = validateHeader(h, Math.abs(h.vocabSize), h.vocabSize > 0, format);
-    offset = LLAMA2C_LEGACY_HEADER_BYTES;
-  }
+  if (view.getUint32(0, true) === LLAMA2C_MAGIC) return { format: 'v1', config: readV1Header(bytes, view), offset: LLAMA2C_V1_HEADER_BYTES };
+  const h = readHeaderInts(view, 0);
+  return { format: 'legacy', config: validateHeader(h, Math.abs(h.vocabSize), h.vocabSize > 0, 'legacy'), offset: LLAMA2C_LEGACY_HEADER_BYTES };
+}
 
+/** The file must hold exactly the weights its header describes. */
+function checkFileSize(bytes: Uint8Array, config: Llama2cConfig, format: Llama2cFormat): void {
   const expected = llama2cFileBytes(config, format);
   if (bytes.byteLength < expected) {
     throw new Llama2cCheckpointError(
@@ -222,11 +219,15 @@ export function parseLlama2cCheckpoint(bytes: Uint8Array): Llama2cCheckpoint {
         `(${bytes.byteLength - expected} bytes too many); the header sizes do not match the weights, or this is not a float32 llama2.c checkpoint`,
     );
   }
+}
 
+/** The stored arrays, read from `offset` on, as named weights (per-layer views into them). */
+function readWeights(view: DataView, config: Llama2cConfig, format: Llama2cFormat, offset: number): Llama2cWeights {
   const arrays = new Map<string, Float32Array>();
+  let at = offset;
   for (const a of layout(config, format)) {
-    arrays.set(a.name, readFloats(view, offset, a.count));
-    offset += 4 * a.count;
+    arrays.set(a.name, readFloats(view, at, a.count));
+    at += 4 * a.count;
   }
   const get = (name: string): Float32Array => {
     const a = arrays.get(name);
@@ -251,13 +252,17 @@ export function parseLlama2cCheckpoint(bytes: Uint8Array): Llama2cCheckpoint {
   }
   const tokenEmbedding = get('token_embedding');
   return {
-    format,
-    config,
-    weights: {
-      tokenEmbedding,
-      layers,
-      rmsFinal: get('rms_final'),
-      wcls: config.sharedClassifier ? tokenEmbedding : get('wcls'),
-    },
+    tokenEmbedding,
+    layers,
+    rmsFinal: get('rms_final'),
+    wcls: config.sharedClassifier ? tokenEmbedding : get('wcls'),
   };
+}
+
+/** Parse a llama2.c checkpoint (legacy or version-1 float32). Throws Llama2cCheckpointError on bad input. */
+export function parseLlama2cCheckpoint(bytes: Uint8Array): Llama2cCheckpoint {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { format, config, offset } = readHeader(bytes, view);
+  checkFileSize(bytes, config, format);
+  return { format, config, weights: readWeights(view, config, format, offset) };
 }

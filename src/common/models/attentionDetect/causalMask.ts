@@ -1,0 +1,47 @@
+/**
+ * Is a mask causal? A Trilu, a Range-and-compare pattern or a constant lower-triangular matrix
+ * in the computation of the mask; a mask of one query row only removes keys (padding).
+ */
+import type { ConstValue } from '../onnxModel';
+import type { GraphIndex } from './graphIndex';
+import { regionBehind } from './graphWalk';
+
+/** A constant whose last two axes form a lower-triangular pattern (one value on/below the diagonal, another above). */
+function isTriangularConstant(c: ConstValue): boolean {
+  const d = c.dims;
+  if (d.length < 2) return false;
+  const rows = d[d.length - 2] as number;
+  const cols = d[d.length - 1] as number;
+  if (rows < 2 || cols < 2) return false;
+  const v = c.values;
+  const below = v[0];
+  const above = v[1];
+  if (below === undefined || above === undefined || below === above) return false;
+  const offset = cols - rows; // masks for a cache have cols > rows; the diagonal shifts right
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const x = v[i * cols + j];
+      const expected = j <= i + Math.max(0, offset) ? below : above;
+      if (x !== expected && !(Number.isNaN(x) && Number.isNaN(expected))) return false;
+    }
+  }
+  return true;
+}
+
+export function causalFromMask(g: GraphIndex, mask: string): boolean | 'unknown' {
+  const shape = g.shapeOf(mask);
+  const { nodes, reachedInputs } = regionBehind(g, mask, 80, new Set(['MatMul', 'Gemm', 'Softmax']));
+  const ops = new Set(nodes.map((n) => n.opType ?? ''));
+  if (ops.has('Trilu')) return true;
+  if (ops.has('Range') && (ops.has('Less') || ops.has('Greater') || ops.has('LessOrEqual') || ops.has('GreaterOrEqual'))) return true;
+  // Constants feeding the mask computation (not the weights of a MatMul it may have reached).
+  const candidates = [mask, ...nodes.filter((n) => n.opType !== 'MatMul' && n.opType !== 'Gemm').flatMap((n) => n.input ?? [])];
+  for (const v of candidates) {
+    if (v === '' || !g.isConstant(v) || !g.maybeMatrixConstant(v)) continue;
+    const c = g.constValue(v, 1 << 22);
+    if (c !== undefined && isTriangularConstant(c)) return true;
+  }
+  // A mask with one query row ([B, 1, 1, T]) only removes keys: padding, not causal.
+  if (shape !== undefined && shape.length >= 2 && shape[shape.length - 2] === 1) return false;
+  return reachedInputs ? 'unknown' : false;
+}

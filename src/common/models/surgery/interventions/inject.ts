@@ -1,0 +1,12 @@
+/** 'inject': a new graph input `attention_in.<layer>` float32 [B, H, Sq, Sk] replaces the weights. */
+import { FLOAT, tensorInfo } from '../graphEditor';
+import { INJECTED_ATTENTION_PREFIX } from '../modification';
+import type { Intervention } from './intervention';
+
+export const inject: Intervention = ({ ctx, block: b, heads: H, mix }) => {
+  const { ed, shape } = ctx;
+  const name = ed.claim(`${INJECTED_ATTENTION_PREFIX}${b.index}`);
+  ed.inputs.push(tensorInfo(name, FLOAT, [shape.batch, H, shape.seqLen, shape.seqLen]));
+  ctx.addedInputs.push(name);
+  return mix(name);
+};

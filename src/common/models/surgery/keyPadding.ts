@@ -1,0 +1,46 @@
+/**
+ * Carrying a key-padding mask (a bias built from an input such as attention_mask, of one query
+ * row [.., 1, keys]) into what replaces or rewrites a block's weights: which keys are allowed, and
+ * for variants the number of allowed keys per batch row (key_lengths, right padding).
+ */
+import type { AttentionBlock } from '../attentionDetect';
+import { defaultOpset } from '../onnxModel';
+import { describeBlock } from './blocks';
+import type { GraphEditor } from './graphEditor';
+import { FLOAT, INT64, intAttr, reduceSumLast } from './graphEditor';
+import { SurgeryError } from './modification';
+import type { SurgeryContext } from './operation';
+
+/** An additive key bias at or below this masks the key out (BERT-style models use −10000, others −1e9 or −inf). */
+const MASKED_BIAS_THRESHOLD = -1000;
+
+/** float32 [b, 1, 1, S]: 1 where a key-padding bias allows the key, 0 where it masks it out. */
+export function allowedKeysFromBias(ed: GraphEditor, b: AttentionBlock, at: number, what: string): string {
+  const mask = b.values.mask;
+  if (mask === undefined || !b.keyMask) throw new SurgeryError(`${what}: ${describeBlock(b)} has no key-padding mask`);
+  if (b.masking !== 'add') throw new SurgeryError(`${what}: ${describeBlock(b)} applies its key-padding mask with a Where; only additive padding masks can be carried over`);
+  const p = `surgery/layer${b.index}/`;
+  const allowed = ed.op(at, 'Greater', [mask, ed.constFloat(`${p}masked_bias`, [], [MASKED_BIAS_THRESHOLD])], `${p}key_allowed`);
+  return ed.op(at, 'Cast', [allowed], `${p}key_allowed_f`, [intAttr('to', FLOAT)]);
+}
+
+/**
+ * For a block masked by a key-padding bias: int64 [B], the number of allowed keys of each batch
+ * row, computed in the graph from the bias (keys whose bias is above MASKED_BIAS_THRESHOLD).
+ * Variants take it as key_lengths, which assumes right padding (the allowed keys are a prefix),
+ * as tokenizers pad. null for a block without a mask or with a causal one.
+ */
+export function keyLengthsFromBias(ctx: SurgeryContext, b: AttentionBlock, at: number, what: string): string | null {
+  if (b.values.mask === undefined || b.causal !== false) return null;
+  if (!b.keyMask) {
+    throw new SurgeryError(`${what}: ${describeBlock(b)} has a mask with a row per query that is not causal; only causal masks and key-padding masks ([.., 1, keys]) can be carried over to a variant`);
+  }
+  const { ed, shape } = ctx;
+  const p = `surgery/layer${b.index}/`;
+  const allowed = allowedKeysFromBias(ed, b, at, what);
+  const rows = ed.op(at, 'Reshape', [allowed, ed.constInt64(`${p}key_rows_shape`, [2], [-1, shape.seqLen])], `${p}key_rows`);
+  const counts = reduceSumLast(ed, at, rows, 2, false, `${p}key_counts`, defaultOpset(ctx.model) ?? 17);
+  const perBatch = ed.op(at, 'Expand', [counts, ed.constInt64(`${p}batch_shape`, [1], [shape.batch])], `${p}key_counts_b`);
+  ctx.notes.push(`layer ${b.index}: the key-padding mask is passed to the variant as key lengths (the allowed keys must be a prefix: right padding)`);
+  return ed.op(at, 'Cast', [perBatch], `${p}key_lengths`, [intAttr('to', INT64)]);
+}
