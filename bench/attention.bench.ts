@@ -83,6 +83,7 @@ const SETTINGS: { readonly [K in VariantKind]: { readonly label: string; readonl
   nystrom: { label: 'nystrom M=64', spec: { kind: 'nystrom', landmarks: 64 } },
   lsh: { label: 'lsh NB=64 C=64 R=2', spec: { kind: 'lsh', buckets: 64, chunk: 64, rounds: 2, seed: 0 } },
   additive: { label: 'additive Hd=32', spec: { kind: 'additive', hidden: 32, seed: 0 }, maxN: 4 * K },
+  sink: { label: 'sink s=4 W=256', spec: { kind: 'sink', sinks: 4, window: 256 } },
 };
 
 /** The workbench's exact path first, then the two peers, then every other variant in registry order. */

@@ -39,6 +39,7 @@ const sparseSpecs: VariantSpecInput[] = [
   { kind: 'fixed', block: 64, summary: 8 },
   { kind: 'longformer', window: 64, global: [0, 1, 2000, 4095] },
   { kind: 'bigbird', block: 64, windowBlocks: 3, globalBlocks: 1, randomBlocks: 2, seed: 0 },
+  { kind: 'sink', sinks: 4, window: 64 },
 ];
 
 describe('attention graphs: structure', () => {

@@ -18,6 +18,7 @@ import { longformerVariant } from './variants/longformer';
 import { lshVariant } from './variants/lsh';
 import { nystromVariant } from './variants/nystrom';
 import { performerVariant } from './variants/performer';
+import { sinkVariant } from './variants/sink';
 import { slidingVariant } from './variants/sliding';
 import { stridedVariant } from './variants/strided';
 
@@ -35,6 +36,7 @@ export const VARIANTS = {
   nystrom: nystromVariant,
   lsh: lshVariant,
   additive: additiveVariant,
+  sink: sinkVariant,
 };
 
 type Variants = typeof VARIANTS;

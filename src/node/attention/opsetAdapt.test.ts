@@ -29,6 +29,7 @@ const SPECS: Record<VariantKind, VariantSpecInput> = {
   nystrom: { kind: 'nystrom', landmarks: 4 },
   lsh: { kind: 'lsh', buckets: 4, rounds: 2, chunk: 4, seed: 5 },
   additive: { kind: 'additive', hidden: 6, seed: 4 },
+  sink: { kind: 'sink', sinks: 2, window: 3 },
 };
 const NOT_CAUSAL: readonly VariantKind[] = ['linformer', 'nystrom'];
 const dims: AttentionDims = { batch: 2, heads: 4, kvHeads: 2, seqQ: 12, seqK: 12, headDim: 8, valueDim: 8 };
