@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, attr } from '../onnx/builder';
-import { checkFitsInMemory, estimateAttentionPeakBytes, estimateGraphPeakBytes, estimateGraphPeakBytesInOrder, formatBytes, runtimeNodeOrder } from './memory';
+import { checkFitsInMemory, estimateAttentionPeakBytes, estimateGraphPeakBytes, estimateGraphPeakBytesInOrder, runtimeNodeOrder } from './memory';
+import { formatBytes } from '../format';
 import type { AttentionDims } from './shapes';
 
 const GiB = 2 ** 30;

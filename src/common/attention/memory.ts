@@ -8,6 +8,7 @@
  * consumer. View ops (Reshape, Unsqueeze, ...) share their input's buffer. The peak of that walk
  * is what the runtime needs at least; it ignores allocator slack and scratch buffers.
  */
+import { formatBytes } from '../format';
 import { elemTypeBytes, staticSize } from '../onnx/builder';
 import type { GraphBuilder } from '../onnx/builder';
 import { describeAttentionGraph } from './graphs';
@@ -178,19 +179,6 @@ export function estimateAttentionPeakBytes(
   return { ...est, label: attentionLabel(spec, dims), spec, dims, causal: options.causal };
 }
 
-/** "32.0 GiB", "12.5 MiB", "300 B" */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-/** Throw a clear error when the estimate exceeds the available bytes. */
 /**
  * ONNX Runtime's CPU arena grows in blocks and fragments: measured peaks of the graphs here run up
  * to ~1.7x the live-tensor estimate (0.8-1.7x across variants and lengths). A request is refused
@@ -198,6 +186,7 @@ export function formatBytes(bytes: number): string {
  */
 export const ALLOCATOR_ALLOWANCE = 1.7;
 
+/** Throws a clear error when the estimate (with the allocator allowance) exceeds the available bytes. */
 export function checkFitsInMemory(estimate: AttentionMemoryEstimate, availableBytes: number): void {
   if (estimate.peakBytes * ALLOCATOR_ALLOWANCE <= availableBytes) return;
   const advice = definitionOf(estimate.spec).memory.advice;
