@@ -1,5 +1,5 @@
 /** Faithfulness, as the pure layer knows it: its spec, the parameters a run records, its CLI summary. */
-import { defineExperimentKind } from '../shared/kind';
+import { defineExperimentKind, modelRunParams } from '../shared/kind';
 import { FaithfulnessSpec } from './spec';
 import { formatFaithfulnessSummary } from './summary';
 
@@ -10,13 +10,10 @@ export const faithfulnessExperiment = defineExperimentKind({
   resumable: true,
   modelOf: (spec) => spec.model,
   params: (spec) => ({
-    model: spec.model,
-    data: spec.data.source,
+    ...modelRunParams(spec),
     methods: spec.methods.join(','),
     ig_steps: spec.igSteps,
     permutations: spec.permutations,
-    batch: spec.batch,
-    ...(spec.limit !== undefined ? { limit: spec.limit } : {}),
     ...(spec.adversarialEpsilon !== undefined ? { adversarial_epsilon: spec.adversarialEpsilon } : {}),
   }),
   summary: formatFaithfulnessSummary,

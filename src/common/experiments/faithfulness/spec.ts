@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ExampleLimit, experimentName, ModelName, Seed } from '../shared/specFields';
 import { ProviderChoice } from '../../executionProvider';
 import { DataSource } from '../shared/dataSource';
 import { VariantEntry, checkVariantEntries } from '../shared/variantSweep';
@@ -18,10 +19,10 @@ export const IMPORTANCE_METHODS = ImportanceMethod.options;
 export const FaithfulnessSpec = z
   .object({
     kind: z.literal('faithfulness'),
-    name: z.string().min(1).max(200).default('faithfulness'),
-    model: z.string().min(1).max(200).default('spam-encoder'),
+    name: experimentName('faithfulness'),
+    model: ModelName,
     data: DataSource.default({ source: 'builtin' }),
-    limit: z.number().int().min(1).max(100_000).optional(),
+    limit: ExampleLimit,
     maxLength: z.number().int().min(4).max(8192).optional(),
     methods: z.array(ImportanceMethod).min(1).max(7).default(['attention', 'rollout', 'loo', 'grad_input', 'ig']),
     /** Integrated-gradients steps (midpoint rule). */
@@ -47,7 +48,7 @@ export const FaithfulnessSpec = z
     layers: z.array(z.number().int().min(0).max(4095)).min(1).max(4096).optional(),
     /** Examples per model call. */
     batch: z.number().int().min(1).max(512).default(64),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    seed: Seed,
     provider: ProviderChoice.default('cpu'),
   })
   .strict()

@@ -1,5 +1,5 @@
 /** Fidelity, as the pure layer knows it: its spec, the parameters a run records, its CLI summary. */
-import { defineExperimentKind } from '../shared/kind';
+import { defineExperimentKind, modelRunParams } from '../shared/kind';
 import { FidelitySpec } from './spec';
 import { formatFidelitySummary } from './summary';
 
@@ -10,11 +10,8 @@ export const fidelityExperiment = defineExperimentKind({
   resumable: true,
   modelOf: (spec) => spec.model,
   params: (spec) => ({
-    model: spec.model,
-    data: spec.data.source,
-    batch: spec.batch,
+    ...modelRunParams(spec),
     top_k: spec.topK,
-    ...(spec.limit !== undefined ? { limit: spec.limit } : {}),
     ...(spec.maxLength !== undefined ? { max_length: spec.maxLength } : {}),
     ...(spec.layers !== undefined ? { layers: spec.layers.join(',') } : {}),
     ...(spec.heads !== undefined ? { heads: spec.heads.join(',') } : {}),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ExampleLimit, experimentName, ModelName, Seed } from '../shared/specFields';
 import { ProviderChoice } from '../../executionProvider';
 import { DataSource } from '../shared/dataSource';
 import { VariantEntry, checkVariantEntries } from '../shared/variantSweep';
@@ -11,12 +12,10 @@ import { VariantEntry, checkVariantEntries } from '../shared/variantSweep';
 export const FidelitySpec = z
   .object({
     kind: z.literal('fidelity'),
-    name: z.string().min(1).max(200).default('fidelity'),
-    /** A built-in model (spam-encoder), a catalog model (stories260K) or an imported one (imported:<id>). */
-    model: z.string().min(1).max(200).default('spam-encoder'),
+    name: experimentName('fidelity'),
+    model: ModelName,
     data: DataSource.default({ source: 'builtin' }),
-    /** Use at most this many examples (the first ones). */
-    limit: z.number().int().min(1).max(100_000).optional(),
+    limit: ExampleLimit,
     variants: z.array(VariantEntry).min(1).max(16),
     windows: z.array(z.number().int().min(0).max(1 << 16)).max(32).default([]),
     /** Layers (attention blocks, in order) to replace; all when absent. */
@@ -31,7 +30,7 @@ export const FidelitySpec = z
     topK: z.number().int().min(1).max(1024).default(5),
     /** Language models: greedy continuation length shown side by side (0 for none). */
     continuationTokens: z.number().int().min(0).max(256).default(0),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    seed: Seed,
     provider: ProviderChoice.default('cpu'),
   })
   .strict()

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { experimentName, Seed } from '../shared/specFields';
 import { ProviderChoice } from '../../executionProvider';
 import { VariantEntry, checkVariantEntries } from '../shared/variantSweep';
 
@@ -9,7 +10,7 @@ import { VariantEntry, checkVariantEntries } from '../shared/variantSweep';
 export const KernelScalingSpec = z
   .object({
     kind: z.literal('kernel-scaling'),
-    name: z.string().min(1).max(200).default('kernel scaling'),
+    name: experimentName('kernel scaling'),
     variants: z.array(VariantEntry).min(1).max(16),
     seqLens: z.array(z.number().int().min(1).max(1 << 17)).min(1).max(32),
     windows: z.array(z.number().int().min(0).max(1 << 16)).max(32).default([]),
@@ -20,7 +21,7 @@ export const KernelScalingSpec = z
     causal: z.boolean().default(false),
     repeats: z.number().int().min(1).max(1000).default(5),
     warmup: z.number().int().min(0).max(100).default(1),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    seed: Seed,
     provider: ProviderChoice.default('auto'),
   })
   .strict()

@@ -39,3 +39,16 @@ export function defineExperimentKind<Schema extends KindSchema, const R extends 
 ): ExperimentKindDefinition<Schema> & { readonly resumable: R } {
   return definition;
 }
+
+/** What every model-based kind's spec has (the model, its data, the batch and an optional example limit). */
+interface ModelRunSpec {
+  readonly model: string;
+  readonly data: { readonly source: string };
+  readonly batch: number;
+  readonly limit?: number | undefined;
+}
+
+/** The params every model-based kind records: model, data source, batch and (when set) the example limit. */
+export function modelRunParams(spec: ModelRunSpec): Record<string, RunParamValue> {
+  return { model: spec.model, data: spec.data.source, batch: spec.batch, ...(spec.limit !== undefined ? { limit: spec.limit } : {}) };
+}
