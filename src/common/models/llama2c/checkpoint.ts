@@ -80,15 +80,8 @@ export class Llama2cCheckpointError extends Error {
   }
 }
 
-interface RawHeader {
-  readonly dim: number;
-  readonly hiddenDim: number;
-  readonly nLayers: number;
-  readonly nHeads: number;
-  readonly nKvHeads: number;
-  readonly vocabSize: number;
-  readonly seqLen: number;
-}
+/** The seven header integers as stored (the legacy format's vocabSize carries a sign flag; nothing is derived yet). */
+type RawHeader = Omit<Llama2cConfig, 'sharedClassifier' | 'headSize' | 'kvDim'>;
 
 function readHeaderInts(view: DataView, offset: number): RawHeader {
   const at = (i: number): number => view.getInt32(offset + 4 * i, true);
