@@ -135,24 +135,25 @@ export function lineChartLayout(opts: LineChartOptions): LineChartLayout {
 
 const r = (v: number): string => String(Math.round(v * 10) / 10);
 
-/** The chart as an SVG document string (no XML prolog, so it can be inlined into HTML). */
-export function lineChartSvg(opts: LineChartOptions): string {
-  const L = lineChartLayout(opts);
-  const { left, top, right, bottom } = L.plot;
-  const out: string[] = [];
+/** The svg element, its title, the background and the chart title. */
+function header(opts: LineChartOptions, L: LineChartLayout): string[] {
   const title = escapeXml(opts.title);
-  out.push(
+  const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${L.width} ${L.height}" width="${L.width}" height="${L.height}" ` +
       `role="img" aria-label="${title}" font-family="${CHART_FONT}" font-size="${FONT_SIZE}">`,
-  );
-  out.push(`<title>${title}</title>`);
-  out.push(`<rect x="0" y="0" width="${L.width}" height="${L.height}" fill="#ffffff"/>`);
+    `<title>${title}</title>`,
+    `<rect x="0" y="0" width="${L.width}" height="${L.height}" fill="#ffffff"/>`,
+  ];
   if (opts.title) {
-    out.push(`<text x="${left}" y="24" font-size="15" font-weight="600" fill="#1f2933">${title}</text>`);
+    out.push(`<text x="${L.plot.left}" y="24" font-size="15" font-weight="600" fill="#1f2933">${title}</text>`);
   }
+  return out;
+}
 
-  // Grid and ticks.
-  out.push('<g class="grid" stroke="#e4e7eb" stroke-width="1">');
+/** Grid lines, the two axes with their tick marks, and the tick labels. */
+function gridAndTicks(L: LineChartLayout): string[] {
+  const { left, top, right, bottom } = L.plot;
+  const out = ['<g class="grid" stroke="#e4e7eb" stroke-width="1">'];
   for (const t of L.yTicks) out.push(`<line x1="${left}" x2="${right}" y1="${r(t.pos)}" y2="${r(t.pos)}"/>`);
   for (const t of L.xTicks) out.push(`<line x1="${r(t.pos)}" x2="${r(t.pos)}" y1="${top}" y2="${bottom}"/>`);
   out.push('</g>');
@@ -170,21 +171,27 @@ export function lineChartSvg(opts: LineChartOptions): string {
     out.push(`<text x="${r(t.pos)}" y="${bottom + 19}" text-anchor="middle">${escapeXml(t.label)}</text>`);
   }
   out.push('</g>');
+  return out;
+}
 
-  // Axis titles.
+/** The axis titles and, without data, the no-data note. */
+function axisTitles(opts: LineChartOptions, L: LineChartLayout): string[] {
+  const { left, top, right, bottom } = L.plot;
   const midX = (left + right) / 2;
   const midY = (top + bottom) / 2;
-  out.push(`<text class="x-label" x="${r(midX)}" y="${bottom + 40}" text-anchor="middle" fill="#1f2933">${escapeXml(opts.xLabel)}</text>`);
-  out.push(
+  const out = [
+    `<text class="x-label" x="${r(midX)}" y="${bottom + 40}" text-anchor="middle" fill="#1f2933">${escapeXml(opts.xLabel)}</text>`,
     `<text class="y-label" x="16" y="${r(midY)}" text-anchor="middle" fill="#1f2933" transform="rotate(-90 16 ${r(midY)})">${escapeXml(opts.yLabel)}</text>`,
-  );
-
+  ];
   if (L.xDomain === null) {
     out.push(`<text x="${r(midX)}" y="${r(midY)}" text-anchor="middle" fill="#7b8794">No data to plot</text>`);
   }
+  return out;
+}
 
-  // Series.
-  out.push('<g class="series">');
+/** Each series: its line (with two or more points) and a marker with a tooltip per point. */
+function seriesMarks(opts: LineChartOptions, L: LineChartLayout): string[] {
+  const out = ['<g class="series">'];
   for (const s of L.series) {
     const color = escapeXml(s.color);
     out.push(`<g data-series="${escapeXml(s.name)}">`);
@@ -201,9 +208,12 @@ export function lineChartSvg(opts: LineChartOptions): string {
     out.push('</g>');
   }
   out.push('</g>');
+  return out;
+}
 
-  // Legend.
-  out.push('<g class="legend">');
+/** One legend row per series: a line and marker in its colour and its name (greyed without points). */
+function legend(L: LineChartLayout): string[] {
+  const out = ['<g class="legend">'];
   L.series.forEach((s, i) => {
     const y = L.legend.y + i * L.legend.rowHeight;
     const color = escapeXml(s.color);
@@ -216,11 +226,20 @@ export function lineChartSvg(opts: LineChartOptions): string {
     }
   });
   out.push('</g>');
+  return out;
+}
 
-  if (L.dropped > 0) {
-    const note = `${L.dropped} point${L.dropped === 1 ? '' : 's'} not shown (not positive on a log axis or not finite)`;
-    out.push(`<text x="${right}" y="${top - 8}" text-anchor="end" font-size="10" fill="#7b8794">${escapeXml(note)}</text>`);
-  }
+/** The note on points left out, top right of the plot. */
+function droppedNote(L: LineChartLayout): string {
+  const note = `${L.dropped} point${L.dropped === 1 ? '' : 's'} not shown (not positive on a log axis or not finite)`;
+  return `<text x="${L.plot.right}" y="${L.plot.top - 8}" text-anchor="end" font-size="10" fill="#7b8794">${escapeXml(note)}</text>`;
+}
+
+/** The chart as an SVG document string (no XML prolog, so it can be inlined into HTML). */
+export function lineChartSvg(opts: LineChartOptions): string {
+  const L = lineChartLayout(opts);
+  const out = [...header(opts, L), ...gridAndTicks(L), ...axisTitles(opts, L), ...seriesMarks(opts, L), ...legend(L)];
+  if (L.dropped > 0) out.push(droppedNote(L));
   out.push('</svg>');
   return out.join('\n');
 }
