@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { FidelitySpec } from '../../common/experiments/fidelity/spec';
+import { sweptParamNames } from '../../common/experiments/shared/variantSweep';
 import type { MetricPoint } from '../../common/contract';
 import {
   fidelityMetricLabel,
-  fidelityParamNames,
   fidelityPointLabel,
   fidelityRows,
   formatSummaryValue,
@@ -112,19 +113,13 @@ describe('summary columns', () => {
 });
 
 describe('parameter names', () => {
-  it('reads sliding and swept entries from the spec', () => {
-    const names = fidelityParamNames({ kind: 'fidelity', variants: ['sliding', { variant: { kind: 'linear', features: 8 }, sweep: { param: 'features', values: [4, 8] } }, { variant: { kind: 'block' } }] });
-    expect(names).toEqual({ sliding: 'window', linear: 'features' });
-    expect(paramNameOf(names, 'linear')).toBe('features');
+  it('reads sliding and swept entries from the (typed) spec', () => {
+    const spec = FidelitySpec.parse({ kind: 'fidelity', variants: ['sliding', { variant: { kind: 'performer', features: 8 }, sweep: { param: 'features', values: [4, 8] } }, { variant: { kind: 'linear' } }], windows: [4] });
+    const names = sweptParamNames(spec.variants);
+    expect(names).toEqual({ sliding: 'window', performer: 'features' });
+    expect(paramNameOf(names, 'performer')).toBe('features');
     expect(paramNameOf({}, 'sliding')).toBe('window');
     expect(paramNameOf({}, 'other')).toBe('param');
-  });
-
-  it('tolerates specs of any shape', () => {
-    expect(fidelityParamNames(null)).toEqual({});
-    expect(fidelityParamNames('x')).toEqual({});
-    expect(fidelityParamNames({ variants: 3 })).toEqual({});
-    expect(fidelityParamNames({ variants: [null, 1, { sweep: { param: 2 } }] })).toEqual({});
   });
 
   it('labels point keys with the parameter name', () => {

@@ -148,30 +148,6 @@ export function summaryColumns(rows: readonly FidelityRow[]): SummaryColumn[] {
   return cols;
 }
 
-/**
- * The name of each variant kind's swept parameter, read from the run's spec: `window` for the
- * sliding shorthand, `sweep.param` for swept entries. Anything unreadable is skipped.
- */
-export function fidelityParamNames(spec: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (typeof spec !== 'object' || spec === null) return out;
-  const variants = (spec as { variants?: unknown }).variants;
-  if (!Array.isArray(variants)) return out;
-  for (const entry of variants as unknown[]) {
-    if (entry === 'sliding') {
-      out['sliding'] = 'window';
-      continue;
-    }
-    if (typeof entry !== 'object' || entry === null) continue;
-    const variant = (entry as { variant?: unknown }).variant;
-    const sweep = (entry as { sweep?: unknown }).sweep;
-    const kind = typeof variant === 'object' && variant !== null ? (variant as { kind?: unknown }).kind : undefined;
-    const param = typeof sweep === 'object' && sweep !== null ? (sweep as { param?: unknown }).param : undefined;
-    if (typeof kind === 'string' && typeof param === 'string') out[kind] = param;
-  }
-  return out;
-}
-
 /** The parameter name of a variant kind: from the spec, `window` for sliding, else `param`. */
 export function paramNameOf(names: Readonly<Record<string, string>>, variant: string): string {
   return names[variant] ?? (variant === 'sliding' ? 'window' : 'param');

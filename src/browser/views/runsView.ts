@@ -1,10 +1,11 @@
 /**
  * Home page: presets with a Start button each, a link to the New experiment form, and the runs
- * table (Cancel on active runs, Resume on stopped fidelity/faithfulness runs), kept live by the
+ * table (Cancel on active runs, Resume on stopped runs of a resumable kind), kept live by the
  * run.progress / run.finished events (plus a slow poll while something is active, for runs
  * started elsewhere, e.g. by the CLI on the same store).
  */
 import type { PresetSummary, RunProgress, RunStatus, RunSummary } from '../../common/contract';
+import { EXPERIMENT_KINDS } from '../../common/experiments/registry';
 import { button, clear, h } from '../dom';
 import { formatTimestamp } from '../format';
 import { routeHash } from '../router';
@@ -15,12 +16,11 @@ import type { View, ViewContext } from './viewContext';
 
 const POLL_MS = 5000;
 
-/** Kinds whose stopped runs can be resumed (their stored points are kept) and the statuses that allow it. */
-const RESUMABLE_KINDS: readonly string[] = ['fidelity', 'faithfulness'];
+/** The statuses a run of a resumable kind (the common registry's `resumable`) can be resumed from; its stored points are kept. */
 const RESUMABLE_STATUSES: readonly RunStatus[] = ['interrupted', 'cancelled', 'failed'];
 
 export function canResume(run: Pick<RunSummary, 'kind' | 'status'>): boolean {
-  return RESUMABLE_KINDS.includes(run.kind) && RESUMABLE_STATUSES.includes(run.status);
+  return EXPERIMENT_KINDS[run.kind].resumable && RESUMABLE_STATUSES.includes(run.status);
 }
 
 class RunRow {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCsvRows, parseCsvTexts, parseDataFile, parseJsonlTexts, parseTypedTexts, TextParseError } from './experimentFormData';
+import { parseCsvRows, parseCsvTexts, parseDataFile, parseJsonlTexts, parseTypedTexts, TextParseError } from './dataTexts';
 
 describe('parseTypedTexts', () => {
   it('reads one text per line, skipping empty lines', () => {

@@ -4,22 +4,24 @@
  * per method, each token a chip coloured by its normalised importance) and the 3D scatter of
  * every token of the point's examples (attention weight, erasure importance, layer).
  */
-import type { RunDetail } from '../../common/contract';
-import { contrastingTextColor, rgbToHex } from '../../common/plots/colormap';
-import { formatValue } from '../../common/plots/ticks';
-import { clear, h } from '../dom';
-import { errorMessage } from '../format';
-import { chipColor, decodeBase64Bytes, decodeExampleRecord, erasureMethod, importanceArtifacts, methodLabel, normaliseImportance, recordMethods, scatterPoints, SIGNED_METHODS } from '../plots/faithShaping';
-import type { ExampleRecord } from '../../common/faithfulness/record';
-import { scatterSvg } from '../plots/faithSvg';
-import { layerColor, Scatter3dPlot } from '../plots/scatter3d';
-import { artifactCache } from './artifactCache';
-import type { ViewContext } from './viewContext';
+import type { RunDetailOf } from '../../../common/contract';
+
+type FaithfulnessRun = RunDetailOf<'faithfulness'>;
+import { contrastingTextColor, rgbToHex } from '../../../common/plots/colormap';
+import { formatValue } from '../../../common/plots/ticks';
+import { clear, h } from '../../dom';
+import { errorMessage } from '../../format';
+import { chipColor, decodeBase64Bytes, decodeExampleRecord, erasureMethod, importanceArtifacts, methodLabel, normaliseImportance, recordMethods, scatterPoints, SIGNED_METHODS } from '../../plots/faithShaping';
+import type { ExampleRecord } from '../../../common/faithfulness/record';
+import { scatterSvg } from '../../plots/faithSvg';
+import { layerColor, Scatter3dPlot } from '../../plots/scatter3d';
+import { artifactCache } from '../../views/artifactCache';
+import type { ViewContext } from '../../views/viewContext';
 
 /** Examples loaded at most for the 3D scatter of one point. */
 const MAX_SCATTER_EXAMPLES = 64;
 
-export function faithTokenSections(r: RunDetail, ctx: ViewContext, points: readonly { key: string; label: string }[], onCleanup: (c: () => void) => void): HTMLElement[] {
+export function faithTokenSections(r: FaithfulnessRun, ctx: ViewContext, points: readonly { key: string; label: string }[], onCleanup: (c: () => void) => void): HTMLElement[] {
   const arts = importanceArtifacts(r.artifacts);
   const withArts = points.filter((p) => (arts.get(p.key)?.length ?? 0) > 0);
   if (withArts.length === 0) {

@@ -3,15 +3,17 @@
  * their difference (variant − exact, diverging scale), for a chosen layer and head. The maps are
  * the run's `attention-map` artifacts, fetched with runs.artifact when first shown.
  */
-import type { RunDetail } from '../../common/contract';
-import { colorBarTicks } from '../../common/plots/heatmapSvg';
-import { formatValue } from '../../common/plots/ticks';
-import { h } from '../dom';
-import { errorMessage } from '../format';
-import { fidelityPointLabel as pointLabel } from '../plots/fidelityShaping';
-import { drawColorBar, HeatmapCanvas } from '../plots/heatmapCanvas';
-import type { Cell } from '../plots/heatmapCanvas';
-import { viridis } from '../../common/plots/colormap';
+import type { RunDetailOf } from '../../../common/contract';
+
+type FidelityRun = RunDetailOf<'fidelity'>;
+import { colorBarTicks } from '../../../common/plots/heatmapSvg';
+import { formatValue } from '../../../common/plots/ticks';
+import { h } from '../../dom';
+import { errorMessage } from '../../format';
+import { fidelityPointLabel as pointLabel } from '../../plots/fidelityShaping';
+import { drawColorBar, HeatmapCanvas } from '../../plots/heatmapCanvas';
+import type { Cell } from '../../plots/heatmapCanvas';
+import { viridis } from '../../../common/plots/colormap';
 import {
   attentionArtifacts,
   attentionShape,
@@ -23,9 +25,9 @@ import {
   maxAbs,
   maxValue,
   sequentialColor,
-} from '../plots/heatmapData';
-import { artifactCache } from './artifactCache';
-import type { ViewContext } from './viewContext';
+} from '../../plots/heatmapData';
+import { artifactCache } from '../../views/artifactCache';
+import type { ViewContext } from '../../views/viewContext';
 
 function numberSelect(testId: string, count: number): HTMLSelectElement {
   const el = h('select', { class: 'select', 'data-testid': testId });
@@ -34,7 +36,7 @@ function numberSelect(testId: string, count: number): HTMLSelectElement {
   return el;
 }
 
-export function fidelityHeatmapsCard(r: RunDetail, ctx: ViewContext, paramNames: Readonly<Record<string, string>>, onCleanup: (c: () => void) => void): HTMLElement {
+export function fidelityHeatmapsCard(r: FidelityRun, ctx: ViewContext, paramNames: Readonly<Record<string, string>>, onCleanup: (c: () => void) => void): HTMLElement {
   const header = (...controls: Node[]): HTMLElement =>
     h('div', { class: 'card-header' }, h('h2', {}, 'Attention maps · example 0'), h('div', { class: 'spacer' }), ...controls);
   const { exact, points } = attentionArtifacts(r.artifacts);

@@ -4,10 +4,13 @@
  * and the layer x head τ grid, the Jain & Wallace permutation scatter, AOPC curves and the
  * head-ablation grid. The run stores per-example metrics only; everything is averaged here.
  */
-import type { MetricPoint, RunDetail } from '../../common/contract';
-import { heatmapSvg } from '../../common/plots/heatmapSvg';
-import { formatValue } from '../../common/plots/ticks';
-import { clear, h } from '../dom';
+import { sweptParamNames } from '../../../common/experiments/shared/variantSweep';
+import type { MetricPoint, RunDetailOf } from '../../../common/contract';
+
+type FaithfulnessRun = RunDetailOf<'faithfulness'>;
+import { heatmapSvg } from '../../../common/plots/heatmapSvg';
+import { formatValue } from '../../../common/plots/ticks';
+import { clear, h } from '../../dom';
 import {
   aggregatePoints,
   boxStats,
@@ -25,13 +28,13 @@ import {
   perExample,
   permutationPoints,
   sweptFaithVariants,
-} from '../plots/faithShaping';
-import type { FaithPoint } from '../plots/faithShaping';
-import { histogramSvg, scatterSvg } from '../plots/faithSvg';
-import { fidelityParamNames, paramNameOf } from '../plots/fidelityShaping';
-import { mountLineChart } from '../plots/lineChart';
-import { faithTokenSections } from './faithTokens';
-import type { ViewContext } from './viewContext';
+} from '../../plots/faithShaping';
+import type { FaithPoint } from '../../plots/faithShaping';
+import { histogramSvg, scatterSvg } from '../../plots/faithSvg';
+import { paramNameOf } from '../../plots/fidelityShaping';
+import { mountLineChart } from '../../plots/lineChart';
+import { faithTokenSections } from './tokens';
+import type { ViewContext } from '../../views/viewContext';
 
 type Cleanup = () => void;
 
@@ -87,7 +90,7 @@ function wireDotReadout(container: HTMLElement, readout: HTMLElement, idle: stri
 }
 
 interface Ctx {
-  readonly r: RunDetail;
+  readonly r: FaithfulnessRun;
   readonly points: FaithPoint[];
   readonly methods: string[];
   readonly ref: string | null;
@@ -101,11 +104,11 @@ function pointOptions(c: Ctx): { value: string; label: string }[] {
 }
 
 /** The faithfulness sections of the run detail page; `onCleanup` receives what to undo on re-render. */
-export function faithfulnessSections(r: RunDetail, ctx: ViewContext, onCleanup: (c: Cleanup) => void): HTMLElement[] {
+export function faithfulnessSections(r: FaithfulnessRun, ctx: ViewContext, onCleanup: (c: Cleanup) => void): HTMLElement[] {
   const points = aggregatePoints(r.metrics);
   const methods = faithMethods(r.metrics);
   const ref = methods.includes('loo') ? 'loo' : null;
-  const c: Ctx = { r, points, methods, ref, layers: jwLayers(r.metrics), paramNames: fidelityParamNames(r.spec), onCleanup };
+  const c: Ctx = { r, points, methods, ref, layers: jwLayers(r.metrics), paramNames: sweptParamNames(r.spec.variants), onCleanup };
   if (points.length === 0) return [faithCard('Faithfulness', [], h('p', { class: 'muted' }, 'No example has a stored result yet.'))];
   return [
     summaryCard(c),

@@ -4,14 +4,16 @@
  * surface, the attention heatmaps of the first example (fidelityHeatmaps.ts) and, for language
  * models, greedy continuations side by side (fidelityContinuations.ts).
  */
-import type { RunDetail } from '../../common/contract';
-import { heatmapSvg } from '../../common/plots/heatmapSvg';
-import { button, clear, h } from '../dom';
-import { downloadBlob, safeFileName } from '../download';
-import { errorMessage } from '../format';
+import { sweptParamNames } from '../../../common/experiments/shared/variantSweep';
+import type { RunDetailOf } from '../../../common/contract';
+
+type FidelityRun = RunDetailOf<'fidelity'>;
+import { heatmapSvg } from '../../../common/plots/heatmapSvg';
+import { button, clear, h } from '../../dom';
+import { downloadBlob, safeFileName } from '../../download';
+import { errorMessage } from '../../format';
 import {
   fidelityMetricLabel,
-  fidelityParamNames,
   fidelityRows,
   formatSummaryValue,
   layerGrid,
@@ -23,13 +25,13 @@ import {
   prefersLog,
   summaryColumns,
   sweptVariants,
-} from '../plots/fidelityShaping';
-import type { XYSeries } from '../plots/fidelityShaping';
-import { mountLineChart } from '../plots/lineChart';
-import { SurfacePlot } from '../plots/surfacePlot';
-import { fidelityContinuationsCard } from './fidelityContinuations';
-import { fidelityHeatmapsCard } from './fidelityHeatmaps';
-import type { ViewContext } from './viewContext';
+} from '../../plots/fidelityShaping';
+import type { XYSeries } from '../../plots/fidelityShaping';
+import { mountLineChart } from '../../plots/lineChart';
+import { SurfacePlot } from '../../plots/surfacePlot';
+import { fidelityContinuationsCard } from './continuations';
+import { fidelityHeatmapsCard } from './heatmaps';
+import type { ViewContext } from '../../views/viewContext';
 
 type Cleanup = () => void;
 
@@ -75,7 +77,7 @@ function drawMetricChart(chart: HTMLElement, readout: HTMLElement, title: string
 }
 
 /** Offers the per-layer metrics of `variant`, keeping the chosen one when it is still there (else attention JSD, else the first). */
-function fillLayerMetrics(metricSelect: HTMLSelectElement, r: RunDetail, variant: string): void {
+function fillLayerMetrics(metricSelect: HTMLSelectElement, r: FidelityRun, variant: string): void {
   const previous = metricSelect.value;
   const names = layerMetricNames(r.metrics, variant);
   clear(metricSelect);
@@ -84,8 +86,8 @@ function fillLayerMetrics(metricSelect: HTMLSelectElement, r: RunDetail, variant
 }
 
 /** The fidelity sections of the run detail page; `onCleanup` receives what to undo on re-render. */
-export function fidelitySections(r: RunDetail, ctx: ViewContext, onCleanup: (c: Cleanup) => void): HTMLElement[] {
-  const paramNames = fidelityParamNames(r.spec);
+export function fidelitySections(r: FidelityRun, ctx: ViewContext, onCleanup: (c: Cleanup) => void): HTMLElement[] {
+  const paramNames = sweptParamNames(r.spec.variants);
   const swept = sweptVariants(r.metrics);
   const sections: HTMLElement[] = [summaryCard(r, paramNames)];
   const outputNames = outputMetricNames(r.metrics);
@@ -105,7 +107,7 @@ export function fidelitySections(r: RunDetail, ctx: ViewContext, onCleanup: (c: 
   return sections;
 }
 
-function summaryCard(r: RunDetail, paramNames: Readonly<Record<string, string>>): HTMLElement {
+function summaryCard(r: FidelityRun, paramNames: Readonly<Record<string, string>>): HTMLElement {
   const rows = fidelityRows(r.metrics);
   const cols = summaryColumns(rows);
   const kinds = [...new Set(rows.filter((row) => row.param !== null).map((row) => row.variant))];
@@ -155,7 +157,7 @@ function paramAxisLabel(variants: readonly string[], paramNames: Readonly<Record
   return names.length === 1 ? (names[0] as string) : `parameter (${names.join(' / ')})`;
 }
 
-function outputChartCard(r: RunDetail, names: readonly string[], paramNames: Readonly<Record<string, string>>, onCleanup: (c: Cleanup) => void): HTMLElement {
+function outputChartCard(r: FidelityRun, names: readonly string[], paramNames: Readonly<Record<string, string>>, onCleanup: (c: Cleanup) => void): HTMLElement {
   const metricSelect = select('fidelity-metric', names.map((n) => ({ value: n, label: fidelityMetricLabel(n) })), names.includes('agreement') ? 'agreement' : (names[0] as string));
   const chart = h('div', { class: 'line-chart', 'data-testid': 'fidelity-chart' });
   const readout = h('div', { class: 'readout', 'data-testid': 'fidelity-chart-readout', 'aria-live': 'polite' });
@@ -176,7 +178,7 @@ function outputChartCard(r: RunDetail, names: readonly string[], paramNames: Rea
   return cardWith('Output drift', [field('Metric', metricSelect)], chart, readout);
 }
 
-function layerChartCard(r: RunDetail, variants: readonly string[], paramNames: Readonly<Record<string, string>>, onCleanup: (c: Cleanup) => void): HTMLElement {
+function layerChartCard(r: FidelityRun, variants: readonly string[], paramNames: Readonly<Record<string, string>>, onCleanup: (c: Cleanup) => void): HTMLElement {
   const variantSelect = select('fidelity-layer-variant', variants.map((v) => ({ value: v, label: v })), variants.includes('sliding') ? 'sliding' : (variants[0] as string));
   const metricSelect = select('fidelity-layer-metric', [], '');
   const chart = h('div', { class: 'line-chart', 'data-testid': 'fidelity-layer-chart' });
@@ -212,7 +214,7 @@ function layerChartCard(r: RunDetail, variants: readonly string[], paramNames: R
 }
 
 function surfaceCard(
-  r: RunDetail,
+  r: FidelityRun,
   ctx: ViewContext,
   variants: readonly string[],
   paramNames: Readonly<Record<string, string>>,

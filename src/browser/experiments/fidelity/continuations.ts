@@ -4,14 +4,16 @@
  * position where they differ highlighted. The texts are the run's `continuations/<point>`
  * artifacts (UTF-8 JSON), fetched with runs.artifact when first shown. Text goes in as text only.
  */
-import type { RunDetail } from '../../common/contract';
-import { clear, h } from '../dom';
-import { errorMessage } from '../format';
-import { continuationArtifacts, decodeContinuations, firstDifference } from '../plots/continuations';
-import type { ContinuationEntry } from '../plots/continuations';
-import { fidelityPointLabel as pointLabel } from '../plots/fidelityShaping';
-import { artifactCache } from './artifactCache';
-import type { ViewContext } from './viewContext';
+import type { RunDetailOf } from '../../../common/contract';
+
+type FidelityRun = RunDetailOf<'fidelity'>;
+import { clear, h } from '../../dom';
+import { errorMessage } from '../../format';
+import { continuationArtifacts, decodeContinuations, firstDifference } from '../../plots/continuations';
+import type { ContinuationEntry } from '../../plots/continuations';
+import { fidelityPointLabel as pointLabel } from '../../plots/fidelityShaping';
+import { artifactCache } from '../../views/artifactCache';
+import type { ViewContext } from '../../views/viewContext';
 
 /**
  * One continuation with the first difference from `other` highlighted: the shared prefix, the
@@ -58,7 +60,7 @@ function rowOf(i: number, entry: ContinuationEntry, label: string): HTMLElement 
 }
 
 /** The continuations card, or null when the run stored no continuations. */
-export function fidelityContinuationsCard(r: RunDetail, ctx: ViewContext, paramNames: Readonly<Record<string, string>>, onCleanup: (c: () => void) => void): HTMLElement | null {
+export function fidelityContinuationsCard(r: FidelityRun, ctx: ViewContext, paramNames: Readonly<Record<string, string>>, onCleanup: (c: () => void) => void): HTMLElement | null {
   const all = continuationArtifacts(r.artifacts);
   if (all.length === 0) return null;
   // The exact point's entries compare exact with itself: offer it only when there is nothing else.

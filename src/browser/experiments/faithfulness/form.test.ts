@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { ExperimentSpec } from '../../../common/experiments/registry';
+import { formSpec } from '../shared/formTestSupport';
+import { faithfulnessForm } from './form';
+
+describe('faithfulness form', () => {
+  it('builds a faithfulness spec with the chosen methods and settings', () => {
+    const { spec, errors } = formSpec('faithfulness', faithfulnessForm, (f) => {
+      f.limit = '2';
+      f.methods.rollout = true;
+      f.igSteps = '2';
+      f.permutations = '10';
+      f.adversarialEpsilon = '0.01';
+      f.variants.sliding = true;
+      f.variants.windows = '8';
+    });
+    expect(errors).toEqual([]);
+    expect(spec).toEqual({
+      kind: 'faithfulness',
+      name: 'faithfulness',
+      model: 'spam-encoder',
+      data: { source: 'builtin' },
+      limit: 2,
+      methods: ['attention', 'rollout', 'loo', 'grad_input', 'ig'],
+      igSteps: 2,
+      permutations: 10,
+      adversarialEpsilon: 0.01,
+      uniform: true,
+      headAblation: true,
+      variants: ['sliding'],
+      windows: [8],
+      batch: 64,
+    });
+    expect(ExperimentSpec.safeParse(spec).success).toBe(true);
+  });
+  it('collects field errors', () => {
+    const { errors } = formSpec('faithfulness', faithfulnessForm, (f) => {
+      for (const m of Object.keys(f.methods) as (keyof typeof f.methods)[]) f.methods[m] = false;
+      f.adversarialEpsilon = '2';
+      f.limit = '0';
+    });
+    expect(errors).toEqual(['Methods: choose at least one', 'Limit: 0 is below the minimum 1', 'Adversarial ε: 2 is above the maximum 1']);
+  });
+});

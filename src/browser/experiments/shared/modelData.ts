@@ -1,0 +1,96 @@
+/**
+ * The model-and-data part of an in-model experiment's form (fidelity, faithfulness): the chosen
+ * model, where its examples come from (the built-in test subset, typed texts or an uploaded
+ * JSONL / CSV file parsed here, never a path) and how many, and the spec fields they make. Pure.
+ */
+import type { ModelChoices } from './modelChoices';
+import { defaultModel, isBuiltinModel, labelNamesOf } from './modelChoices';
+import type { ParsedText } from './dataTexts';
+import { parseDataFile, parseTypedTexts } from './dataTexts';
+import { parseNumberField } from './numberFields';
+
+export type DataChoice = 'builtin' | 'texts' | 'file';
+
+export interface DataForm {
+  source: DataChoice;
+  /** Typed texts, one per line ("label<TAB>text" for a labelled one). */
+  typed: string;
+  /** The uploaded file as read, kept to parse again when the model (its class names) changes. */
+  upload: { readonly name: string; readonly content: string } | null;
+  /** The uploaded file, parsed in the browser (never a path). */
+  file: { readonly name: string; readonly texts: readonly ParsedText[] } | null;
+  /** Why the last uploaded file could not be used. */
+  fileError: string | null;
+}
+
+export interface ModelDataForm {
+  model: string;
+  data: DataForm;
+  /** Examples used at most (empty: all). */
+  limit: string;
+}
+
+export type FormDataSource = { source: 'builtin' } | { source: 'texts'; texts: ParsedText[] };
+
+export function defaultModelData(models: ModelChoices, limit: string): ModelDataForm {
+  return { model: defaultModel(models), data: { source: 'builtin', typed: '', upload: null, file: null, fileError: null }, limit };
+}
+
+/** Parses the kept upload again with the class names of `model`. */
+export function parseUpload(data: DataForm, models: ModelChoices, model: string): void {
+  const upload = data.upload;
+  if (!upload) return;
+  try {
+    data.file = { name: upload.name, texts: parseDataFile(upload.name, upload.content, labelNamesOf(models, model)) };
+    data.fileError = null;
+  } catch (e) {
+    data.file = null;
+    data.fileError = e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** The upload's status line: what was read, or why it cannot be used. */
+export function fileStatus(data: DataForm): string {
+  if (data.fileError !== null) return data.fileError;
+  if (data.file === null) return 'No file chosen.';
+  const labelled = data.file.texts.filter((t) => t.label !== undefined).length;
+  return `${data.file.texts.length} example${data.file.texts.length === 1 ? '' : 's'} from ${data.file.name}${labelled > 0 ? `, ${labelled} labelled` : ''}`;
+}
+
+/** The data source of a data form (undefined when it is not usable); messages go to `errors`. */
+export function dataSourceOf(d: DataForm, model: string, models: ModelChoices, errors: string[]): FormDataSource | undefined {
+  switch (d.source) {
+    case 'builtin':
+      if (!isBuiltinModel(models, model)) errors.push(`Data: the built-in test subset belongs to the built-in models (${models.builtin.map((m) => m.name).join(', ')}); type texts or upload a file for ${model}`);
+      return { source: 'builtin' };
+    case 'texts':
+      if (d.typed.trim() === '') {
+        errors.push('Data: type at least one text (one per line)');
+        return undefined;
+      }
+      try {
+        return { source: 'texts', texts: parseTypedTexts(d.typed, labelNamesOf(models, model)) };
+      } catch (e) {
+        errors.push(`Data: ${(e as Error).message}`);
+        return undefined;
+      }
+    case 'file':
+      if (d.fileError !== null) {
+        errors.push(`Data: ${d.fileError}`);
+        return undefined;
+      }
+      if (d.file === null) {
+        errors.push('Data: choose a JSONL or CSV file');
+        return undefined;
+      }
+      return { source: 'texts', texts: [...d.file.texts] };
+  }
+}
+
+/** The spec's model, data and limit; messages go to `errors`. */
+export function modelDataSpec(f: ModelDataForm, models: ModelChoices, errors: string[]): { model: string; data: FormDataSource | undefined; limit: number | undefined } {
+  let data: FormDataSource | undefined;
+  if (f.model === '') errors.push('Model: choose a model (the model list is loading or empty)');
+  else data = dataSourceOf(f.data, f.model, models, errors);
+  return { model: f.model, data, limit: parseNumberField(f.limit, 'Limit', { integer: true, min: 1, max: 100_000 }, errors) };
+}
