@@ -27,6 +27,7 @@ import {
   sequentialColor,
 } from '../../plots/heatmapData';
 import { artifactCache } from '../../views/artifactCache';
+import type { ArtifactCache } from '../../views/artifactCache';
 import type { ViewContext } from '../../views/viewContext';
 
 function numberSelect(testId: string, count: number): HTMLSelectElement {
@@ -36,134 +37,171 @@ function numberSelect(testId: string, count: number): HTMLSelectElement {
   return el;
 }
 
-export function fidelityHeatmapsCard(r: FidelityRun, ctx: ViewContext, paramNames: Readonly<Record<string, string>>, onCleanup: (c: () => void) => void): HTMLElement {
-  const header = (...controls: Node[]): HTMLElement =>
-    h('div', { class: 'card-header' }, h('h2', {}, 'Attention maps · example 0'), h('div', { class: 'spacer' }), ...controls);
-  const { exact, points } = attentionArtifacts(r.artifacts);
-  const shape = exact ? attentionShape(exact.shape) : null;
-  if (!exact || !shape || points.length === 0) {
-    const why = !exact ? 'This run stored no exact attention maps.' : 'This run stored no attention maps of a variant point.';
-    return h('section', { class: 'card' }, header(), h('p', { class: 'muted', 'data-testid': 'fidelity-heatmaps-empty' }, why));
+const HEATMAP_IDLE = 'Hover a map to read the attention of one query (row) to one key (column).';
+
+type AttentionShape = NonNullable<ReturnType<typeof attentionShape>>;
+type AttentionArtifact = ReturnType<typeof attentionArtifacts>['points'][number]['artifact'];
+
+interface HeatmapPanel {
+  readonly el: HTMLElement;
+  readonly canvas: HTMLCanvasElement;
+  readonly bar: HTMLCanvasElement;
+}
+
+function heatmapPanel(testId: string, title: HTMLElement): HeatmapPanel {
+  const canvas = h('canvas', { class: 'heatmap-canvas', 'data-testid': testId, width: 320, height: 320 });
+  const bar = h('canvas', { class: 'heatmap-colorbar', 'data-testid': `${testId}-colorbar`, width: 96, height: 320 });
+  const el = h('figure', { class: 'heatmap-panel' }, h('figcaption', {}, title), h('div', { class: 'heatmap-row' }, canvas, bar));
+  return { el, canvas, bar };
+}
+
+/** Everything the card's steps share. */
+interface HeatmapCard {
+  readonly exact: AttentionArtifact;
+  readonly shape: AttentionShape;
+  readonly points: ReturnType<typeof attentionArtifacts>['points'];
+  readonly paramNames: Readonly<Record<string, string>>;
+  readonly pointSelect: HTMLSelectElement;
+  readonly layerSelect: HTMLSelectElement;
+  readonly headSelect: HTMLSelectElement;
+  readonly status: HTMLElement;
+  readonly readout: HTMLElement;
+  readonly variantTitle: HTMLElement;
+  readonly panels: readonly [HeatmapPanel, HeatmapPanel, HeatmapPanel];
+  readonly maps: HeatmapCanvas[];
+  readonly cache: ArtifactCache<Float32Array>;
+  /** The maps shown, for the read-out. */
+  current: { n: number; exact: Float32Array; variant: Float32Array; diff: Float32Array; key: string } | null;
+  disposed: boolean;
+}
+
+function cardHeader(...controls: Node[]): HTMLElement {
+  return h('div', { class: 'card-header' }, h('h2', {}, 'Attention maps · example 0'), h('div', { class: 'spacer' }), ...controls);
+}
+
+/** The read-out of the hovered cell in all three maps. */
+function hoverCell(c: HeatmapCard, cell: Cell | null): void {
+  for (const m of c.maps) m.highlight(cell);
+  const { readout, current } = c;
+  if (!cell || !current) {
+    readout.textContent = HEATMAP_IDLE;
+    readout.classList.remove('active');
+    return;
   }
+  const i = cell.row * current.n + cell.col;
+  const v = (a: Float32Array): string => formatValue(a[i] as number, 4);
+  const d = current.diff[i] as number;
+  readout.textContent = `layer=${c.layerSelect.value} head=${c.headSelect.value} query=${cell.row} key=${cell.col} · exact=${v(current.exact)} · ${current.key}=${v(current.variant)} · diff=${d > 0 ? '+' : ''}${v(current.diff)}`;
+  readout.classList.add('active');
+}
 
-  const pointSelect = h('select', { class: 'select', 'data-testid': 'heatmap-point' });
-  for (const p of points) pointSelect.append(h('option', { value: p.key }, pointLabel(p.key, paramNames)));
-  pointSelect.value = points[0]?.key ?? '';
-  const layerSelect = numberSelect('heatmap-layer', shape.layers);
-  const headSelect = numberSelect('heatmap-head', shape.heads);
-  const status = h('p', { class: 'muted small', 'data-testid': 'heatmap-status', 'aria-live': 'polite' });
-  const readout = h('div', { class: 'readout', 'data-testid': 'heatmap-readout', 'aria-live': 'polite' });
-  const idle = 'Hover a map to read the attention of one query (row) to one key (column).';
-  readout.textContent = idle;
-
-  const panel = (testId: string, title: HTMLElement): { el: HTMLElement; canvas: HTMLCanvasElement; bar: HTMLCanvasElement } => {
-    const canvas = h('canvas', { class: 'heatmap-canvas', 'data-testid': testId, width: 320, height: 320 });
-    const bar = h('canvas', { class: 'heatmap-colorbar', 'data-testid': `${testId}-colorbar`, width: 96, height: 320 });
-    const el = h('figure', { class: 'heatmap-panel' }, h('figcaption', {}, title), h('div', { class: 'heatmap-row' }, canvas, bar));
-    return { el, canvas, bar };
-  };
-  const variantTitle = h('span', {});
-  const exactPanel = panel('heatmap-exact', h('span', {}, 'exact'));
-  const variantPanel = panel('heatmap-variant', variantTitle);
-  const diffPanel = panel('heatmap-diff', h('span', {}, 'difference (variant − exact)'));
-
-  // Current data, for the read-out.
-  let current: { n: number; exact: Float32Array; variant: Float32Array; diff: Float32Array; key: string } | null = null;
-  const maps: HeatmapCanvas[] = [];
-  const onHover = (cell: Cell | null): void => {
-    for (const m of maps) m.highlight(cell);
-    if (!cell || !current) {
-      readout.textContent = idle;
-      readout.classList.remove('active');
-      return;
-    }
-    const i = cell.row * current.n + cell.col;
-    const v = (a: Float32Array): string => formatValue(a[i] as number, 4);
-    const d = current.diff[i] as number;
-    readout.textContent = `layer=${layerSelect.value} head=${headSelect.value} query=${cell.row} key=${cell.col} · exact=${v(current.exact)} · ${current.key}=${v(current.variant)} · diff=${d > 0 ? '+' : ''}${v(current.diff)}`;
-    readout.classList.add('active');
-  };
-  maps.push(new HeatmapCanvas(exactPanel.canvas, onHover), new HeatmapCanvas(variantPanel.canvas, onHover), new HeatmapCanvas(diffPanel.canvas, onHover));
-
-  const cache = artifactCache(ctx, r.id, (data, a): Float32Array => {
+/** The stored maps, decoded and checked against their shape. */
+function mapCache(ctx: ViewContext, runId: number): ArtifactCache<Float32Array> {
+  return artifactCache(ctx, runId, (data, a): Float32Array => {
     const values = decodeFloat32Base64(data.dataBase64);
     const s = attentionShape(data.shape);
     if (!s || values.length !== s.layers * s.heads * s.n * s.n) throw new Error(`artifact ${a.name} has ${values.length} values, which does not fit its shape [${data.shape.join(', ')}]`);
     return values;
   });
+}
 
-  let disposed = false;
-  let seq = 0;
-  const draw = async (): Promise<void> => {
-    const mySeq = ++seq;
-    const point = points.find((p) => p.key === pointSelect.value);
-    if (!point) return;
-    const pShape = attentionShape(point.artifact.shape);
-    if (!pShape || pShape.layers !== shape.layers || pShape.heads !== shape.heads || pShape.n !== shape.n) {
-      status.textContent = `The maps of ${point.key} have shape [${point.artifact.shape.join(', ')}], unlike exact's [${exact.shape.join(', ')}], so they cannot be compared.`;
-      for (const m of maps) m.clear();
-      current = null;
-      return;
-    }
-    status.textContent = 'Loading attention maps…';
-    let exactData: Float32Array;
-    let variantData: Float32Array;
-    try {
-      [exactData, variantData] = await Promise.all([cache.load(exact), cache.load(point.artifact)]);
-    } catch (e) {
-      if (disposed || mySeq !== seq) return;
-      status.textContent = `Could not load the attention maps: ${errorMessage(e)}`;
-      for (const m of maps) m.clear();
-      current = null;
-      return;
-    }
-    if (disposed || mySeq !== seq) return;
-    const layer = Number(layerSelect.value);
-    const head = Number(headSelect.value);
-    const e = attentionSlice(exactData, shape, layer, head);
-    const v = attentionSlice(variantData, shape, layer, head);
-    const d = difference(v, e);
-    const top = maxValue(e, v);
-    const range = maxAbs(d);
-    const label = pointLabel(point.key, paramNames);
-    current = { n: shape.n, exact: e, variant: v, diff: d, key: point.key };
-    variantTitle.textContent = label;
-    const [me, mv, md] = maps as [HeatmapCanvas, HeatmapCanvas, HeatmapCanvas];
-    me.setData(e, shape.n, (x) => sequentialColor(x, top));
-    mv.setData(v, shape.n, (x) => sequentialColor(x, top));
-    md.setData(d, shape.n, (x) => divergingColor(x, range));
-    const seqTicks = top > 0 ? colorBarTicks({ min: 0, max: top, log: false }, 6) : [{ t: 0, label: '0' }];
-    drawColorBar(exactPanel.bar, viridis, seqTicks, 'weight');
-    drawColorBar(variantPanel.bar, viridis, seqTicks, 'weight');
-    const divTicks = range > 0 ? colorBarTicks({ min: -range, max: range, log: false }, 6) : [{ t: 0.5, label: '0' }];
-    drawColorBar(diffPanel.bar, (t) => divergingAt(2 * t - 1), divTicks, 'Δ weight');
-    status.textContent = `${shape.n} tokens; rows are queries, columns keys. Exact and variant share the colour scale 0–${formatValue(top, 3)}; the difference spans ±${formatValue(range, 3)}.`;
-    readout.textContent = idle;
-    readout.classList.remove('active');
+function clearMaps(c: HeatmapCard, message: string): void {
+  c.status.textContent = message;
+  for (const m of c.maps) m.clear();
+  c.current = null;
+}
+
+/** Draws exact, variant and their difference for the chosen layer and head, with their colour bars. */
+function paint(c: HeatmapCard, exactData: Float32Array, variantData: Float32Array, key: string): void {
+  const { shape } = c;
+  const layer = Number(c.layerSelect.value);
+  const head = Number(c.headSelect.value);
+  const e = attentionSlice(exactData, shape, layer, head);
+  const v = attentionSlice(variantData, shape, layer, head);
+  const d = difference(v, e);
+  const top = maxValue(e, v);
+  const range = maxAbs(d);
+  c.current = { n: shape.n, exact: e, variant: v, diff: d, key };
+  c.variantTitle.textContent = pointLabel(key, c.paramNames);
+  const [me, mv, md] = c.maps as [HeatmapCanvas, HeatmapCanvas, HeatmapCanvas];
+  me.setData(e, shape.n, (x) => sequentialColor(x, top));
+  mv.setData(v, shape.n, (x) => sequentialColor(x, top));
+  md.setData(d, shape.n, (x) => divergingColor(x, range));
+  const seqTicks = top > 0 ? colorBarTicks({ min: 0, max: top, log: false }, 6) : [{ t: 0, label: '0' }];
+  const [exactPanel, variantPanel, diffPanel] = c.panels;
+  drawColorBar(exactPanel.bar, viridis, seqTicks, 'weight');
+  drawColorBar(variantPanel.bar, viridis, seqTicks, 'weight');
+  const divTicks = range > 0 ? colorBarTicks({ min: -range, max: range, log: false }, 6) : [{ t: 0.5, label: '0' }];
+  drawColorBar(diffPanel.bar, (t) => divergingAt(2 * t - 1), divTicks, 'Δ weight');
+  c.status.textContent = `${shape.n} tokens; rows are queries, columns keys. Exact and variant share the colour scale 0–${formatValue(top, 3)}; the difference spans ±${formatValue(range, 3)}.`;
+  c.readout.textContent = HEATMAP_IDLE;
+  c.readout.classList.remove('active');
+}
+
+/** Loads the chosen point's maps (and exact's) and paints them; `isCurrent` drops a superseded load. */
+async function loadAndPaint(c: HeatmapCard, isCurrent: () => boolean): Promise<void> {
+  const point = c.points.find((p) => p.key === c.pointSelect.value);
+  if (!point) return;
+  const { shape, exact } = c;
+  const pShape = attentionShape(point.artifact.shape);
+  if (!pShape || pShape.layers !== shape.layers || pShape.heads !== shape.heads || pShape.n !== shape.n) {
+    clearMaps(c, `The maps of ${point.key} have shape [${point.artifact.shape.join(', ')}], unlike exact's [${exact.shape.join(', ')}], so they cannot be compared.`);
+    return;
+  }
+  c.status.textContent = 'Loading attention maps…';
+  let loaded: [Float32Array, Float32Array];
+  try {
+    loaded = await Promise.all([c.cache.load(exact), c.cache.load(point.artifact)]);
+  } catch (e) {
+    if (c.disposed || !isCurrent()) return;
+    clearMaps(c, `Could not load the attention maps: ${errorMessage(e)}`);
+    return;
+  }
+  if (c.disposed || !isCurrent()) return;
+  paint(c, loaded[0], loaded[1], point.key);
+}
+
+export function fidelityHeatmapsCard(r: FidelityRun, ctx: ViewContext, paramNames: Readonly<Record<string, string>>, onCleanup: (c: () => void) => void): HTMLElement {
+  const { exact, points } = attentionArtifacts(r.artifacts);
+  const shape = exact ? attentionShape(exact.shape) : null;
+  if (!exact || !shape || points.length === 0) {
+    const why = !exact ? 'This run stored no exact attention maps.' : 'This run stored no attention maps of a variant point.';
+    return h('section', { class: 'card' }, cardHeader(), h('p', { class: 'muted', 'data-testid': 'fidelity-heatmaps-empty' }, why));
+  }
+  const pointSelect = h('select', { class: 'select', 'data-testid': 'heatmap-point' });
+  for (const p of points) pointSelect.append(h('option', { value: p.key }, pointLabel(p.key, paramNames)));
+  pointSelect.value = points[0]?.key ?? '';
+  const variantTitle = h('span', {});
+  const c: HeatmapCard = {
+    exact,
+    shape,
+    points,
+    paramNames,
+    pointSelect,
+    layerSelect: numberSelect('heatmap-layer', shape.layers),
+    headSelect: numberSelect('heatmap-head', shape.heads),
+    status: h('p', { class: 'muted small', 'data-testid': 'heatmap-status', 'aria-live': 'polite' }),
+    readout: h('div', { class: 'readout', 'data-testid': 'heatmap-readout', 'aria-live': 'polite' }, HEATMAP_IDLE),
+    variantTitle,
+    panels: [heatmapPanel('heatmap-exact', h('span', {}, 'exact')), heatmapPanel('heatmap-variant', variantTitle), heatmapPanel('heatmap-diff', h('span', {}, 'difference (variant − exact)'))],
+    maps: [],
+    cache: mapCache(ctx, r.id),
+    current: null,
+    disposed: false,
   };
-  const redraw = (): void => void draw();
-  pointSelect.addEventListener('change', redraw);
-  layerSelect.addEventListener('change', redraw);
-  headSelect.addEventListener('change', redraw);
+  for (const panel of c.panels) c.maps.push(new HeatmapCanvas(panel.canvas, (cell) => hoverCell(c, cell)));
+  let seq = 0;
+  const redraw = (): void => {
+    const mine = ++seq;
+    void loadAndPaint(c, () => mine === seq);
+  };
+  for (const select of [c.pointSelect, c.layerSelect, c.headSelect]) select.addEventListener('change', redraw);
   redraw();
   onCleanup(() => {
-    disposed = true;
-    for (const m of maps) m.dispose();
-    cache.clear();
+    c.disposed = true;
+    for (const m of c.maps) m.dispose();
+    c.cache.clear();
   });
-
-  const grid = h('div', { class: 'heatmap-grid' }, exactPanel.el, variantPanel.el, diffPanel.el);
-  const section = h(
-    'section',
-    { class: 'card' },
-    header(
-      h('label', { class: 'field' }, 'Point ', pointSelect),
-      h('label', { class: 'field' }, 'Layer ', layerSelect),
-      h('label', { class: 'field' }, 'Head ', headSelect),
-    ),
-    grid,
-    readout,
-    status,
-  );
-  return section;
+  const controls = [h('label', { class: 'field' }, 'Point ', c.pointSelect), h('label', { class: 'field' }, 'Layer ', c.layerSelect), h('label', { class: 'field' }, 'Head ', c.headSelect)];
+  return h('section', { class: 'card' }, cardHeader(...controls), h('div', { class: 'heatmap-grid' }, ...c.panels.map((p) => p.el)), c.readout, c.status);
 }

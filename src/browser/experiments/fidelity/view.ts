@@ -213,126 +213,128 @@ function layerChartCard(r: FidelityRun, variants: readonly string[], paramNames:
   );
 }
 
-function surfaceCard(
-  r: FidelityRun,
-  ctx: ViewContext,
-  variants: readonly string[],
-  paramNames: Readonly<Record<string, string>>,
-  onCleanup: (c: Cleanup) => void,
-): HTMLElement {
-  const variantSelect = select('fidelity-surface-variant', variants.map((v) => ({ value: v, label: v })), variants.includes('sliding') ? 'sliding' : (variants[0] as string));
-  const metricSelect = select('fidelity-surface-metric', [], '');
-  const idle = 'Hover the surface to read values. Drag to rotate, scroll to zoom.';
-  const readout = h('div', { class: 'readout', 'data-testid': 'surface-readout', 'aria-live': 'polite' }, idle);
-  const host = h('div', { class: 'surface-host' });
-  const note = h('p', { class: 'muted small' });
-  const saveButton = button('Save PNG', () => undefined, { class: 'btn btn-small', 'data-testid': 'save-png' });
-  const title = h('h2', {}, '3D surface');
-  const variantField = field('Variant', variantSelect);
-  if (variants.length < 2) variantField.hidden = true;
-  const section = h(
-    'section',
-    { class: 'card' },
-    h('div', { class: 'card-header' }, title, h('div', { class: 'spacer' }), variantField, field('Metric', metricSelect), saveButton),
-    host,
-    readout,
-    note,
-  );
+const SURFACE_IDLE = 'Hover the surface to read values. Drag to rotate, scroll to zoom.';
 
-  const fillMetrics = (): void => fillLayerMetrics(metricSelect, r, variantSelect.value);
-  const current = (): { variant: string; name: string; grid: ReturnType<typeof layerGrid>; log: boolean; pName: string } => {
-    const variant = variantSelect.value;
-    const name = metricSelect.value;
-    const grid = layerGrid(r.metrics, name, variant);
-    const log = prefersLog(grid.values.flat().filter((v): v is number => v !== null));
-    return { variant, name, grid, log, pName: paramNameOf(paramNames, variant) };
-  };
-  const describeMissing = (missing: number): void => {
-    note.textContent = missing > 0 ? `${missing} grid point${missing === 1 ? ' has' : 's have'} no value; the surface is left open there.` : '';
-  };
+/** The surface card's elements, its plot (null without WebGL) and why there is none. */
+interface SurfaceCard {
+  readonly r: FidelityRun;
+  readonly paramNames: Readonly<Record<string, string>>;
+  readonly variantSelect: HTMLSelectElement;
+  readonly metricSelect: HTMLSelectElement;
+  readonly readout: HTMLElement;
+  readonly host: HTMLElement;
+  readonly note: HTMLElement;
+  readonly saveButton: HTMLButtonElement;
+  readonly title: HTMLElement;
+  plot: SurfacePlot | null;
+  fallbackReason: string | null;
+}
 
-  let plot: SurfacePlot | null = null;
-  let fallbackReason: string | null = null;
-  const drawFallback = (): void => {
-    clear(host);
-    host.classList.add('surface-fallback');
-    saveButton.disabled = true;
-    saveButton.title = 'Needs WebGL';
-    const { variant, name, grid, log, pName } = current();
-    title.textContent = `3D surface · ${variant}`;
-    const heat = h('div', { class: 'heatmap' });
-    heat.innerHTML = heatmapSvg({
-      title: `${fidelityMetricLabel(name)} (2D view)`,
-      xLabel: 'layer',
-      yLabel: pName,
-      xs: grid.xs,
-      ys: grid.ys,
-      values: grid.values,
-      colorLabel: fidelityMetricLabel(name),
-      log,
-    });
-    host.append(h('div', { class: 'notice notice-warn', 'data-testid': 'surface-unavailable' }, fallbackReason ?? 'WebGL is not available.'), heat);
-    readout.textContent = 'The 3D view is unavailable; the heatmap shows the same grid.';
-  };
-  const fallback = (reason: string): void => {
-    plot?.dispose();
-    plot = null;
-    fallbackReason = reason;
-    drawFallback();
-  };
+/** The chosen variant and metric, their (layer x parameter) grid and scale. */
+function surfaceData(c: SurfaceCard): { variant: string; name: string; grid: ReturnType<typeof layerGrid>; log: boolean; pName: string } {
+  const variant = c.variantSelect.value;
+  const name = c.metricSelect.value;
+  const grid = layerGrid(c.r.metrics, name, variant);
+  const log = prefersLog(grid.values.flat().filter((v): v is number => v !== null));
+  return { variant, name, grid, log, pName: paramNameOf(c.paramNames, variant) };
+}
 
+/** Without WebGL: the same grid as a heatmap, with the reason. */
+function drawSurfaceFallback(c: SurfaceCard): void {
+  clear(c.host);
+  c.host.classList.add('surface-fallback');
+  c.saveButton.disabled = true;
+  c.saveButton.title = 'Needs WebGL';
+  const { variant, name, grid, log, pName } = surfaceData(c);
+  c.title.textContent = `3D surface · ${variant}`;
+  const heat = h('div', { class: 'heatmap' });
+  heat.innerHTML = heatmapSvg({
+    title: `${fidelityMetricLabel(name)} (2D view)`,
+    xLabel: 'layer',
+    yLabel: pName,
+    xs: grid.xs,
+    ys: grid.ys,
+    values: grid.values,
+    colorLabel: fidelityMetricLabel(name),
+    log,
+  });
+  c.host.append(h('div', { class: 'notice notice-warn', 'data-testid': 'surface-unavailable' }, c.fallbackReason ?? 'WebGL is not available.'), heat);
+  c.readout.textContent = 'The 3D view is unavailable; the heatmap shows the same grid.';
+}
+
+function startSurfacePlot(c: SurfaceCard): void {
   try {
-    plot = new SurfacePlot(
-      host,
+    c.plot = new SurfacePlot(
+      c.host,
       (text) => {
-        readout.textContent = text ?? idle;
-        readout.classList.toggle('active', text !== null);
+        c.readout.textContent = text ?? SURFACE_IDLE;
+        c.readout.classList.toggle('active', text !== null);
       },
-      () => fallback('The WebGL context was lost, so the 3D surface cannot be shown. Reload the page to try again.'),
+      () => {
+        c.plot?.dispose();
+        c.plot = null;
+        c.fallbackReason = 'The WebGL context was lost, so the 3D surface cannot be shown. Reload the page to try again.';
+        drawSurfaceFallback(c);
+      },
     );
   } catch (e) {
-    plot = null;
-    fallbackReason = errorMessage(e);
+    c.plot = null;
+    c.fallbackReason = errorMessage(e);
   }
+}
 
-  const draw = (): void => {
-    const { variant, name, grid, log, pName } = current();
-    describeMissing(grid.missing);
-    title.textContent = `3D surface · ${variant}`;
-    if (!plot) {
-      drawFallback();
-      return;
-    }
-    plot.setData({
-      grid,
-      log,
-      metricName: name,
-      metricLabel: fidelityMetricLabel(name),
-      xName: 'layer',
-      yName: pName,
-      xLabel: 'layer',
-      yLabel: pName,
-    });
+function drawSurface(c: SurfaceCard): void {
+  const { variant, name, grid, log, pName } = surfaceData(c);
+  c.note.textContent = grid.missing > 0 ? `${grid.missing} grid point${grid.missing === 1 ? ' has' : 's have'} no value; the surface is left open there.` : '';
+  c.title.textContent = `3D surface · ${variant}`;
+  if (!c.plot) {
+    drawSurfaceFallback(c);
+    return;
+  }
+  c.plot.setData({ grid, log, metricName: name, metricLabel: fidelityMetricLabel(name), xName: 'layer', yName: pName, xLabel: 'layer', yLabel: pName });
+}
+
+function saveSurfacePng(c: SurfaceCard, ctx: ViewContext): void {
+  const p = c.plot;
+  if (!p) return;
+  const { r } = c;
+  const name = c.metricSelect.value;
+  const variant = c.variantSelect.value;
+  p.toPngBlob(`Run #${r.id} · ${r.experimentName} · ${variant} · ${fidelityMetricLabel(name)}`).then(
+    (blob) => downloadBlob(blob, safeFileName(`run-${r.id}-fidelity-${variant}-${name}.png`)),
+    (e: unknown) => ctx.reportError('Could not save the PNG', e),
+  );
+}
+
+function surfaceCard(r: FidelityRun, ctx: ViewContext, variants: readonly string[], paramNames: Readonly<Record<string, string>>, onCleanup: (c: Cleanup) => void): HTMLElement {
+  const c: SurfaceCard = {
+    r,
+    paramNames,
+    variantSelect: select('fidelity-surface-variant', variants.map((v) => ({ value: v, label: v })), variants.includes('sliding') ? 'sliding' : (variants[0] as string)),
+    metricSelect: select('fidelity-surface-metric', [], ''),
+    readout: h('div', { class: 'readout', 'data-testid': 'surface-readout', 'aria-live': 'polite' }, SURFACE_IDLE),
+    host: h('div', { class: 'surface-host' }),
+    note: h('p', { class: 'muted small' }),
+    saveButton: button('Save PNG', () => saveSurfacePng(c, ctx), { class: 'btn btn-small', 'data-testid': 'save-png' }),
+    title: h('h2', {}, '3D surface'),
+    plot: null,
+    fallbackReason: null,
   };
-  variantSelect.addEventListener('change', () => {
-    fillMetrics();
-    draw();
+  const variantField = field('Variant', c.variantSelect);
+  if (variants.length < 2) variantField.hidden = true;
+  const header = h('div', { class: 'card-header' }, c.title, h('div', { class: 'spacer' }), variantField, field('Metric', c.metricSelect), c.saveButton);
+  const section = h('section', { class: 'card' }, header, c.host, c.readout, c.note);
+  startSurfacePlot(c);
+  c.variantSelect.addEventListener('change', () => {
+    fillLayerMetrics(c.metricSelect, r, c.variantSelect.value);
+    drawSurface(c);
   });
-  metricSelect.addEventListener('change', draw);
-  saveButton.addEventListener('click', () => {
-    const p = plot;
-    if (!p) return;
-    const name = metricSelect.value;
-    p.toPngBlob(`Run #${r.id} · ${r.experimentName} · ${variantSelect.value} · ${fidelityMetricLabel(name)}`).then(
-      (blob) => downloadBlob(blob, safeFileName(`run-${r.id}-fidelity-${variantSelect.value}-${name}.png`)),
-      (e: unknown) => ctx.reportError('Could not save the PNG', e),
-    );
-  });
-  fillMetrics();
-  draw();
+  c.metricSelect.addEventListener('change', () => drawSurface(c));
+  fillLayerMetrics(c.metricSelect, r, c.variantSelect.value);
+  drawSurface(c);
   onCleanup(() => {
-    plot?.dispose();
-    plot = null;
+    c.plot?.dispose();
+    c.plot = null;
   });
   return section;
 }
