@@ -114,110 +114,13 @@ export class SurfacePlot {
 
   private buildContent(mesh: SurfaceMesh, data: SurfaceData): THREE.Group {
     const group = new THREE.Group();
-    const H = mesh.height;
-    const tickH = 0.075;
-    const titleH = 0.085;
-
-    // Floor and back-wall grid, axis lines.
-    const xTicks = spread(
-      data.grid.xs.map((v, i) => ({ v, p: mesh.xPositions[i] ?? 0 })),
-      8,
-    );
-    const zTicks = spread(
-      data.grid.ys.map((v, i) => ({ v, p: mesh.zPositions[i] ?? 0 })),
-      8,
-    );
-    const valueTicks = mesh.domain ? colorBarTicks(mesh.domain, 6) : [];
-    const grid: number[] = [];
-    for (const { p } of xTicks) grid.push(p, 0, -1, p, 0, 1, p, 0, -1, p, H, -1);
-    for (const { p } of zTicks) grid.push(-1, 0, p, 1, 0, p, -1, 0, p, -1, H, p);
-    for (const { t } of valueTicks) grid.push(-1, t * H, -1, 1, t * H, -1, -1, t * H, -1, -1, t * H, 1);
-    group.add(lineSegments(grid, GRID_COLOR));
-    group.add(
-      lineSegments(
-        [-1, 0, 1, 1, 0, 1, /* x axis */ 1, 0, -1, 1, 0, 1, /* parameter axis */ -1, 0, 1, -1, H, 1 /* value axis */],
-        AXIS_COLOR,
-      ),
-    );
-
-    // Tick labels and axis titles.
-    const tickMarks: number[] = [];
-    for (const { v, p } of xTicks) {
-      const s = textSprite(formatTick(v), tickH);
-      s.position.set(p, -0.02, 1.14);
-      group.add(s);
-      tickMarks.push(p, 0, 1, p, 0, 1.05);
-    }
-    for (const { v, p } of zTicks) {
-      const s = textSprite(formatTick(v), tickH);
-      s.position.set(1.16, -0.02, p);
-      group.add(s);
-      tickMarks.push(1, 0, p, 1.05, 0, p);
-    }
-    for (const { t, label } of valueTicks) {
-      const s = textSprite(label, tickH);
-      s.center.set(1, 0.5);
-      s.position.set(-1.07, t * H, 1.04);
-      group.add(s);
-      tickMarks.push(-1, t * H, 1, -1.05, t * H, 1);
-    }
-    group.add(lineSegments(tickMarks, AXIS_COLOR));
-    const xTitle = textSprite(data.xLabel, titleH, TITLE_COLOR, 600);
-    xTitle.position.set(0, -0.1, 1.36);
-    const zTitle = textSprite(data.yLabel, titleH, TITLE_COLOR, 600);
-    zTitle.position.set(1.42, -0.1, 0);
-    const vTitle = textSprite(data.metricLabel + (data.log ? ' (log)' : ''), titleH, TITLE_COLOR, 600);
-    vTitle.position.set(-1, H + 0.14, 1);
-    group.add(xTitle, zTitle, vTitle);
-
-    // The surface: vertex colours are sRGB, three's working space is linear.
-    const linear = new Float32Array(mesh.colors.length);
-    const c = new THREE.Color();
-    for (let i = 0; i < mesh.colors.length; i += 3) {
-      c.setRGB(mesh.colors[i] ?? 0, mesh.colors[i + 1] ?? 0, mesh.colors[i + 2] ?? 0, THREE.SRGBColorSpace);
-      linear[i] = c.r;
-      linear[i + 1] = c.g;
-      linear[i + 2] = c.b;
-    }
-    const geometry = new THREE.BufferGeometry();
-    geometry.setAttribute('position', new THREE.BufferAttribute(mesh.positions, 3));
-    geometry.setAttribute('color', new THREE.BufferAttribute(linear, 3));
-    geometry.setIndex([...mesh.indices]);
-    const surface = new THREE.Mesh(
-      geometry,
-      new THREE.MeshBasicMaterial({
-        vertexColors: true,
-        side: THREE.DoubleSide,
-        transparent: true,
-        opacity: 0.94,
-        polygonOffset: true,
-        polygonOffsetFactor: 1,
-        polygonOffsetUnits: 1,
-      }),
-    );
-    group.add(surface);
+    addAxes(group, mesh, data);
+    const surface = surfaceObject(mesh);
+    group.add(surface, wireframe(mesh));
     this.surface = surface;
-
-    const wire = new THREE.BufferGeometry();
-    wire.setAttribute('position', new THREE.BufferAttribute(mesh.positions, 3));
-    wire.setIndex([...mesh.edges]);
-    group.add(new THREE.LineSegments(wire, new THREE.LineBasicMaterial({ color: '#1f2933', transparent: true, opacity: 0.45 })));
-
     // A dot at every measured grid point (also the only thing drawn for a one-row grid).
     this.dotVertices = mesh.present.flatMap((p, i) => (p ? [i] : []));
-    const dots = new THREE.InstancedMesh(
-      new THREE.SphereGeometry(0.018, 12, 8),
-      new THREE.MeshBasicMaterial({ color: '#1f2933' }),
-      Math.max(1, this.dotVertices.length),
-    );
-    dots.count = this.dotVertices.length;
-    const m = new THREE.Matrix4();
-    this.dotVertices.forEach((v, k) => {
-      m.makeTranslation(mesh.positions[3 * v] ?? 0, mesh.positions[3 * v + 1] ?? 0, mesh.positions[3 * v + 2] ?? 0);
-      dots.setMatrixAt(k, m);
-    });
-    dots.instanceMatrix.needsUpdate = true;
-    dots.computeBoundingSphere();
+    const dots = gridDots(mesh, this.dotVertices);
     group.add(dots);
     this.dots = dots;
     return group;
@@ -304,4 +207,121 @@ export class SurfacePlot {
       `${data.xName}=${data.grid.xs[xi]}, ${data.yName}=${data.grid.ys[yi]}, ${data.metricName}=${value === null ? 'missing' : formatValue(value)}`,
     );
   }
+}
+
+const TICK_HEIGHT = 0.075;
+const TITLE_HEIGHT = 0.085;
+
+type Tick = { v: number; p: number };
+
+/** Floor and back-wall grid lines at the ticks, and the three axis lines. */
+function addGrid(group: THREE.Group, H: number, xTicks: readonly Tick[], zTicks: readonly Tick[], valueTicks: readonly { t: number }[]): void {
+  const grid: number[] = [];
+  for (const { p } of xTicks) grid.push(p, 0, -1, p, 0, 1, p, 0, -1, p, H, -1);
+  for (const { p } of zTicks) grid.push(-1, 0, p, 1, 0, p, -1, 0, p, -1, H, p);
+  for (const { t } of valueTicks) grid.push(-1, t * H, -1, 1, t * H, -1, -1, t * H, -1, -1, t * H, 1);
+  group.add(lineSegments(grid, GRID_COLOR));
+  group.add(
+    lineSegments(
+      [-1, 0, 1, 1, 0, 1, /* x axis */ 1, 0, -1, 1, 0, 1, /* parameter axis */ -1, 0, 1, -1, H, 1 /* value axis */],
+      AXIS_COLOR,
+    ),
+  );
+}
+
+/** Tick labels with their marks on the three axes. */
+function addTickLabels(group: THREE.Group, H: number, xTicks: readonly Tick[], zTicks: readonly Tick[], valueTicks: readonly { t: number; label: string }[]): void {
+  const tickMarks: number[] = [];
+  for (const { v, p } of xTicks) {
+    const s = textSprite(formatTick(v), TICK_HEIGHT);
+    s.position.set(p, -0.02, 1.14);
+    group.add(s);
+    tickMarks.push(p, 0, 1, p, 0, 1.05);
+  }
+  for (const { v, p } of zTicks) {
+    const s = textSprite(formatTick(v), TICK_HEIGHT);
+    s.position.set(1.16, -0.02, p);
+    group.add(s);
+    tickMarks.push(1, 0, p, 1.05, 0, p);
+  }
+  for (const { t, label } of valueTicks) {
+    const s = textSprite(label, TICK_HEIGHT);
+    s.center.set(1, 0.5);
+    s.position.set(-1.07, t * H, 1.04);
+    group.add(s);
+    tickMarks.push(-1, t * H, 1, -1.05, t * H, 1);
+  }
+  group.add(lineSegments(tickMarks, AXIS_COLOR));
+}
+
+/** Grid, axes, tick labels and axis titles. */
+function addAxes(group: THREE.Group, mesh: SurfaceMesh, data: SurfaceData): void {
+  const H = mesh.height;
+  const xTicks = spread(
+    data.grid.xs.map((v, i) => ({ v, p: mesh.xPositions[i] ?? 0 })),
+    8,
+  );
+  const zTicks = spread(
+    data.grid.ys.map((v, i) => ({ v, p: mesh.zPositions[i] ?? 0 })),
+    8,
+  );
+  const valueTicks = mesh.domain ? colorBarTicks(mesh.domain, 6) : [];
+  addGrid(group, H, xTicks, zTicks, valueTicks);
+  addTickLabels(group, H, xTicks, zTicks, valueTicks);
+  const xTitle = textSprite(data.xLabel, TITLE_HEIGHT, TITLE_COLOR, 600);
+  xTitle.position.set(0, -0.1, 1.36);
+  const zTitle = textSprite(data.yLabel, TITLE_HEIGHT, TITLE_COLOR, 600);
+  zTitle.position.set(1.42, -0.1, 0);
+  const vTitle = textSprite(data.metricLabel + (data.log ? ' (log)' : ''), TITLE_HEIGHT, TITLE_COLOR, 600);
+  vTitle.position.set(-1, H + 0.14, 1);
+  group.add(xTitle, zTitle, vTitle);
+}
+
+/** The surface: vertex colours are sRGB, three's working space is linear. */
+function surfaceObject(mesh: SurfaceMesh): THREE.Mesh {
+  const linear = new Float32Array(mesh.colors.length);
+  const c = new THREE.Color();
+  for (let i = 0; i < mesh.colors.length; i += 3) {
+    c.setRGB(mesh.colors[i] ?? 0, mesh.colors[i + 1] ?? 0, mesh.colors[i + 2] ?? 0, THREE.SRGBColorSpace);
+    linear[i] = c.r;
+    linear[i + 1] = c.g;
+    linear[i + 2] = c.b;
+  }
+  const geometry = new THREE.BufferGeometry();
+  geometry.setAttribute('position', new THREE.BufferAttribute(mesh.positions, 3));
+  geometry.setAttribute('color', new THREE.BufferAttribute(linear, 3));
+  geometry.setIndex([...mesh.indices]);
+  return new THREE.Mesh(
+    geometry,
+    new THREE.MeshBasicMaterial({
+      vertexColors: true,
+      side: THREE.DoubleSide,
+      transparent: true,
+      opacity: 0.94,
+      polygonOffset: true,
+      polygonOffsetFactor: 1,
+      polygonOffsetUnits: 1,
+    }),
+  );
+}
+
+function wireframe(mesh: SurfaceMesh): THREE.LineSegments {
+  const wire = new THREE.BufferGeometry();
+  wire.setAttribute('position', new THREE.BufferAttribute(mesh.positions, 3));
+  wire.setIndex([...mesh.edges]);
+  return new THREE.LineSegments(wire, new THREE.LineBasicMaterial({ color: '#1f2933', transparent: true, opacity: 0.45 }));
+}
+
+/** One small sphere at each of `vertices`. */
+function gridDots(mesh: SurfaceMesh, vertices: readonly number[]): THREE.InstancedMesh {
+  const dots = new THREE.InstancedMesh(new THREE.SphereGeometry(0.018, 12, 8), new THREE.MeshBasicMaterial({ color: '#1f2933' }), Math.max(1, vertices.length));
+  dots.count = vertices.length;
+  const m = new THREE.Matrix4();
+  vertices.forEach((v, k) => {
+    m.makeTranslation(mesh.positions[3 * v] ?? 0, mesh.positions[3 * v + 1] ?? 0, mesh.positions[3 * v + 2] ?? 0);
+    dots.setMatrixAt(k, m);
+  });
+  dots.instanceMatrix.needsUpdate = true;
+  dots.computeBoundingSphere();
+  return dots;
 }

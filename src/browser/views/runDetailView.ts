@@ -96,6 +96,46 @@ function resultSections(r: RunDetail, ctx: ResultContext): HTMLElement[] {
   return resultSectionsOf(r, ctx);
 }
 
+/** The page when the run could not be loaded. */
+function showLoadFailure(page: HTMLElement, runId: number, e: unknown): void {
+  clear(page);
+  page.append(
+    h('a', { href: routeHash({ name: 'runs' }), class: 'back-link' }, '← All runs'),
+    h('div', { class: 'notice notice-error' }, `Run #${runId} could not be loaded: ${errorMessage(e)}`),
+  );
+}
+
+/** The back link and the header: title, status badge, Cancel (while active) and Export. */
+function detailHeader(r: RunDetail, ctx: ViewContext, badgeHolder: HTMLElement, reload: () => void): HTMLElement[] {
+  const actions = h('div', { class: 'header-actions' });
+  if (isActive(r.status)) actions.append(cancelButton(r, ctx, reload));
+  actions.append(exportButton(r, ctx));
+  return [
+    h('a', { href: routeHash({ name: 'runs' }), class: 'back-link', 'data-testid': 'back-to-runs' }, '← All runs'),
+    h('div', { class: 'detail-header' }, h('h1', {}, `Run #${r.id}`, h('span', { class: 'title-sub' }, r.experimentName)), badgeHolder, h('div', { class: 'spacer' }), actions),
+  ];
+}
+
+/** Live progress while queued or running; `update` also changes the status badge. */
+function progressCard(r: RunDetail, badgeHolder: HTMLElement): { el: HTMLElement; update: (updated: RunDetail, message: string) => void } {
+  const bar = progressBar(`run-progress-${r.id}`);
+  bar.update(r);
+  const msg = h('span', { class: 'muted progress-message' });
+  const update = (updated: RunDetail, message: string): void => {
+    bar.update(updated, message);
+    msg.textContent = message;
+    if (updated.status !== r.status) {
+      clear(badgeHolder);
+      badgeHolder.append(statusBadge(updated.status));
+    }
+  };
+  return { el: h('div', { class: 'card progress-card' }, bar.el, msg), update };
+}
+
+function errorNotice(r: RunDetail, error: string): HTMLElement {
+  return h('div', { class: 'notice notice-error', 'data-testid': 'run-error' }, h('strong', {}, r.status === 'failed' ? 'The run failed: ' : `Run ${r.status}: `), error);
+}
+
 export function mountRunDetailView(root: HTMLElement, ctx: ViewContext, runId: number): View {
   const page = h('div', { class: 'page', 'data-testid': 'run-detail', 'data-run-id': runId }, h('p', { class: 'muted' }, `Loading run #${runId}…`));
   root.append(page);
@@ -122,11 +162,7 @@ export function mountRunDetailView(root: HTMLElement, ctx: ViewContext, runId: n
     } catch (e) {
       if (disposed || seq !== loadSeq) return;
       disposeContent();
-      clear(page);
-      page.append(
-        h('a', { href: routeHash({ name: 'runs' }), class: 'back-link' }, '← All runs'),
-        h('div', { class: 'notice notice-error' }, `Run #${runId} could not be loaded: ${errorMessage(e)}`),
-      );
+      showLoadFailure(page, runId, e);
       ctx.reportError(`Could not load run #${runId}`, e);
     }
   }
@@ -136,36 +172,16 @@ export function mountRunDetailView(root: HTMLElement, ctx: ViewContext, runId: n
     clear(page);
     page.setAttribute('data-status', r.status);
     const badgeHolder = h('span', { 'data-testid': 'run-status' }, statusBadge(r.status));
-    const actions = h('div', { class: 'header-actions' });
-    if (isActive(r.status)) actions.append(cancelButton(r, ctx, () => void load()));
-    actions.append(exportButton(r, ctx));
-    page.append(
-      h('a', { href: routeHash({ name: 'runs' }), class: 'back-link', 'data-testid': 'back-to-runs' }, '← All runs'),
-      h('div', { class: 'detail-header' }, h('h1', {}, `Run #${r.id}`, h('span', { class: 'title-sub' }, r.experimentName)), badgeHolder, h('div', { class: 'spacer' }), actions),
-    );
-    if (isActive(r.status)) page.append(progressCard(r, badgeHolder));
-    if (r.error) {
-      page.append(h('div', { class: 'notice notice-error', 'data-testid': 'run-error' }, h('strong', {}, r.status === 'failed' ? 'The run failed: ' : `Run ${r.status}: `), r.error));
+    page.append(...detailHeader(r, ctx, badgeHolder, () => void load()));
+    if (isActive(r.status)) {
+      const progress = progressCard(r, badgeHolder);
+      onProgressUi = progress.update;
+      page.append(progress.el);
     }
+    if (r.error) page.append(errorNotice(r, r.error));
     page.append(overviewCards(r));
     page.append(...resultSections(r, { ...ctx, onCleanup: (c) => cleanups.push(c) }));
     page.append(card('Spec', h('pre', { class: 'code-block', 'data-testid': 'run-spec' }, JSON.stringify(r.spec, null, 2))));
-  }
-
-  /** Live progress while queued or running (it also updates the status badge). */
-  function progressCard(r: RunDetail, badgeHolder: HTMLElement): HTMLElement {
-    const bar = progressBar(`run-progress-${r.id}`);
-    bar.update(r);
-    const msg = h('span', { class: 'muted progress-message' });
-    onProgressUi = (updated, message) => {
-      bar.update(updated, message);
-      msg.textContent = message;
-      if (updated.status !== r.status) {
-        clear(badgeHolder);
-        badgeHolder.append(statusBadge(updated.status));
-      }
-    };
-    return h('div', { class: 'card progress-card' }, bar.el, msg);
   }
 
   const offProgress = ctx.client.on('run.progress', (p) => {

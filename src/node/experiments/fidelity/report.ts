@@ -304,16 +304,16 @@ ${body}
 ${blocks.join('\n')}`;
 }
 
-export function fidelitySection(run: RunDetailOf<'fidelity'>, options: ReportArtifacts = {}): string {
-  const rows = fidelityPointRows(run.metrics);
-  if (rows.length === 0) return '<p class="muted">No points were measured.</p>';
-  const names = sweptParamNames(run.spec.variants);
-  const nameOf = (variant: string): string => names[variant] ?? 'param';
-  const kinds = [...new Set(rows.filter((r) => r.variant !== 'exact' && r.param !== null).map((r) => r.variant))].sort();
-  const xLabel = kinds.length === 0 ? 'param' : [...new Set(kinds.map(nameOf))].join(' / ');
-  const quality = rows.some((r) => r.values['accuracy'] !== undefined) ? 'accuracy' : rows.some((r) => r.values['perplexity'] !== undefined) ? 'perplexity' : null;
+type PointRows = ReturnType<typeof fidelityPointRows>;
+type Quality = 'accuracy' | 'perplexity' | null;
 
-  // Summary table.
+/** The model-quality metric the points carry: accuracy (classifiers), perplexity (language models) or none. */
+function qualityOf(rows: PointRows): Quality {
+  return rows.some((r) => r.values['accuracy'] !== undefined) ? 'accuracy' : rows.some((r) => r.values['perplexity'] !== undefined) ? 'perplexity' : null;
+}
+
+/** The per-point summary table. */
+function summaryTable(rows: PointRows, quality: Quality, nameOf: (variant: string) => string): string {
   const cols: { metric: string; label: string; signed?: boolean }[] = [];
   if (quality === 'accuracy') cols.push({ metric: 'accuracy', label: 'accuracy' }, { metric: 'accuracy_delta', label: 'Δ accuracy', signed: true });
   if (quality === 'perplexity') cols.push({ metric: 'perplexity', label: 'perplexity' }, { metric: 'perplexity_ratio', label: 'perplexity ratio' });
@@ -331,32 +331,40 @@ export function fidelitySection(run: RunDetailOf<'fidelity'>, options: ReportArt
       return `<tr><td>${escapeHtml(r.variant)}</td><td>${param}</td>${cols.map((c) => `<td>${cell(r.values[c.metric], c.signed)}</td>`).join('')}</tr>`;
     })
     .join('\n');
-  const table = `<table>
+  return `<table>
 <thead><tr><th>variant</th><th>param</th>${cols.map((c) => `<th>${escapeHtml(c.label)}</th>`).join('')}</tr></thead>
 <tbody>
 ${body}
 </tbody>
 </table>`;
+}
 
-  // Output drift charts.
+/** The output metrics against the swept parameter. */
+function outputChartsHtml(rows: PointRows, quality: Quality, xLabel: string): string {
   const outputMetrics = ['agreement', 'kl_mean', quality === 'accuracy' ? 'accuracy_delta' : quality === 'perplexity' ? 'perplexity_ratio' : 'tvd_mean'];
-  const outputCharts = outputMetrics
+  return outputMetrics
     .map((metric) => {
       const label = LABELS[metric] ?? metric;
       return chart(`${label} vs ${xLabel}`, xLabel, label, outputSeries(rows, metric));
     })
     .join('');
+}
 
-  // Per-layer JSD per swept variant kind.
-  const layerCharts = kinds
+/** Per-layer JSD against the parameter, one chart per swept variant kind. */
+function layerChartsHtml(run: RunDetailOf<'fidelity'>, kinds: readonly string[], nameOf: (variant: string) => string): string {
+  return kinds
     .map((kind) => {
       const values = layerValues(run.metrics, 'attn_jsd', kind);
       const series: LineSeries[] = [...values].map(([layer, byParam]) => ({ name: `layer ${layer}`, points: [...byParam].map(([x, y]) => ({ x, y })) }));
       return chart(`${kind}: attention JSD per layer vs ${nameOf(kind)}`, nameOf(kind), 'attention JSD', series);
     })
     .join('');
+}
 
+/** The per-layer drift table (empty when no layer values were stored). */
+function layerTableHtml(run: RunDetailOf<'fidelity'>, nameOf: (variant: string) => string): string {
   const perLayer = layerTable(run.metrics);
+  if (perLayer.length === 0) return '';
   const layerRows = perLayer
     .map(
       (r) =>
@@ -365,30 +373,39 @@ ${body}
         )}</td><td>${formatNumber(r.values['attn_topk_overlap'])}</td><td>${formatNumber(r.values['hidden_cosine'])}</td></tr>`,
     )
     .join('\n');
-  const layerTableHtml = perLayer.length
-    ? `<h2>Per-layer drift</h2>
+  return `<h2>Per-layer drift</h2>
 <table>
 <thead><tr><th>variant</th><th>param</th><th>layer</th><th>attention JSD</th><th>top-k overlap</th><th>block-output cosine</th></tr></thead>
 <tbody>
 ${layerRows}
 </tbody>
-</table>`
-    : '';
+</table>`;
+}
 
+export function fidelitySection(run: RunDetailOf<'fidelity'>, options: ReportArtifacts = {}): string {
+  const rows = fidelityPointRows(run.metrics);
+  if (rows.length === 0) return '<p class="muted">No points were measured.</p>';
+  const names = sweptParamNames(run.spec.variants);
+  const nameOf = (variant: string): string => names[variant] ?? 'param';
+  const kinds = [...new Set(rows.filter((r) => r.variant !== 'exact' && r.param !== null).map((r) => r.variant))].sort();
+  const xLabel = kinds.length === 0 ? 'param' : [...new Set(kinds.map(nameOf))].join(' / ');
+  const quality = qualityOf(rows);
+  const outputCharts = outputChartsHtml(rows, quality, xLabel);
+  const layerCharts = layerChartsHtml(run, kinds, nameOf);
   const heatmaps = options.artifactData ? heatmapsHtml(run, rows, options.artifactData) : '';
   const continuations = options.artifactBytes ? continuationsHtml(run, rows, options.artifactBytes) : '';
 
   return `
 <h2>Fidelity</h2>
 ${modelParagraph(run)}
-${table}
+${summaryTable(rows, quality, nameOf)}
 <p class="muted">Each point runs the model with the variant spliced into the chosen layers/heads on the same examples as exact attention.
 Agreement = share of outputs with the same top-1 prediction as exact; KL = KL(exact ‖ variant) and TVD = ½Σ|p − q| of the output
 distributions, averaged over examples (and positions for language models); KL max is the largest single value.</p>
 <h2>Output drift</h2>
 ${outputCharts ? `<div class="plots">${outputCharts}</div>` : '<p class="muted">No variant was swept over a parameter, so there is nothing to plot against it.</p>'}
 ${layerCharts ? `<h2>Attention drift per layer</h2>\n<p class="muted">Jensen–Shannon divergence (at most ln 2) of each real query row, averaged over the heads of a layer and over examples.</p>\n<div class="plots">${layerCharts}</div>` : ''}
-${layerTableHtml}
+${layerTableHtml(run, nameOf)}
 ${heatmaps}
 ${continuations}`;
 }
