@@ -20,9 +20,6 @@ export const FAITH_METHODS: readonly string[] = ['attention', 'rollout', 'flow',
 /** Methods whose importance is signed (coloured on a diverging scale). */
 export const SIGNED_METHODS: ReadonlySet<string> = new Set(['loo', 'grad_input', 'ig', 'shap']);
 
-/** ERASER token fractions, in percent. */
-export const ERASER_STEPS: readonly number[] = [1, 5, 10, 20, 50];
-
 const METHOD_LABELS: Readonly<Record<string, string>> = {
   attention: 'attention',
   rollout: 'rollout',
@@ -269,12 +266,7 @@ export function sweptFaithVariants(points: readonly FaithPoint[]): { variant: st
   return [...by.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([variant, ps]) => ({ variant, points: ps.sort((a, b) => (a.param as number) - (b.param as number)) }));
 }
 
-/** A value with its change against exact: `0.41 (−0.12)`; '—' when missing. */
-export function deltaAgainst(value: number | undefined, exact: number | undefined): number | undefined {
-  return value === undefined || exact === undefined ? undefined : value - exact;
-}
-
-// -- token-importance records (ExampleRecord: main/core/faithfulness/record.ts) ----------------
+// -- token-importance records (ExampleRecord: src/common/faithfulness/record.ts) ----------------
 
 /** Decodes base64 into bytes. */
 export function decodeBase64Bytes(b64: string): Uint8Array {

@@ -1,5 +1,5 @@
 /**
- * The interactive line chart: the shared static SVG (main/core/plots/lineChartSvg) plus a
+ * The interactive line chart: the shared static SVG (src/common/plots/lineChartSvg.ts) plus a
  * hover read-out that snaps to the nearest data point.
  */
 import { lineChartLayout, lineChartSvg } from '../../common/plots/lineChartSvg';

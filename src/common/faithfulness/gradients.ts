@@ -17,7 +17,7 @@
  * (ε ≈ 1.2·10⁻⁷), the step that balances the two errors of a central difference: rounding noise
  * δ of a float32 forward pass (≈ 10⁻⁷..10⁻⁶ of |f| for shallow to deep models) costs about δ/h ≈
  * 2·10⁻⁵..2·10⁻⁴, truncation h²/6·|f‴| ≈ 4·10⁻⁶·|f‴| along the (relative) direction. Measured on
- * the float32 ONNX test model (main/node/faithfulness/gradients.test.ts), worst relative error of
+ * the float32 ONNX test model (src/node/faithfulness/gradients.test.ts), worst relative error of
  * gradient × input over five inputs against the analytic value: 3.9·10⁻⁴ at h = 10⁻³ (rounding
  * dominates), 6–8·10⁻⁵ at h = 3·10⁻³..5·10⁻³, 2.5·10⁻⁴ at 10⁻² and 1.1·10⁻³ at 2·10⁻² (truncation
  * dominates). Float64 models can use a smaller step (≈ 10⁻⁵).

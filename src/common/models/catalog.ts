@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * The model catalog: models the workbench knows how to fetch by name, with where each file
  * comes from and, where known, its size and sha256. Pure data and lookups; the downloading,
- * verifying and caching live in main/node/models/modelStore.ts.
+ * verifying and caching live in src/node/models/modelStore.ts.
  *
  * A "verified" entry records size and sha256 for every file, and the store refuses any copy
  * that does not match. An unverified entry (size and sha256 null) is one whose files could

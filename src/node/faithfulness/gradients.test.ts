@@ -1,6 +1,6 @@
 /**
  * The finite-difference attributions on a float32 ONNX model run by ONNX Runtime: the tiny
- * attention-pooling model of main/core/faithfulness/attentionPoolModel.ts, whose gradient is
+ * attention-pooling model of test/support/attentionPoolModel.ts, whose gradient is
  * known in closed form (evaluated in float64 with the same float32 parameters). Agreement to
  * 1e-3 relative validates DEFAULT_FD_STEP for float32 models.
  */

@@ -1,6 +1,6 @@
 /**
  * The one Content-Security-Policy of the UI, shared by the web host (HTTP header) and the
- * Electron main process (response header). renderer/index.html carries the same policy in a
+ * Electron main process (response header). src/browser/index.html carries the same policy in a
  * <meta http-equiv> tag (without `frame-ancestors`, which browsers ignore in meta tags); keep
  * the two in step. Everything the UI loads comes from its own origin; nothing runs inline.
  */

@@ -14,7 +14,7 @@ export interface KernelPoint {
   /** Name of the swept parameter, null when nothing is swept. */
   readonly paramName: string | null;
   readonly seqLen: number;
-  /** Useful FLOPs of one call (main/core/attention/flops.ts), for GFLOP/s and progress weights. */
+  /** Useful FLOPs of one call (src/common/attention/flops.ts), for GFLOP/s and progress weights. */
   readonly flops: number;
   /** Whether the point is recorded (exact is always computed as the error reference, recorded only if asked for). */
   readonly recorded: boolean;
