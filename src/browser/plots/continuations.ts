@@ -5,6 +5,7 @@
  * and the first position where two continuations differ.
  */
 import type { ArtifactSummary } from '../../common/contract';
+import { base64ToBytes } from '../base64';
 
 export interface ContinuationEntry {
   readonly prompt: string;
@@ -32,14 +33,6 @@ export function continuationArtifacts(artifacts: readonly ArtifactSummary[]): Co
     out.push({ key, artifact: a });
   }
   return out;
-}
-
-/** Base64 -> bytes. Throws on malformed base64. */
-export function base64ToBytes(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return bytes;
 }
 
 /** Checks that `value` is a list of `{ prompt, exact, variant }` strings; throws with the reason otherwise. */

@@ -268,14 +268,6 @@ export function sweptFaithVariants(points: readonly FaithPoint[]): { variant: st
 
 // -- token-importance records (ExampleRecord: src/common/faithfulness/record.ts) ----------------
 
-/** Decodes base64 into bytes. */
-export function decodeBase64Bytes(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return bytes;
-}
-
 const isNumArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' || x === null);
 
 /** Parses a record from UTF-8 JSON bytes, checking its shape; null values (JSON for NaN) become NaN. */

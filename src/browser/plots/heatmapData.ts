@@ -6,14 +6,13 @@
 import { normalizeValue, viridis } from '../../common/plots/colormap';
 import type { Rgb } from '../../common/plots/colormap';
 import type { ArtifactSummary } from '../../common/contract';
+import { base64ToBytes } from '../base64';
 
 /** Decodes base64 of little-endian float32 bytes (whatever the platform's byte order). */
 export function decodeFloat32Base64(b64: string): Float32Array {
-  const bin = atob(b64);
-  if (bin.length % 4 !== 0) throw new Error(`float32 data must be a multiple of 4 bytes, got ${bin.length}`);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  const view = new DataView(bytes.buffer);
+  const bytes = base64ToBytes(b64);
+  if (bytes.length % 4 !== 0) throw new Error(`float32 data must be a multiple of 4 bytes, got ${bytes.length}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(bytes.length / 4);
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
   return out;

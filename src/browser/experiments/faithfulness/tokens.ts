@@ -7,9 +7,10 @@
 import type { RunDetailOf } from '../../../common/contract';
 import { contrastingTextColor, rgbToHex } from '../../../common/plots/colormap';
 import { formatValue } from '../../../common/plots/ticks';
+import { base64ToBytes } from '../../base64';
 import { clear, h } from '../../dom';
 import { errorMessage } from '../../format';
-import { chipColor, decodeBase64Bytes, decodeExampleRecord, erasureMethod, importanceArtifacts, methodLabel, normaliseImportance, recordMethods, scatterPoints, SIGNED_METHODS } from '../../plots/faithShaping';
+import { chipColor, decodeExampleRecord, erasureMethod, importanceArtifacts, methodLabel, normaliseImportance, recordMethods, scatterPoints, SIGNED_METHODS } from '../../plots/faithShaping';
 import type { ExampleRecord } from '../../../common/faithfulness/record';
 import { scatterSvg } from '../../plots/faithSvg';
 import { layerColor, Scatter3dPlot } from '../../plots/scatter3d';
@@ -295,7 +296,7 @@ export function faithTokenSections(r: FaithfulnessRun, ctx: ViewContext, points:
   const withArts = points.filter((p) => (arts.get(p.key)?.length ?? 0) > 0);
   if (withArts.length === 0) return [emptyTokensCard()];
   let disposed = false;
-  const tv: TokenViews = { arts, cache: artifactCache(ctx, r.id, (data) => decodeExampleRecord(decodeBase64Bytes(data.dataBase64))), disposed: () => disposed };
+  const tv: TokenViews = { arts, cache: artifactCache(ctx, r.id, (data) => decodeExampleRecord(base64ToBytes(data.dataBase64))), disposed: () => disposed };
   const pointSelect = h('select', { class: 'select', 'data-testid': 'faith-point' });
   for (const p of withArts) pointSelect.append(h('option', { value: p.key }, p.label));
   pointSelect.value = withArts[0]?.key ?? '';
