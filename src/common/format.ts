@@ -1,5 +1,6 @@
 /** Text formatting shared by reports, the CLI and summaries (pure). */
 
+/** Escapes text for HTML and SVG element content and quoted attribute values (&, <, >, ", '). */
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }

@@ -3,8 +3,8 @@
  * <title> tooltip and data attributes per dot for the hover read-out) and a histogram with a
  * mean marker. Presentation attributes only (no style attributes). Pure.
  */
+import { escapeHtml } from '../../common/format';
 import { categoricalColor } from '../../common/plots/colormap';
-import { escapeXml } from '../../common/plots/escapeXml';
 import { CHART_FONT } from '../../common/plots/lineChartSvg';
 import { axisScale, formatTick, formatValue, linearTicks, paddedDomain } from '../../common/plots/ticks';
 import type { Histogram } from './faithShaping';
@@ -42,14 +42,14 @@ export function scatterSvg(opts: ScatterOptions): string {
   const right = width - 16 - legendW;
   const bottom = height - 52;
   const out: string[] = [];
-  const title = escapeXml(opts.title);
+  const title = escapeHtml(opts.title);
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${title}" font-family="${CHART_FONT}" font-size="12">`);
   out.push(`<title>${title}</title><rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
   if (opts.title) out.push(`<text x="${left}" y="24" font-size="15" font-weight="600" fill="#1f2933">${title}</text>`);
   const midX = (left + right) / 2;
   const midY = (top + bottom) / 2;
-  out.push(`<text x="${r(midX)}" y="${bottom + 40}" text-anchor="middle" fill="#1f2933">${escapeXml(opts.xLabel)}</text>`);
-  out.push(`<text x="16" y="${r(midY)}" text-anchor="middle" fill="#1f2933" transform="rotate(-90 16 ${r(midY)})">${escapeXml(opts.yLabel)}</text>`);
+  out.push(`<text x="${r(midX)}" y="${bottom + 40}" text-anchor="middle" fill="#1f2933">${escapeHtml(opts.xLabel)}</text>`);
+  out.push(`<text x="16" y="${r(midY)}" text-anchor="middle" fill="#1f2933" transform="rotate(-90 16 ${r(midY)})">${escapeHtml(opts.yLabel)}</text>`);
   if (all.length === 0) {
     out.push(`<text x="${r(midX)}" y="${r(midY)}" text-anchor="middle" fill="#7b8794">No data to plot</text></svg>`);
     return out.join('\n');
@@ -66,17 +66,17 @@ export function scatterSvg(opts: ScatterOptions): string {
   out.push('</g>');
   out.push(`<g stroke="#52606d" stroke-width="1"><line x1="${left}" x2="${right}" y1="${bottom}" y2="${bottom}"/><line x1="${left}" x2="${left}" y1="${top}" y2="${bottom}"/></g>`);
   out.push('<g fill="#3e4c59">');
-  for (const t of yt) out.push(`<text x="${left - 8}" y="${r(sy(t) + 4)}" text-anchor="end">${escapeXml(formatTick(t))}</text>`);
-  for (const t of xt) out.push(`<text x="${r(sx(t))}" y="${bottom + 19}" text-anchor="middle">${escapeXml(formatTick(t))}</text>`);
+  for (const t of yt) out.push(`<text x="${left - 8}" y="${r(sy(t) + 4)}" text-anchor="end">${escapeHtml(formatTick(t))}</text>`);
+  for (const t of xt) out.push(`<text x="${r(sx(t))}" y="${bottom + 19}" text-anchor="middle">${escapeHtml(formatTick(t))}</text>`);
   out.push('</g>');
   opts.series.forEach((s, i) => {
-    const color = escapeXml(s.color ?? categoricalColor(i));
-    out.push(`<g data-series="${escapeXml(s.name)}">`);
+    const color = escapeHtml(s.color ?? categoricalColor(i));
+    out.push(`<g data-series="${escapeHtml(s.name)}">`);
     for (const p of s.points) {
       if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) continue;
       const tip = `${s.name} · ${p.label}: ${opts.xLabel} = ${formatValue(p.x, 4)}, ${opts.yLabel} = ${formatValue(p.y, 4)}`;
       out.push(
-        `<circle class="dot" cx="${r(sx(p.x))}" cy="${r(sy(p.y))}" r="4" fill="${color}" fill-opacity="0.75" stroke="#ffffff" stroke-width="0.8" data-tip="${escapeXml(tip)}"><title>${escapeXml(tip)}</title></circle>`,
+        `<circle class="dot" cx="${r(sx(p.x))}" cy="${r(sy(p.y))}" r="4" fill="${color}" fill-opacity="0.75" stroke="#ffffff" stroke-width="0.8" data-tip="${escapeHtml(tip)}"><title>${escapeHtml(tip)}</title></circle>`,
       );
     }
     out.push('</g>');
@@ -84,8 +84,8 @@ export function scatterSvg(opts: ScatterOptions): string {
   if (legendW > 0) {
     opts.series.forEach((s, i) => {
       const y = top + 4 + i * 20;
-      out.push(`<circle cx="${right + 28}" cy="${y + 8}" r="4.5" fill="${escapeXml(s.color ?? categoricalColor(i))}"/>`);
-      out.push(`<text x="${right + 40}" y="${y + 12}" fill="#1f2933">${escapeXml(s.name)}</text>`);
+      out.push(`<circle cx="${right + 28}" cy="${y + 8}" r="4.5" fill="${escapeHtml(s.color ?? categoricalColor(i))}"/>`);
+      out.push(`<text x="${right + 40}" y="${y + 12}" fill="#1f2933">${escapeHtml(s.name)}</text>`);
     });
   }
   out.push('</svg>');
@@ -105,8 +105,8 @@ export function histogramSvg(opts: { title: string; xLabel: string; hist: Histog
   const sx = axisScale([hist.lo, hist.hi], [left, right]);
   const sy = axisScale([0, maxCount], [bottom, top]);
   const w = (hist.hi - hist.lo) / hist.counts.length;
-  const title = escapeXml(opts.title);
-  const color = escapeXml(opts.color ?? '#1f5fbf');
+  const title = escapeHtml(opts.title);
+  const color = escapeHtml(opts.color ?? '#1f5fbf');
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${title}" font-family="${CHART_FONT}" font-size="11">`);
   out.push(`<title>${title}</title><rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
@@ -116,21 +116,21 @@ export function histogramSvg(opts: { title: string; xLabel: string; hist: Histog
     const x1 = sx(hist.lo + (i + 1) * w);
     const y = sy(c);
     const tip = `${formatValue(hist.lo + i * w, 3)} to ${formatValue(hist.lo + (i + 1) * w, 3)}: ${c}`;
-    out.push(`<rect x="${r(x0 + 0.5)}" y="${r(y)}" width="${r(Math.max(0.5, x1 - x0 - 1))}" height="${r(bottom - y)}" fill="${color}" fill-opacity="0.8"><title>${escapeXml(tip)}</title></rect>`);
+    out.push(`<rect x="${r(x0 + 0.5)}" y="${r(y)}" width="${r(Math.max(0.5, x1 - x0 - 1))}" height="${r(bottom - y)}" fill="${color}" fill-opacity="0.8"><title>${escapeHtml(tip)}</title></rect>`);
   });
   out.push(`<g stroke="#52606d" stroke-width="1"><line x1="${left}" x2="${right}" y1="${bottom}" y2="${bottom}"/><line x1="${left}" x2="${left}" y1="${top}" y2="${bottom}"/></g>`);
   out.push('<g fill="#3e4c59">');
-  for (const t of linearTicks(hist.lo, hist.hi, 4)) out.push(`<text x="${r(sx(t))}" y="${bottom + 14}" text-anchor="middle">${escapeXml(formatTick(t))}</text>`);
+  for (const t of linearTicks(hist.lo, hist.hi, 4)) out.push(`<text x="${r(sx(t))}" y="${bottom + 14}" text-anchor="middle">${escapeHtml(formatTick(t))}</text>`);
   out.push(`<text x="${left - 5}" y="${top + 4}" text-anchor="end">${maxCount}</text><text x="${left - 5}" y="${bottom}" text-anchor="end">0</text>`);
   out.push('</g>');
-  out.push(`<text x="${r((left + right) / 2)}" y="${height - 6}" text-anchor="middle" fill="#1f2933">${escapeXml(opts.xLabel)}</text>`);
+  out.push(`<text x="${r((left + right) / 2)}" y="${height - 6}" text-anchor="middle" fill="#1f2933">${escapeHtml(opts.xLabel)}</text>`);
   if (opts.mean !== undefined && Number.isFinite(opts.mean)) {
     const x = r(sx(opts.mean));
-    out.push(`<line x1="${x}" x2="${x}" y1="${top - 4}" y2="${bottom}" stroke="#e0702b" stroke-width="2"><title>mean ${escapeXml(formatValue(opts.mean, 3))}</title></line>`);
+    out.push(`<line x1="${x}" x2="${x}" y1="${top - 4}" y2="${bottom}" stroke="#e0702b" stroke-width="2"><title>mean ${escapeHtml(formatValue(opts.mean, 3))}</title></line>`);
   }
   if (opts.median !== undefined && Number.isFinite(opts.median)) {
     const x = r(sx(opts.median));
-    out.push(`<line x1="${x}" x2="${x}" y1="${top - 4}" y2="${bottom}" stroke="#1f2933" stroke-width="1.5" stroke-dasharray="3 2"><title>median ${escapeXml(formatValue(opts.median, 3))}</title></line>`);
+    out.push(`<line x1="${x}" x2="${x}" y1="${top - 4}" y2="${bottom}" stroke="#1f2933" stroke-width="1.5" stroke-dasharray="3 2"><title>median ${escapeHtml(formatValue(opts.median, 3))}</title></line>`);
   }
   if (hist.outside > 0) out.push(`<text x="${right}" y="18" text-anchor="end" fill="#7b8794">${hist.outside} outside</text>`);
   out.push('</svg>');

@@ -4,9 +4,9 @@
  * bar. The HTML report uses it as the static 2D stand-in of the 3D surface.
  * Styling uses presentation attributes only (no style attributes).
  */
+import { escapeHtml } from '../format';
 import { contrastingTextColor, MISSING_COLOR, normalizeValue, rgbToHex, valueDomain, viridis, viridisHex } from './colormap';
 import type { ValueDomain } from './colormap';
-import { escapeXml } from './escapeXml';
 import { formatTick, formatValue, linearTicks, logTicks } from './ticks';
 import { CHART_FONT } from './lineChartSvg';
 
@@ -105,7 +105,7 @@ function heatmapLayout(opts: HeatmapOptions): HeatmapLayout {
 
 /** The svg element, its title, the background and the chart title. */
 function header(opts: HeatmapOptions, { width, height, left }: HeatmapLayout): string[] {
-  const title = escapeXml(opts.title);
+  const title = escapeHtml(opts.title);
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" ` +
       `role="img" aria-label="${title}" font-family="${CHART_FONT}" font-size="12">`,
@@ -128,13 +128,13 @@ function cellMarks(opts: HeatmapOptions, L: HeatmapLayout, xi: number, yi: numbe
     v === null ? 'missing' : `${opts.colorLabel} = ${formatValue(v)}`
   }`;
   const out = [
-    `<rect x="${r(x)}" y="${r(y)}" width="${r(cw)}" height="${r(ch)}" fill="${fill}" stroke="#ffffff" stroke-width="1"><title>${escapeXml(label)}</title></rect>`,
+    `<rect x="${r(x)}" y="${r(y)}" width="${r(cw)}" height="${r(ch)}" fill="${fill}" stroke="#ffffff" stroke-width="1"><title>${escapeHtml(label)}</title></rect>`,
   ];
   if (showText) {
     const color = rgb ? contrastingTextColor(rgb) : '#52606d';
     out.push(
       `<text x="${r(x + cw / 2)}" y="${r(y + ch / 2 + 4)}" text-anchor="middle" font-size="11" fill="${color}">${
-        v === null ? '–' : escapeXml(formatValue(v, 2))
+        v === null ? '–' : escapeHtml(formatValue(v, 2))
       }</text>`,
     );
   }
@@ -159,16 +159,16 @@ function axes(opts: HeatmapOptions, L: HeatmapLayout): string[] {
   const out = ['<g class="tick-labels" fill="#3e4c59">'];
   opts.xs.forEach((x, xi) => {
     if (xi % xEvery !== 0) return;
-    out.push(`<text x="${r(left + (xi + 0.5) * cw)}" y="${bottom + 18}" text-anchor="middle">${escapeXml(formatTick(x))}</text>`);
+    out.push(`<text x="${r(left + (xi + 0.5) * cw)}" y="${bottom + 18}" text-anchor="middle">${escapeHtml(formatTick(x))}</text>`);
   });
   opts.ys.forEach((_, yi) => {
     if (yi % yEvery !== 0) return;
-    out.push(`<text x="${left - 8}" y="${r(bottom - (yi + 0.5) * ch + 4)}" text-anchor="end">${escapeXml(L.yLabels[yi] as string)}</text>`);
+    out.push(`<text x="${left - 8}" y="${r(bottom - (yi + 0.5) * ch + 4)}" text-anchor="end">${escapeHtml(L.yLabels[yi] as string)}</text>`);
   });
   out.push('</g>');
-  out.push(`<text class="x-label" x="${r(midX)}" y="${bottom + 40}" text-anchor="middle" fill="#1f2933">${escapeXml(opts.xLabel)}</text>`);
+  out.push(`<text class="x-label" x="${r(midX)}" y="${bottom + 40}" text-anchor="middle" fill="#1f2933">${escapeHtml(opts.xLabel)}</text>`);
   out.push(
-    `<text class="y-label" x="16" y="${r(midY)}" text-anchor="middle" fill="#1f2933" transform="rotate(-90 16 ${r(midY)})">${escapeXml(opts.yLabel)}</text>`,
+    `<text class="y-label" x="16" y="${r(midY)}" text-anchor="middle" fill="#1f2933" transform="rotate(-90 16 ${r(midY)})">${escapeHtml(opts.yLabel)}</text>`,
   );
   if (nx === 0 || ny === 0 || L.domain === null) {
     out.push(`<text x="${r(midX)}" y="${r(midY)}" text-anchor="middle" fill="#7b8794">No data to plot</text>`);
@@ -191,11 +191,11 @@ function colorBar(opts: HeatmapOptions, L: HeatmapLayout, domain: ValueDomain): 
   for (const tick of colorBarTicks(domain)) {
     const y = bottom - tick.t * barH;
     out.push(`<line x1="${barX + barW}" x2="${barX + barW + 4}" y1="${r(y)}" y2="${r(y)}" stroke="#52606d"/>`);
-    out.push(`<text x="${barX + barW + 7}" y="${r(y + 4)}" fill="#3e4c59" font-size="11">${escapeXml(tick.label)}</text>`);
+    out.push(`<text x="${barX + barW + 7}" y="${r(y + 4)}" fill="#3e4c59" font-size="11">${escapeHtml(tick.label)}</text>`);
   }
   const lx = L.width - 10;
   out.push(
-    `<text x="${lx}" y="${r(midY)}" text-anchor="middle" fill="#1f2933" transform="rotate(-90 ${lx} ${r(midY)})">${escapeXml(
+    `<text x="${lx}" y="${r(midY)}" text-anchor="middle" fill="#1f2933" transform="rotate(-90 ${lx} ${r(midY)})">${escapeHtml(
       opts.colorLabel + (L.log ? ' (log)' : ''),
     )}</text>`,
   );

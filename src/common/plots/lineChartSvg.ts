@@ -4,8 +4,8 @@
  * Node side and by the renderer, which adds its hover read-out from `lineChartLayout`.
  * Styling uses presentation attributes only (no style attributes), so it works under a strict CSP.
  */
+import { escapeHtml } from '../format';
 import { categoricalColor } from './colormap';
-import { escapeXml } from './escapeXml';
 import { allPowersOfTwo, axisScale, formatTick, formatValue, linearTicks, logTicks, paddedDomain, pow2Ticks } from './ticks';
 
 export interface LineSeries {
@@ -137,7 +137,7 @@ const r = (v: number): string => String(Math.round(v * 10) / 10);
 
 /** The svg element, its title, the background and the chart title. */
 function header(opts: LineChartOptions, L: LineChartLayout): string[] {
-  const title = escapeXml(opts.title);
+  const title = escapeHtml(opts.title);
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${L.width} ${L.height}" width="${L.width}" height="${L.height}" ` +
       `role="img" aria-label="${title}" font-family="${CHART_FONT}" font-size="${FONT_SIZE}">`,
@@ -165,10 +165,10 @@ function gridAndTicks(L: LineChartLayout): string[] {
   out.push('</g>');
   out.push('<g class="tick-labels" fill="#3e4c59">');
   for (const t of L.yTicks) {
-    out.push(`<text x="${left - 8}" y="${r(t.pos + 4)}" text-anchor="end">${escapeXml(t.label)}</text>`);
+    out.push(`<text x="${left - 8}" y="${r(t.pos + 4)}" text-anchor="end">${escapeHtml(t.label)}</text>`);
   }
   for (const t of L.xTicks) {
-    out.push(`<text x="${r(t.pos)}" y="${bottom + 19}" text-anchor="middle">${escapeXml(t.label)}</text>`);
+    out.push(`<text x="${r(t.pos)}" y="${bottom + 19}" text-anchor="middle">${escapeHtml(t.label)}</text>`);
   }
   out.push('</g>');
   return out;
@@ -180,8 +180,8 @@ function axisTitles(opts: LineChartOptions, L: LineChartLayout): string[] {
   const midX = (left + right) / 2;
   const midY = (top + bottom) / 2;
   const out = [
-    `<text class="x-label" x="${r(midX)}" y="${bottom + 40}" text-anchor="middle" fill="#1f2933">${escapeXml(opts.xLabel)}</text>`,
-    `<text class="y-label" x="16" y="${r(midY)}" text-anchor="middle" fill="#1f2933" transform="rotate(-90 16 ${r(midY)})">${escapeXml(opts.yLabel)}</text>`,
+    `<text class="x-label" x="${r(midX)}" y="${bottom + 40}" text-anchor="middle" fill="#1f2933">${escapeHtml(opts.xLabel)}</text>`,
+    `<text class="y-label" x="16" y="${r(midY)}" text-anchor="middle" fill="#1f2933" transform="rotate(-90 16 ${r(midY)})">${escapeHtml(opts.yLabel)}</text>`,
   ];
   if (L.xDomain === null) {
     out.push(`<text x="${r(midX)}" y="${r(midY)}" text-anchor="middle" fill="#7b8794">No data to plot</text>`);
@@ -193,8 +193,8 @@ function axisTitles(opts: LineChartOptions, L: LineChartLayout): string[] {
 function seriesMarks(opts: LineChartOptions, L: LineChartLayout): string[] {
   const out = ['<g class="series">'];
   for (const s of L.series) {
-    const color = escapeXml(s.color);
-    out.push(`<g data-series="${escapeXml(s.name)}">`);
+    const color = escapeHtml(s.color);
+    out.push(`<g data-series="${escapeHtml(s.name)}">`);
     if (s.points.length > 1) {
       const d = s.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${r(p.px)},${r(p.py)}`).join(' ');
       out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>`);
@@ -202,7 +202,7 @@ function seriesMarks(opts: LineChartOptions, L: LineChartLayout): string[] {
     for (const p of s.points) {
       const tip = `${s.name}: ${opts.xLabel} = ${formatValue(p.x, 4)}, ${opts.yLabel} = ${formatValue(p.y)}`;
       out.push(
-        `<circle cx="${r(p.px)}" cy="${r(p.py)}" r="3.2" fill="${color}" stroke="#ffffff" stroke-width="1"><title>${escapeXml(tip)}</title></circle>`,
+        `<circle cx="${r(p.px)}" cy="${r(p.py)}" r="3.2" fill="${color}" stroke="#ffffff" stroke-width="1"><title>${escapeHtml(tip)}</title></circle>`,
       );
     }
     out.push('</g>');
@@ -216,13 +216,13 @@ function legend(L: LineChartLayout): string[] {
   const out = ['<g class="legend">'];
   L.series.forEach((s, i) => {
     const y = L.legend.y + i * L.legend.rowHeight;
-    const color = escapeXml(s.color);
+    const color = escapeHtml(s.color);
     out.push(`<line x1="${L.legend.x}" x2="${L.legend.x + 22}" y1="${y + 8}" y2="${y + 8}" stroke="${color}" stroke-width="2.5"/>`);
     out.push(`<circle cx="${L.legend.x + 11}" cy="${y + 8}" r="3.2" fill="${color}"/>`);
     if (s.points.length === 0) {
-      out.push(`<text x="${L.legend.x + 30}" y="${y + 12}" fill="#9aa5b1">${escapeXml(s.name)} (no points)</text>`);
+      out.push(`<text x="${L.legend.x + 30}" y="${y + 12}" fill="#9aa5b1">${escapeHtml(s.name)} (no points)</text>`);
     } else {
-      out.push(`<text x="${L.legend.x + 30}" y="${y + 12}" fill="#1f2933">${escapeXml(s.name)}</text>`);
+      out.push(`<text x="${L.legend.x + 30}" y="${y + 12}" fill="#1f2933">${escapeHtml(s.name)}</text>`);
     }
   });
   out.push('</g>');
@@ -232,7 +232,7 @@ function legend(L: LineChartLayout): string[] {
 /** The note on points left out, top right of the plot. */
 function droppedNote(L: LineChartLayout): string {
   const note = `${L.dropped} point${L.dropped === 1 ? '' : 's'} not shown (not positive on a log axis or not finite)`;
-  return `<text x="${L.plot.right}" y="${L.plot.top - 8}" text-anchor="end" font-size="10" fill="#7b8794">${escapeXml(note)}</text>`;
+  return `<text x="${L.plot.right}" y="${L.plot.top - 8}" text-anchor="end" font-size="10" fill="#7b8794">${escapeHtml(note)}</text>`;
 }
 
 /** The chart as an SVG document string (no XML prolog, so it can be inlined into HTML). */

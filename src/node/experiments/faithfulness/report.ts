@@ -7,7 +7,6 @@
 import type { ArtifactSummary, MetricPoint, RunDetail, RunDetailOf } from '../../../common/contract';
 import { categoricalColor, rgbToHex } from '../../../common/plots/colormap';
 import type { Rgb } from '../../../common/plots/colormap';
-import { escapeXml } from '../../../common/plots/escapeXml';
 import { heatmapSvg } from '../../../common/plots/heatmapSvg';
 import { CHART_FONT, lineChartSvg } from '../../../common/plots/lineChartSvg';
 import type { LineSeries } from '../../../common/plots/lineChartSvg';
@@ -100,24 +99,24 @@ function scatterSvg(title: string, xLabel: string, yLabel: string, series: reado
   const sy = axisScale(yd, [bottom, top]);
   const r = (v: number): string => String(Math.round(v * 10) / 10);
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeXml(title)}" font-family="${CHART_FONT}" font-size="12">`,
-    `<title>${escapeXml(title)}</title><rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${left}" y="24" font-size="15" font-weight="600" fill="#1f2933">${escapeXml(title)}</text>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}" font-family="${CHART_FONT}" font-size="12">`,
+    `<title>${escapeHtml(title)}</title><rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${left}" y="24" font-size="15" font-weight="600" fill="#1f2933">${escapeHtml(title)}</text>`,
   ];
-  for (const t of linearTicks(yd[0], yd[1], 6)) out.push(`<line x1="${left}" x2="${right}" y1="${r(sy(t))}" y2="${r(sy(t))}" stroke="#e4e7eb"/><text x="${left - 8}" y="${r(sy(t) + 4)}" text-anchor="end" fill="#3e4c59">${escapeXml(formatTick(t))}</text>`);
-  for (const t of linearTicks(xd[0], xd[1], 6)) out.push(`<line x1="${r(sx(t))}" x2="${r(sx(t))}" y1="${top}" y2="${bottom}" stroke="#e4e7eb"/><text x="${r(sx(t))}" y="${bottom + 19}" text-anchor="middle" fill="#3e4c59">${escapeXml(formatTick(t))}</text>`);
+  for (const t of linearTicks(yd[0], yd[1], 6)) out.push(`<line x1="${left}" x2="${right}" y1="${r(sy(t))}" y2="${r(sy(t))}" stroke="#e4e7eb"/><text x="${left - 8}" y="${r(sy(t) + 4)}" text-anchor="end" fill="#3e4c59">${escapeHtml(formatTick(t))}</text>`);
+  for (const t of linearTicks(xd[0], xd[1], 6)) out.push(`<line x1="${r(sx(t))}" x2="${r(sx(t))}" y1="${top}" y2="${bottom}" stroke="#e4e7eb"/><text x="${r(sx(t))}" y="${bottom + 19}" text-anchor="middle" fill="#3e4c59">${escapeHtml(formatTick(t))}</text>`);
   out.push(`<line x1="${left}" x2="${right}" y1="${bottom}" y2="${bottom}" stroke="#52606d"/><line x1="${left}" x2="${left}" y1="${top}" y2="${bottom}" stroke="#52606d"/>`);
-  out.push(`<text x="${r((left + right) / 2)}" y="${bottom + 40}" text-anchor="middle" fill="#1f2933">${escapeXml(xLabel)}</text>`);
+  out.push(`<text x="${r((left + right) / 2)}" y="${bottom + 40}" text-anchor="middle" fill="#1f2933">${escapeHtml(xLabel)}</text>`);
   const midY = r((top + bottom) / 2);
-  out.push(`<text x="16" y="${midY}" text-anchor="middle" fill="#1f2933" transform="rotate(-90 16 ${midY})">${escapeXml(yLabel)}</text>`);
+  out.push(`<text x="16" y="${midY}" text-anchor="middle" fill="#1f2933" transform="rotate(-90 16 ${midY})">${escapeHtml(yLabel)}</text>`);
   series.forEach((s, i) => {
     const color = categoricalColor(i);
     for (const p of s.points) {
       if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) continue;
       const tip = `${s.name} · ${p.label}: ${xLabel} = ${formatValue(p.x, 4)}, ${yLabel} = ${formatValue(p.y, 4)}`;
-      out.push(`<circle cx="${r(sx(p.x))}" cy="${r(sy(p.y))}" r="4" fill="${color}" fill-opacity="0.75" stroke="#ffffff" stroke-width="0.8"><title>${escapeXml(tip)}</title></circle>`);
+      out.push(`<circle cx="${r(sx(p.x))}" cy="${r(sy(p.y))}" r="4" fill="${color}" fill-opacity="0.75" stroke="#ffffff" stroke-width="0.8"><title>${escapeHtml(tip)}</title></circle>`);
     }
-    if (legendW > 0) out.push(`<circle cx="${right + 28}" cy="${top + 12 + i * 20}" r="4.5" fill="${color}"/><text x="${right + 40}" y="${top + 16 + i * 20}" fill="#1f2933">${escapeXml(s.name)}</text>`);
+    if (legendW > 0) out.push(`<circle cx="${right + 28}" cy="${top + 12 + i * 20}" r="4.5" fill="${color}"/><text x="${right + 40}" y="${top + 16 + i * 20}" fill="#1f2933">${escapeHtml(s.name)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');

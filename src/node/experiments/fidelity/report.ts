@@ -8,7 +8,6 @@
 import type { ArtifactSummary, MetricPoint, RunDetail, RunDetailOf } from '../../../common/contract';
 import { normalizeValue, rgbToHex, viridisHex } from '../../../common/plots/colormap';
 import type { Rgb } from '../../../common/plots/colormap';
-import { escapeXml } from '../../../common/plots/escapeXml';
 import { lineChartSvg } from '../../../common/plots/lineChartSvg';
 import type { LineSeries } from '../../../common/plots/lineChartSvg';
 import { escapeHtml, formatNumber } from '../../../common/format';
@@ -173,9 +172,9 @@ function mapSvg(title: string, m: number, values: Float64Array, color: (v: numbe
     }
   }
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${size} ${size + top + 18}" width="${size}" height="${size + top + 18}" role="img" aria-label="${escapeXml(title)}" font-size="11" font-family="system-ui, sans-serif">` +
-    `<title>${escapeXml(title)}</title><text x="0" y="13" font-weight="600">${escapeXml(title)}</text>${rects.join('')}` +
-    `<text x="0" y="${size + top + 13}" fill="#5b6475">${escapeXml(legend)}</text></svg>`
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${size} ${size + top + 18}" width="${size}" height="${size + top + 18}" role="img" aria-label="${escapeHtml(title)}" font-size="11" font-family="system-ui, sans-serif">` +
+    `<title>${escapeHtml(title)}</title><text x="0" y="13" font-weight="600">${escapeHtml(title)}</text>${rects.join('')}` +
+    `<text x="0" y="${size + top + 13}" fill="#5b6475">${escapeHtml(legend)}</text></svg>`
   );
 }
 
