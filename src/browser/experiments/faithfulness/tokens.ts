@@ -15,6 +15,7 @@ import type { ExampleRecord } from '../../../common/faithfulness/record';
 import { scatterSvg } from '../../plots/faithSvg';
 import { layerColor, Scatter3dPlot } from '../../plots/scatter3d';
 import { artifactCache } from '../../views/artifactCache';
+import { hoverReadout } from '../shared/resultWidgets';
 import type { ArtifactCache } from '../../views/artifactCache';
 import type { ViewContext } from '../../views/viewContext';
 
@@ -198,10 +199,7 @@ function startScatterPlot(sp: ScatterParts): void {
   try {
     sp.plot = new Scatter3dPlot(
       sp.host,
-      (text) => {
-        sp.readout.textContent = text ?? SCATTER_IDLE;
-        sp.readout.classList.toggle('active', text !== null);
-      },
+      hoverReadout(sp.readout, SCATTER_IDLE),
       () => fallback('The WebGL context was lost, so the 3D scatter cannot be shown. Reload the page to try again.'),
     );
   } catch (e) {

@@ -32,6 +32,7 @@ import { SurfacePlot } from '../../plots/surfacePlot';
 import { fidelityContinuationsCard } from './continuations';
 import { fidelityHeatmapsCard } from './heatmaps';
 import type { ViewContext } from '../../views/viewContext';
+import { hoverReadout } from '../shared/resultWidgets';
 
 type Cleanup = () => void;
 
@@ -266,10 +267,7 @@ function startSurfacePlot(c: SurfaceCard): void {
   try {
     c.plot = new SurfacePlot(
       c.host,
-      (text) => {
-        c.readout.textContent = text ?? SURFACE_IDLE;
-        c.readout.classList.toggle('active', text !== null);
-      },
+      hoverReadout(c.readout, SURFACE_IDLE),
       () => {
         c.plot?.dispose();
         c.plot = null;

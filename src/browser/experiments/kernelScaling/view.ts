@@ -12,7 +12,7 @@ import { mountLineChart } from '../../plots/lineChart';
 import { lineSeries, metricLabel, metricPrefersLog, paramSymbol, seqLenMetricNames, surfaceGrid, surfaceMetricNames, surfaceVariant } from '../../plots/metricShaping';
 import { SurfacePlot } from '../../plots/surfacePlot';
 import type { ResultContext } from '../shared/kind';
-import { card, metricsCard, selectElement } from '../shared/resultWidgets';
+import { card, hoverReadout, metricsCard, selectElement } from '../shared/resultWidgets';
 
 type KernelRun = RunDetailOf<'kernel-scaling'>;
 
@@ -124,10 +124,7 @@ function startPlot(parts: SurfaceParts): void {
   try {
     parts.plot = new SurfacePlot(
       parts.host,
-      (text) => {
-        parts.readout.textContent = text ?? HOVER_HINT;
-        parts.readout.classList.toggle('active', text !== null);
-      },
+      hoverReadout(parts.readout, HOVER_HINT),
       () => showFallback(parts, 'The WebGL context was lost, so the 3D surface cannot be shown. Reload the page to try again.'),
     );
   } catch (e) {

@@ -62,3 +62,11 @@ export function metricsTableElement(metrics: readonly MetricPoint[]): HTMLElemen
 export function metricsCard(metrics: readonly MetricPoint[]): HTMLElement {
   return card(`Metrics (${metrics.length} values)`, metricsTableElement(metrics));
 }
+
+/** A plot's hover callback: shows the hovered text in `readout` (marked active), or `idle` when nothing is hovered. */
+export function hoverReadout(readout: HTMLElement, idle: string): (text: string | null) => void {
+  return (text) => {
+    readout.textContent = text ?? idle;
+    readout.classList.toggle('active', text !== null);
+  };
+}
