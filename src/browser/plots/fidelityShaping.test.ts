@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { fidelityPointRows as fidelityRows, qualityKind } from '../../common/experiments/fidelity/results';
 import { FidelitySpec } from '../../common/experiments/fidelity/spec';
 import { sweptParamNames } from '../../common/experiments/shared/variantSweep';
 import type { MetricPoint } from '../../common/contract';
 import {
   fidelityMetricLabel,
   fidelityPointLabel,
-  fidelityRows,
   formatSummaryValue,
   layerGrid,
   layerMetricNames,
@@ -14,7 +14,6 @@ import {
   outputSeries,
   paramNameOf,
   prefersLog,
-  qualityKind,
   summaryColumns,
   sweptVariants,
 } from './fidelityShaping';

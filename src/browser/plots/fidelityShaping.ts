@@ -5,12 +5,15 @@
  * Pure.
  */
 import type { MetricPoint } from '../../common/contract';
+import { isAggregateMetric, isPerLayerMetric, qualityKind, variantOf } from '../../common/experiments/fidelity/results';
+import type { FidelityPointRow } from '../../common/experiments/fidelity/results';
+import { POINT_DONE_METRIC, pointKey } from '../../common/points';
 import { formatValue } from '../../common/plots/ticks';
 import { averagedGrid } from './metricShaping';
 import type { SurfaceGrid } from './metricShaping';
 
 /** Marker metric the runner writes when a point is complete; never displayed. */
-export const POINT_DONE = 'point_done';
+export const POINT_DONE = POINT_DONE_METRIC;
 
 /** Per-layer metrics (layer set, head null) the surface and the drift chart can show. */
 export const LAYER_METRICS: readonly string[] = ['attn_jsd', 'attn_topk_overlap', 'hidden_cosine'];
@@ -49,82 +52,6 @@ export function fidelityMetricLabel(name: string): string {
   return LABELS[name] ?? name.replace(/_/g, ' ');
 }
 
-/** One point of the run: exact, or a variant at one parameter value (null when not swept). */
-export interface FidelityRow {
-  readonly variant: string;
-  readonly param: number | null;
-  /** The runner's point key: `exact`, `linear`, `sliding@16`. */
-  readonly key: string;
-  readonly values: Readonly<Record<string, number>>;
-}
-
-export function fidelityPointKey(variant: string, param: number | null): string {
-  return param === null ? variant : `${variant}@${param}`;
-}
-
-function compareNullable(a: number | null, b: number | null): number {
-  if (a === b) return 0;
-  if (a === null) return -1;
-  if (b === null) return 1;
-  return a - b;
-}
-
-/** exact first, then variants by name, then by parameter (none first). */
-export function comparePoints(a: { variant: string; param: number | null }, b: { variant: string; param: number | null }): number {
-  const rank = (v: string): number => (v === 'exact' ? 0 : 1);
-  return rank(a.variant) - rank(b.variant) || a.variant.localeCompare(b.variant) || compareNullable(a.param, b.param);
-}
-
-/** Whether a metric row is a per-point aggregate (no layer, head, example, length or step). */
-function isAggregate(m: MetricPoint): boolean {
-  return m.layer === null && m.head === null && m.example === null && m.seqLen === null && m.step === null;
-}
-
-/** Whether a metric row is a per-layer value (layer set, head null, no example). */
-function isPerLayer(m: MetricPoint): boolean {
-  return m.layer !== null && m.head === null && m.example === null;
-}
-
-function variantOf(m: MetricPoint): string {
-  return m.variant ?? 'exact';
-}
-
-/**
- * One row per point with its aggregate metrics (duplicates averaged, the completion marker left
- * out), exact first. A point that recorded only per-layer or per-example values still gets a row.
- */
-export function fidelityRows(metrics: readonly MetricPoint[]): FidelityRow[] {
-  const rows = new Map<string, { variant: string; param: number | null; sums: Map<string, { sum: number; n: number }> }>();
-  for (const m of metrics) {
-    const variant = variantOf(m);
-    const key = fidelityPointKey(variant, m.param);
-    let row = rows.get(key);
-    if (!row) {
-      row = { variant, param: m.param, sums: new Map() };
-      rows.set(key, row);
-    }
-    if (!isAggregate(m) || m.name === POINT_DONE || !Number.isFinite(m.value)) continue;
-    const acc = row.sums.get(m.name) ?? { sum: 0, n: 0 };
-    acc.sum += m.value;
-    acc.n += 1;
-    row.sums.set(m.name, acc);
-  }
-  return [...rows.entries()]
-    .map(([key, r]) => {
-      const values: Record<string, number> = {};
-      for (const [name, { sum, n }] of r.sums) values[name] = sum / n;
-      return { variant: r.variant, param: r.param, key, values };
-    })
-    .sort(comparePoints);
-}
-
-/** Whether the run measured accuracy (labelled classifier), perplexity (language model) or neither. */
-export function qualityKind(rows: readonly FidelityRow[]): 'accuracy' | 'perplexity' | null {
-  if (rows.some((r) => r.values['accuracy'] !== undefined)) return 'accuracy';
-  if (rows.some((r) => r.values['perplexity'] !== undefined)) return 'perplexity';
-  return null;
-}
-
 export interface SummaryColumn {
   /** The metric shown, or a fixed dimension. */
   readonly metric: string;
@@ -134,7 +61,7 @@ export interface SummaryColumn {
 }
 
 /** The metric columns of the summary table (after variant and param). */
-export function summaryColumns(rows: readonly FidelityRow[]): SummaryColumn[] {
+export function summaryColumns(rows: readonly FidelityPointRow[]): SummaryColumn[] {
   const q = qualityKind(rows);
   const cols: SummaryColumn[] = [];
   if (q === 'accuracy') cols.push({ metric: 'accuracy', label: 'accuracy', signed: false }, { metric: 'accuracy_delta', label: 'Δ accuracy', signed: true });
@@ -178,7 +105,7 @@ export function sweptVariants(metrics: readonly MetricPoint[]): { variant: strin
 /** Aggregate metric names measured at swept points, in the chart's preferred order. */
 export function outputMetricNames(metrics: readonly MetricPoint[]): string[] {
   const present = new Set<string>();
-  for (const m of metrics) if (isAggregate(m) && m.param !== null && variantOf(m) !== 'exact' && m.name !== POINT_DONE) present.add(m.name);
+  for (const m of metrics) if (isAggregateMetric(m) && m.param !== null && variantOf(m) !== 'exact' && m.name !== POINT_DONE) present.add(m.name);
   const known = OUTPUT_ORDER.filter((n) => present.has(n));
   return [...known, ...[...present].filter((n) => !known.includes(n)).sort()];
 }
@@ -186,7 +113,7 @@ export function outputMetricNames(metrics: readonly MetricPoint[]): string[] {
 /** Per-layer metric names present for a variant (or any variant), the known ones first. */
 export function layerMetricNames(metrics: readonly MetricPoint[], variant?: string): string[] {
   const present = new Set<string>();
-  for (const m of metrics) if (isPerLayer(m) && (variant === undefined || variantOf(m) === variant)) present.add(m.name);
+  for (const m of metrics) if (isPerLayerMetric(m) && (variant === undefined || variantOf(m) === variant)) present.add(m.name);
   const known = LAYER_METRICS.filter((n) => present.has(n));
   return [...known, ...[...present].filter((n) => !known.includes(n)).sort()];
 }
@@ -217,7 +144,7 @@ export function outputSeries(metrics: readonly MetricPoint[], name: string): XYS
   let lo = Infinity;
   let hi = -Infinity;
   for (const m of metrics) {
-    if (!isAggregate(m) || m.name !== name || !Number.isFinite(m.value)) continue;
+    if (!isAggregateMetric(m) || m.name !== name || !Number.isFinite(m.value)) continue;
     const variant = variantOf(m);
     if (m.param !== null && variant !== 'exact') {
       const sums = swept.get(variant) ?? new Map<number, { sum: number; n: number }>();
@@ -226,7 +153,7 @@ export function outputSeries(metrics: readonly MetricPoint[], name: string): XYS
       lo = Math.min(lo, m.param);
       hi = Math.max(hi, m.param);
     } else {
-      const key = fidelityPointKey(variant, m.param);
+      const key = pointKey(variant, m.param);
       const acc = flat.get(key) ?? { sum: 0, n: 0 };
       acc.sum += m.value;
       acc.n += 1;
@@ -248,7 +175,7 @@ export function outputSeries(metrics: readonly MetricPoint[], name: string): XYS
 export function layerSeries(metrics: readonly MetricPoint[], name: string, variant: string): XYSeries[] {
   const byLayer = new Map<number, Map<number, { sum: number; n: number }>>();
   for (const m of metrics) {
-    if (!isPerLayer(m) || m.name !== name || m.param === null || variantOf(m) !== variant || !Number.isFinite(m.value)) continue;
+    if (!isPerLayerMetric(m) || m.name !== name || m.param === null || variantOf(m) !== variant || !Number.isFinite(m.value)) continue;
     const layer = m.layer as number;
     const sums = byLayer.get(layer) ?? new Map<number, { sum: number; n: number }>();
     addTo(sums, m.param, m.value);
@@ -263,7 +190,7 @@ export function layerSeries(metrics: readonly MetricPoint[], name: string, varia
  * metric missing somewhere leaves a null cell; duplicates at one cell are averaged.
  */
 export function layerGrid(metrics: readonly MetricPoint[], name: string, variant: string): SurfaceGrid & { missing: number } {
-  return averagedGrid(metrics, name, (m) => (!isPerLayer(m) || m.param === null || variantOf(m) !== variant ? null : [m.layer as number, m.param]));
+  return averagedGrid(metrics, name, (m) => (!isPerLayerMetric(m) || m.param === null || variantOf(m) !== variant ? null : [m.layer as number, m.param]));
 }
 
 /** Whether values span enough decades (all positive, max/min >= ratio) to read best on a log axis. */

@@ -9,8 +9,9 @@ import type { RunDetailOf } from '../../../common/contract';
 type FidelityRun = RunDetailOf<'fidelity'>;
 import { clear, h } from '../../dom';
 import { errorMessage } from '../../format';
-import { continuationArtifacts, decodeContinuations, firstDifference } from '../../plots/continuations';
-import type { ContinuationEntry } from '../../plots/continuations';
+import { continuationArtifacts, decodeContinuationBytes, firstDifference } from '../../../common/experiments/fidelity/continuations';
+import { base64ToBytes } from '../../base64';
+import type { ContinuationEntry } from '../../../common/experiments/fidelity/continuations';
 import { fidelityPointLabel as pointLabel } from '../../plots/fidelityShaping';
 import { artifactCache } from '../../views/artifactCache';
 import type { ViewContext } from '../../views/viewContext';
@@ -73,7 +74,7 @@ export function fidelityContinuationsCard(r: FidelityRun, ctx: ViewContext, para
   const rows = h('div', { class: 'continuation-rows', 'data-testid': 'continuation-rows' });
   const status = h('p', { class: 'muted small', 'data-testid': 'continuations-status', 'aria-live': 'polite' });
 
-  const cache = artifactCache(ctx, r.id, (data) => decodeContinuations(data.dataBase64));
+  const cache = artifactCache(ctx, r.id, (data) => decodeContinuationBytes(base64ToBytes(data.dataBase64)));
 
   let disposed = false;
   let seq = 0;

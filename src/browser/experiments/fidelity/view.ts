@@ -4,6 +4,7 @@
  * surface, the attention heatmaps of the first example (fidelityHeatmaps.ts) and, for language
  * models, greedy continuations side by side (fidelityContinuations.ts).
  */
+import { fidelityPointRows } from '../../../common/experiments/fidelity/results';
 import { sweptParamNames } from '../../../common/experiments/shared/variantSweep';
 import type { RunDetailOf } from '../../../common/contract';
 
@@ -14,7 +15,6 @@ import { downloadBlob, safeFileName } from '../../download';
 import { errorMessage } from '../../format';
 import {
   fidelityMetricLabel,
-  fidelityRows,
   formatSummaryValue,
   layerGrid,
   layerMetricNames,
@@ -109,7 +109,7 @@ export function fidelitySections(r: FidelityRun, ctx: ViewContext, onCleanup: (c
 }
 
 function summaryCard(r: FidelityRun, paramNames: Readonly<Record<string, string>>): HTMLElement {
-  const rows = fidelityRows(r.metrics);
+  const rows = fidelityPointRows(r.metrics);
   const cols = summaryColumns(rows);
   const kinds = [...new Set(rows.filter((row) => row.param !== null).map((row) => row.variant))];
   const single = kinds.length === 1 ? paramNameOf(paramNames, kinds[0] as string) : null;

@@ -3,7 +3,8 @@ import type { ArtifactSummary, MetricPoint, RunDetailOf } from '../../../common/
 import { FidelitySpec } from '../../../common/experiments/fidelity/spec';
 import { renderRunReport } from '../../reports/report';
 import { EVIL, finishedRun } from '../../../../test/support/reportTestSupport';
-import { downsampleSquare, fidelityPointRows, fidelitySection, parseContinuationBytes } from './report';
+import { fidelityPointRows } from '../../../common/experiments/fidelity/results';
+import { downsampleSquare, fidelitySection, parseContinuationBytes } from './report';
 
 const m = (name: string, value: number, variant: string, param: number | null, dims: Partial<Pick<MetricPoint, 'layer' | 'head' | 'example'>> = {}): MetricPoint => ({
   name,

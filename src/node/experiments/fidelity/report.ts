@@ -11,19 +11,17 @@ import type { Rgb } from '../../../common/plots/colormap';
 import { lineChartSvg } from '../../../common/plots/lineChartSvg';
 import type { LineSeries } from '../../../common/plots/lineChartSvg';
 import { escapeHtml, formatNumber } from '../../../common/format';
+import { fidelityPointRows, isPerLayerMetric, qualityKind } from '../../../common/experiments/fidelity/results';
+import type { FidelityPointRow } from '../../../common/experiments/fidelity/results';
 import { sweptParamNames } from '../../../common/experiments/shared/variantSweep';
+import { pointKey } from '../../../common/points';
+import { continuationArtifacts, decodeContinuationBytes, firstDifference } from '../../../common/experiments/fidelity/continuations';
+import type { ContinuationEntry } from '../../../common/experiments/fidelity/continuations';
 import { comparePoints, modelParagraph } from '../../reports/reportParts';
 import type { ReportArtifacts } from '../shared/kind';
 
 
-interface PointRow {
-  readonly variant: string;
-  readonly param: number | null;
-  readonly key: string;
-  readonly values: Readonly<Record<string, number>>;
-}
 
-const POINT_DONE = 'point_done';
 
 const LABELS: Readonly<Record<string, string>> = {
   agreement: 'top-1 agreement with exact',
@@ -33,38 +31,6 @@ const LABELS: Readonly<Record<string, string>> = {
   perplexity_ratio: 'perplexity ratio to exact',
   attn_jsd: 'attention JSD',
 };
-
-function pointKey(variant: string, param: number | null): string {
-  return param === null ? variant : `${variant}@${param}`;
-}
-
-function isAggregate(m: MetricPoint): boolean {
-  return m.layer === null && m.head === null && m.example === null && m.seqLen === null && m.step === null;
-}
-
-function isPerLayer(m: MetricPoint): boolean {
-  return m.layer !== null && m.head === null && m.example === null;
-}
-
-/** One row per point with its aggregate metrics (duplicates averaged), exact first. */
-export function fidelityPointRows(metrics: readonly MetricPoint[]): PointRow[] {
-  const rows = new Map<string, { variant: string; param: number | null; sums: Map<string, [number, number]> }>();
-  for (const m of metrics) {
-    const variant = m.variant ?? 'exact';
-    const key = pointKey(variant, m.param);
-    let row = rows.get(key);
-    if (!row) {
-      row = { variant, param: m.param, sums: new Map() };
-      rows.set(key, row);
-    }
-    if (!isAggregate(m) || m.name === POINT_DONE || !Number.isFinite(m.value)) continue;
-    const acc = row.sums.get(m.name) ?? [0, 0];
-    row.sums.set(m.name, [acc[0] + m.value, acc[1] + 1]);
-  }
-  return [...rows.entries()]
-    .map(([key, r]) => ({ variant: r.variant, param: r.param, key, values: Object.fromEntries([...r.sums].map(([k, [s, n]]) => [k, s / n])) }))
-    .sort(comparePoints);
-}
 
 function positiveSpread(values: readonly number[], ratio: number): boolean {
   return values.length >= 2 && values.every((v) => v > 0) && Math.max(...values) / Math.min(...values) >= ratio;
@@ -79,7 +45,7 @@ function chart(title: string, xLabel: string, yLabel: string, series: LineSeries
 }
 
 /** An output metric against the parameter: a line per swept variant kind, exact as a flat reference. */
-function outputSeries(rows: readonly PointRow[], metric: string): LineSeries[] {
+function outputSeries(rows: readonly FidelityPointRow[], metric: string): LineSeries[] {
   const swept = rows.filter((r) => r.variant !== 'exact' && r.param !== null && r.values[metric] !== undefined);
   if (swept.length === 0) return [];
   const kinds = [...new Set(swept.map((r) => r.variant))].sort();
@@ -101,7 +67,7 @@ function outputSeries(rows: readonly PointRow[], metric: string): LineSeries[] {
 function layerValues(metrics: readonly MetricPoint[], metric: string, variant: string): Map<number, Map<number, number>> {
   const sums = new Map<number, Map<number, [number, number]>>();
   for (const m of metrics) {
-    if (!isPerLayer(m) || m.name !== metric || m.param === null || (m.variant ?? 'exact') !== variant || !Number.isFinite(m.value)) continue;
+    if (!isPerLayerMetric(m) || m.name !== metric || m.param === null || (m.variant ?? 'exact') !== variant || !Number.isFinite(m.value)) continue;
     const byParam = sums.get(m.layer as number) ?? new Map<number, [number, number]>();
     const acc = byParam.get(m.param) ?? [0, 0];
     byParam.set(m.param, [acc[0] + m.value, acc[1] + 1]);
@@ -118,7 +84,7 @@ function layerValues(metrics: readonly MetricPoint[], metric: string, variant: s
 function layerTable(metrics: readonly MetricPoint[]): { key: string; variant: string; param: number | null; layer: number; values: Record<string, number> }[] {
   const rows = new Map<string, { key: string; variant: string; param: number | null; layer: number; sums: Map<string, [number, number]> }>();
   for (const m of metrics) {
-    if (!isPerLayer(m) || !Number.isFinite(m.value)) continue;
+    if (!isPerLayerMetric(m) || !Number.isFinite(m.value)) continue;
     const variant = m.variant ?? 'exact';
     const key = pointKey(variant, m.param);
     const id = `${key}\u0000${m.layer}`;
@@ -178,7 +144,7 @@ function mapSvg(title: string, m: number, values: Float64Array, color: (v: numbe
   );
 }
 
-function heatmapsHtml(run: RunDetail, rows: readonly PointRow[], load: (a: ArtifactSummary) => Float32Array | null): string {
+function heatmapsHtml(run: RunDetail, rows: readonly FidelityPointRow[], load: (a: ArtifactSummary) => Float32Array | null): string {
   const maps = run.artifacts.filter((a) => a.kind === 'attention-map' && a.dtype === 'float32' && a.shape.length === 4);
   const byKey = new Map<string, ArtifactSummary>();
   for (const a of maps) {
@@ -229,51 +195,24 @@ function heatmapsHtml(run: RunDetail, rows: readonly PointRow[], load: (a: Artif
 ${blocks.join('\n')}`;
 }
 
-interface Continuation {
-  readonly prompt: string;
-  readonly exact: string;
-  readonly variant: string;
-}
-
-/** A continuations artifact's entries (UTF-8 JSON of `{ prompt, exact, variant }[]`), or null when malformed. */
-export function parseContinuationBytes(bytes: Uint8Array): Continuation[] | null {
-  let parsed: unknown;
+/** A continuations artifact's entries, or null when malformed (the report leaves that point out). */
+export function parseContinuationBytes(bytes: Uint8Array): ContinuationEntry[] | null {
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
+    return decodeContinuationBytes(bytes);
   } catch {
     return null;
   }
-  if (!Array.isArray(parsed)) return null;
-  const out: Continuation[] = [];
-  for (const item of parsed as unknown[]) {
-    if (typeof item !== 'object' || item === null) return null;
-    const { prompt, exact, variant } = item as Record<string, unknown>;
-    if (typeof prompt !== 'string' || typeof exact !== 'string' || typeof variant !== 'string') return null;
-    out.push({ prompt, exact, variant });
-  }
-  return out;
 }
 
 /** `text` escaped, from its first difference with `other` on in a <mark> (nothing marked when equal). */
 function markedFrom(text: string, other: string): string {
-  if (text === other) return escapeHtml(text);
-  const n = Math.min(text.length, other.length);
-  let i = 0;
-  while (i < n && text.charCodeAt(i) === other.charCodeAt(i)) i++;
-  if (i > 0 && i < n) {
-    const prev = text.charCodeAt(i - 1);
-    if (prev >= 0xd800 && prev <= 0xdbff) i--;
-  }
+  const i = firstDifference(text, other);
+  if (i === null) return escapeHtml(text);
   return i < text.length ? `${escapeHtml(text.slice(0, i))}<mark>${escapeHtml(text.slice(i))}</mark>` : `${escapeHtml(text)}<mark>∎</mark>`;
 }
 
-function continuationsHtml(run: RunDetail, rows: readonly PointRow[], load: (a: ArtifactSummary) => Uint8Array | null): string {
-  const byKey = new Map<string, ArtifactSummary>();
-  for (const a of run.artifacts) {
-    if (a.kind !== 'continuations' || a.dtype !== 'uint8' || !a.name.startsWith('continuations/')) continue;
-    const key = a.name.slice('continuations/'.length);
-    if (key !== '' && !byKey.has(key)) byKey.set(key, a);
-  }
+function continuationsHtml(run: RunDetail, rows: readonly FidelityPointRow[], load: (a: ArtifactSummary) => Uint8Array | null): string {
+  const byKey = new Map(continuationArtifacts(run.artifacts).map((c) => [c.key, c.artifact]));
   if (byKey.size === 0) return '';
   // Points in the summary's order, then any without metrics; exact (which equals itself) only when alone.
   const ordered = [...new Set([...rows.map((r) => r.key).filter((k) => byKey.has(k)), ...byKey.keys()])];
@@ -303,13 +242,8 @@ ${body}
 ${blocks.join('\n')}`;
 }
 
-type PointRows = ReturnType<typeof fidelityPointRows>;
+type PointRows = readonly FidelityPointRow[];
 type Quality = 'accuracy' | 'perplexity' | null;
-
-/** The model-quality metric the points carry: accuracy (classifiers), perplexity (language models) or none. */
-function qualityOf(rows: PointRows): Quality {
-  return rows.some((r) => r.values['accuracy'] !== undefined) ? 'accuracy' : rows.some((r) => r.values['perplexity'] !== undefined) ? 'perplexity' : null;
-}
 
 /** The per-point summary table. */
 function summaryTable(rows: PointRows, quality: Quality, nameOf: (variant: string) => string): string {
@@ -388,7 +322,7 @@ export function fidelitySection(run: RunDetailOf<'fidelity'>, options: ReportArt
   const nameOf = (variant: string): string => names[variant] ?? 'param';
   const kinds = [...new Set(rows.filter((r) => r.variant !== 'exact' && r.param !== null).map((r) => r.variant))].sort();
   const xLabel = kinds.length === 0 ? 'param' : [...new Set(kinds.map(nameOf))].join(' / ');
-  const quality = qualityOf(rows);
+  const quality = qualityKind(rows);
   const outputCharts = outputChartsHtml(rows, quality, xLabel);
   const layerCharts = layerChartsHtml(run, kinds, nameOf);
   const heatmaps = options.artifactData ? heatmapsHtml(run, rows, options.artifactData) : '';

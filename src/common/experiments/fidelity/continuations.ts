@@ -1,11 +1,11 @@
 /**
- * Greedy continuations of a language-model fidelity run (experiments/fidelity/continuations.ts):
- * one artifact per point, kind 'continuations', name `continuations/<point key>`, UTF-8 JSON of
- * `{ prompt, exact, variant }[]`. Pure helpers: finding the artifacts, decoding and checking one,
- * and the first position where two continuations differ.
+ * Greedy continuations of a language-model fidelity run (src/node/experiments/fidelity/
+ * continuations.ts writes them): one artifact per point, kind 'continuations', name
+ * `continuations/<point key>`, UTF-8 JSON of `{ prompt, exact, variant }[]`. Pure helpers for the
+ * run view and the report: finding the artifacts, decoding and checking one, and the first
+ * position where two continuations differ.
  */
-import type { ArtifactSummary } from '../../common/contract';
-import { base64ToBytes } from '../base64';
+import type { ArtifactSummary } from '../../contract';
 
 export interface ContinuationEntry {
   readonly prompt: string;
@@ -52,9 +52,9 @@ export function parseContinuations(value: unknown): ContinuationEntry[] {
   });
 }
 
-/** Decodes a continuations artifact's base64 bytes (UTF-8 JSON) and checks its shape. */
-export function decodeContinuations(b64: string): ContinuationEntry[] {
-  const text = new TextDecoder('utf-8', { fatal: true }).decode(base64ToBytes(b64));
+/** Decodes a continuations artifact's bytes (UTF-8 JSON) and checks its shape; throws with the reason otherwise. */
+export function decodeContinuationBytes(bytes: Uint8Array): ContinuationEntry[] {
+  const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text) as unknown;

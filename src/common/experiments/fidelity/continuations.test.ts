@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ArtifactSummary } from '../../common/contract';
-import { continuationArtifacts, decodeContinuations, firstDifference, parseContinuations, splitAtDifference } from './continuations';
+import type { ArtifactSummary } from '../../contract';
+import { continuationArtifacts, decodeContinuationBytes, firstDifference, parseContinuations, splitAtDifference } from './continuations';
 
-const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 describe('continuationArtifacts', () => {
   it('keeps uint8 continuations artifacts, keyed by point, first of duplicates', () => {
@@ -24,22 +24,22 @@ describe('continuationArtifacts', () => {
   });
 });
 
-describe('decodeContinuations', () => {
+describe('decodeContinuationBytes', () => {
   it('decodes UTF-8 JSON from base64', () => {
     const entries = [
       { prompt: 'Once upon a time', exact: ' there was a café ☕', variant: ' there was a dog' },
       { prompt: '<script>x</script>', exact: '', variant: 'é' },
     ];
-    expect(decodeContinuations(b64(JSON.stringify(entries)))).toEqual(entries);
+    expect(decodeContinuationBytes(utf8(JSON.stringify(entries)))).toEqual(entries);
   });
 
   it('rejects what is not a list of { prompt, exact, variant } strings', () => {
-    expect(() => decodeContinuations(b64('{"prompt":"a"}'))).toThrow(/array/);
-    expect(() => decodeContinuations(b64('not json'))).toThrow(/not valid JSON/);
-    expect(() => decodeContinuations(b64('[{"prompt":"a","exact":"b"}]'))).toThrow(/continuation 0: 'variant' must be a string/);
-    expect(() => decodeContinuations(b64('[1]'))).toThrow(/continuation 0 is not an object/);
+    expect(() => decodeContinuationBytes(utf8('{"prompt":"a"}'))).toThrow(/array/);
+    expect(() => decodeContinuationBytes(utf8('not json'))).toThrow(/not valid JSON/);
+    expect(() => decodeContinuationBytes(utf8('[{"prompt":"a","exact":"b"}]'))).toThrow(/continuation 0: 'variant' must be a string/);
+    expect(() => decodeContinuationBytes(utf8('[1]'))).toThrow(/continuation 0 is not an object/);
     expect(() => parseContinuations([{ prompt: 'a', exact: 'b', variant: 'c' }, { prompt: 1, exact: 'b', variant: 'c' }])).toThrow(/continuation 1: 'prompt'/);
-    expect(() => decodeContinuations(btoa('\u00ff\u00fe'))).toThrow();
+    expect(() => decodeContinuationBytes(new Uint8Array([0xff, 0xfe]))).toThrow();
   });
 
   it('drops extra fields', () => {
