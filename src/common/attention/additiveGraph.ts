@@ -24,10 +24,9 @@
  */
 import { GraphBuilder, attr } from '../onnx/builder';
 import { additiveParameters } from './additiveParams';
-import { batchHasKeys } from './exactGraph';
-import { ATTENTION_IO, MASKED_SCORE, declareAttentionInputs, declareKeyLengths, keyValidity } from './graphParts';
+import { groupedOutputs } from './exactGraph';
+import { MASKED_SCORE, declareAttentionInputs, declareKeyLengths, keyValidity } from './graphParts';
 import type { AttentionGraphOptions } from './graphParts';
-import { outputShape } from './shapes';
 import type { AttentionDims } from './shapes';
 import type { SpecOf } from './spec';
 
@@ -105,19 +104,6 @@ export function buildAdditiveAttentionGraph(spec: SpecOf<'additive'>, dims: Atte
       ? (parts[0] as string)
       : g.op('Concat', parts, { elemType: f32, shape: [B, Hkv, G, Sq, last], name }, { attrs: { axis: attr.int(3) } });
   const o5 = concat(oBlocks, Dv, 'o_grouped');
-  const rowValid = keyLengths === null ? null : batchHasKeys(g, keyLengths, [B, 1, 1, 1]);
-  const oShape = outputShape(dims);
-  if (rowValid === null) {
-    g.output(g.op('Reshape', [o5, g.constInt64(oShape, [4], 'o_shape')], { elemType: f32, shape: oShape, name: ATTENTION_IO.output }));
-  } else {
-    const o4 = g.op('Reshape', [o5, g.constInt64(oShape, [4], 'o_shape')], { elemType: f32, shape: oShape, name: 'o_unmasked' });
-    g.output(g.op('Mul', [o4, rowValid], { elemType: f32, shape: oShape, name: ATTENTION_IO.output }));
-  }
-  if (options.probabilities === true) {
-    const pShape = [B, H, Sq, Sk];
-    const p5 = concat(pBlocks, Sk, 'probs');
-    const p4 = g.op('Reshape', [p5, g.constInt64(pShape, [4], 'p_shape')], { elemType: f32, shape: pShape, name: rowValid === null ? ATTENTION_IO.probabilities : 'p_unmasked' });
-    g.output(rowValid === null ? p4 : g.op('Mul', [p4, rowValid], { elemType: f32, shape: pShape, name: ATTENTION_IO.probabilities }));
-  }
+  groupedOutputs(g, dims, keyLengths, o5, options.probabilities === true ? concat(pBlocks, Sk, 'probs') : null);
   return g;
 }

@@ -153,6 +153,26 @@ export function batchHasKeys(g: GraphBuilder, keyLengths: string, shape: readonl
 }
 
 /**
+ * The graph's outputs from grouped tensors [B, Hkv, G, Sq, ·]: the attention output and, when
+ * given, the probabilities, reshaped to [B, H, Sq, ·] and zeroed for a batch whose key length is 0.
+ */
+export function groupedOutputs(g: GraphBuilder, dims: AttentionDims, keyLengths: string | null, o5: string, probs: string | null): void {
+  const { batch: B, heads: H, seqQ: Sq, seqK: Sk } = dims;
+  const rowValid = keyLengths === null ? null : batchHasKeys(g, keyLengths, [B, 1, 1, 1]);
+  const emit = (x: string, shape: number[], shapeName: string, name: string, unmaskedName: string): void => {
+    const shapeConst = g.constInt64(shape, [4], shapeName);
+    if (rowValid === null) {
+      g.output(g.op('Reshape', [x, shapeConst], { elemType: f32, shape, name }));
+      return;
+    }
+    const x4 = g.op('Reshape', [x, shapeConst], { elemType: f32, shape, name: unmaskedName });
+    g.output(g.op('Mul', [x4, rowValid], { elemType: f32, shape, name }));
+  };
+  emit(o5, outputShape(dims), 'o_shape', ATTENTION_IO.output, 'o_unmasked');
+  if (probs !== null) emit(probs, [B, H, Sq, Sk], 'p_shape', ATTENTION_IO.probabilities, 'p_unmasked');
+}
+
+/**
  * The explicit MatMul-Softmax-MatMul graph (always available; the only path with probabilities).
  */
 export function buildExplicitExactAttentionGraph(
@@ -219,23 +239,7 @@ export function appendMaskedSoftmaxOutput(
 
   const v5 = g.op('Unsqueeze', [v, g.constInt64([2], [1], 'axis_group_v')], { elemType: f32, shape: [B, Hkv, 1, Sk, Dv], name: 'v_grouped' });
   const o5 = g.op('MatMul', [probs, v5], { elemType: f32, shape: [B, Hkv, G, Sq, Dv], name: 'o_grouped' });
-  const rowValid = keyLengths === null ? null : batchHasKeys(g, keyLengths, [B, 1, 1, 1]);
-  const oShape = outputShape(dims);
-  if (rowValid === null) {
-    g.output(g.op('Reshape', [o5, g.constInt64(oShape, [4], 'o_shape')], { elemType: f32, shape: oShape, name: ATTENTION_IO.output }));
-  } else {
-    const o4 = g.op('Reshape', [o5, g.constInt64(oShape, [4], 'o_shape')], { elemType: f32, shape: oShape, name: 'o_unmasked' });
-    g.output(g.op('Mul', [o4, rowValid], { elemType: f32, shape: oShape, name: ATTENTION_IO.output }));
-  }
-  if (options.probabilities === true) {
-    const pShape = [B, H, Sq, Sk];
-    if (rowValid === null) {
-      g.output(g.op('Reshape', [probs, g.constInt64(pShape, [4], 'p_shape')], { elemType: f32, shape: pShape, name: ATTENTION_IO.probabilities }));
-    } else {
-      const p4 = g.op('Reshape', [probs, g.constInt64(pShape, [4], 'p_shape')], { elemType: f32, shape: pShape, name: 'p_unmasked' });
-      g.output(g.op('Mul', [p4, rowValid], { elemType: f32, shape: pShape, name: ATTENTION_IO.probabilities }));
-    }
-  }
+  groupedOutputs(g, dims, keyLengths, o5, options.probabilities === true ? probs : null);
 }
 
 /**

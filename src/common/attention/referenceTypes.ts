@@ -36,3 +36,24 @@ export function resolveKeyLengths(keyLengths: readonly number[] | undefined, bat
     return l;
   });
 }
+
+/** What every float64 reference starts from: the group size, each batch's key length, and the zeroed output (and probability) buffers. */
+export interface ReferenceFrame {
+  /** Query heads per key/value head. */
+  readonly G: number;
+  readonly lengths: number[];
+  /** [B, H, Sq, Dv] */
+  readonly out: Float64Array;
+  /** [B, H, Sq, Sk] when probabilities are asked for. */
+  readonly probs: Float64Array | undefined;
+}
+
+export function referenceFrame(dims: AttentionDims, options: ReferenceOptions): ReferenceFrame {
+  const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, seqK: Sk, valueDim: Dv } = dims;
+  return {
+    G: H / Hkv,
+    lengths: resolveKeyLengths(options.keyLengths, B, Sk),
+    out: new Float64Array(B * H * Sq * Dv),
+    probs: options.probabilities === true ? new Float64Array(B * H * Sq * Sk) : undefined,
+  };
+}

@@ -6,7 +6,7 @@
  */
 import { additiveParameters } from '../additiveParams';
 import type { NumericTensor, ReferenceOptions, ReferenceResult } from '../referenceTypes';
-import { resolveKeyLengths } from '../referenceTypes';
+import { referenceFrame } from '../referenceTypes';
 import { validateAttentionShapes } from '../shapes';
 import type { SpecOf } from '../spec';
 
@@ -26,12 +26,9 @@ function project(data: ArrayLike<number>, base: number, rows: number, D: number,
 export function additiveReference(spec: SpecOf<'additive'>, q: NumericTensor, k: NumericTensor, v: NumericTensor, options: ReferenceOptions): ReferenceResult {
   const dims = validateAttentionShapes(q.shape, k.shape, v.shape);
   const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, seqK: Sk, headDim: D, valueDim: Dv } = dims;
-  const G = H / Hkv;
+  const { G, lengths, out, probs } = referenceFrame(dims, options);
   const Hd = spec.hidden;
   const { wq, wk, w } = additiveParameters(spec.seed, Hd, D);
-  const lengths = resolveKeyLengths(options.keyLengths, B, Sk);
-  const out = new Float64Array(B * H * Sq * Dv);
-  const probs = options.probabilities === true ? new Float64Array(B * H * Sq * Sk) : undefined;
   const scores = new Float64Array(Sk);
 
   for (let b = 0; b < B; b++) {

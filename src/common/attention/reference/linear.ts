@@ -12,7 +12,7 @@
  * Linear attention (Katharopoulos et al., 2020): φ(x) = elu(x) + 1, elementwise.
  */
 import type { NumericTensor, ReferenceOptions, ReferenceResult } from '../referenceTypes';
-import { resolveKeyLengths } from '../referenceTypes';
+import { referenceFrame } from '../referenceTypes';
 import { validateAttentionShapes } from '../shapes';
 import type { AttentionDims } from '../shapes';
 import type { SpecOf } from '../spec';
@@ -32,11 +32,8 @@ export function kernelizedAttentionReference(
   options: ReferenceOptions,
 ): ReferenceResult {
   const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, seqK: Sk, valueDim: Dv } = dims;
+  const { G, lengths, out, probs } = referenceFrame(dims, options);
   const F = feats.features;
-  const G = H / Hkv;
-  const lengths = resolveKeyLengths(options.keyLengths, B, Sk);
-  const out = new Float64Array(B * H * Sq * Dv);
-  const probs = options.probabilities === true ? new Float64Array(B * H * Sq * Sk) : undefined;
   const weights = new Float64Array(Sk);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {

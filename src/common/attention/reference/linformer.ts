@@ -6,7 +6,7 @@
  */
 import { LINFORMER_CAUSAL_ERROR, linformerProjection } from '../linformerProjection';
 import type { NumericTensor, ReferenceOptions, ReferenceResult } from '../referenceTypes';
-import { resolveKeyLengths } from '../referenceTypes';
+import { referenceFrame } from '../referenceTypes';
 import { validateAttentionShapes } from '../shapes';
 import { scoreScaleOf } from '../specParts';
 import type { SpecOf } from '../spec';
@@ -15,13 +15,10 @@ export function linformerReference(spec: SpecOf<'linformer'>, q: NumericTensor, 
   if (options.causal) throw new Error(LINFORMER_CAUSAL_ERROR);
   const dims = validateAttentionShapes(q.shape, k.shape, v.shape);
   const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, seqK: Sk, headDim: D, valueDim: Dv } = dims;
-  const G = H / Hkv;
+  const { G, lengths, out, probs } = referenceFrame(dims, options);
   const K = spec.rank;
   const scale = scoreScaleOf(spec, D);
-  const lengths = resolveKeyLengths(options.keyLengths, B, Sk);
   const E = linformerProjection(K, Sk, spec.seed);
-  const out = new Float64Array(B * H * Sq * Dv);
-  const probs = options.probabilities === true ? new Float64Array(B * H * Sq * Sk) : undefined;
 
   for (let b = 0; b < B; b++) {
     const L = lengths[b] ?? Sk;

@@ -8,7 +8,7 @@
 import { patternKeyMask } from '../maskPattern';
 import type { MaskPattern } from '../maskPattern';
 import type { NumericTensor, ReferenceOptions, ReferenceResult } from '../referenceTypes';
-import { resolveKeyLengths } from '../referenceTypes';
+import { referenceFrame } from '../referenceTypes';
 import { validateAttentionShapes } from '../shapes';
 import { scoreScaleOf } from '../specParts';
 import type { ScoreFunction } from '../specParts';
@@ -27,11 +27,8 @@ export function maskedSoftmaxReference<Spec extends { readonly kind: string; rea
 ): ReferenceResult {
   const dims = validateAttentionShapes(q.shape, k.shape, v.shape);
   const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, seqK: Sk, headDim: D, valueDim: Dv } = dims;
-  const G = H / Hkv;
+  const { G, lengths, out, probs } = referenceFrame(dims, options);
   const scale = scoreScaleOf(spec, D);
-  const lengths = resolveKeyLengths(options.keyLengths, B, Sk);
-  const out = new Float64Array(B * H * Sq * Dv);
-  const probs = options.probabilities === true ? new Float64Array(B * H * Sq * Sk) : undefined;
   const scores = new Float64Array(Sk);
   const allowed = new Uint8Array(Sk);
   const mask = patternKeyMask(pattern, spec, Sq, Sk, options.causal);

@@ -7,7 +7,7 @@
  */
 import { NYSTROM_CAUSAL_ERROR, landmarkSegments } from '../nystromLandmarks';
 import type { NumericTensor, ReferenceOptions, ReferenceResult } from '../referenceTypes';
-import { resolveKeyLengths } from '../referenceTypes';
+import { referenceFrame } from '../referenceTypes';
 import { validateAttentionShapes } from '../shapes';
 import { scoreScaleOf } from '../specParts';
 import type { SpecOf } from '../spec';
@@ -103,12 +103,9 @@ export function nystromReference(spec: SpecOf<'nystrom'>, q: NumericTensor, k: N
   if (options.causal) throw new Error(NYSTROM_CAUSAL_ERROR);
   const dims = validateAttentionShapes(q.shape, k.shape, v.shape);
   const { batch: B, heads: H, kvHeads: Hkv, seqQ: Sq, seqK: Sk, headDim: D, valueDim: Dv } = dims;
-  const G = H / Hkv;
+  const { G, lengths, out, probs } = referenceFrame(dims, options);
   const M = spec.landmarks;
   const scale = scoreScaleOf(spec, D);
-  const lengths = resolveKeyLengths(options.keyLengths, B, Sk);
-  const out = new Float64Array(B * H * Sq * Dv);
-  const probs = options.probabilities === true ? new Float64Array(B * H * Sq * Sk) : undefined;
   const qSegments = landmarkSegments(M, Sq);
 
   for (let b = 0; b < B; b++) {
