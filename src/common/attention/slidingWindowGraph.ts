@@ -80,6 +80,24 @@ export interface BandOptions {
   readonly excludeKey?: (j: number) => boolean;
 }
 
+/** Where block t of residue class rho sits: its class block tc, its rows per block, the class stride and Sq. */
+export interface ClassBlock {
+  readonly t: number;
+  readonly rho: number;
+  readonly tc: number;
+  readonly block: number;
+  readonly stride: number;
+  readonly seqQ: number;
+}
+
+/** The row slots of one block of a residue class: query rho + stride·(tc·block + x), or -1 past Sq. */
+export function fillClassRows(rowIndex: Int32Array, c: ClassBlock): void {
+  for (let x = 0; x < c.block; x++) {
+    const i = c.rho + c.stride * (c.tc * c.block + x);
+    rowIndex[c.t * c.block + x] = i < c.seqQ ? i : -1;
+  }
+}
+
 /** The band as a block-sparse component (all query rows, natural order within each residue class). */
 export function bandComponent(o: BandOptions): { component: SparseComponent; layout: BandLayout } {
   const layout = bandLayout(o.left, o.right, o.dilation, o.seqQ, o.seqK, o.causal);
@@ -89,10 +107,7 @@ export function bandComponent(o: BandOptions): { component: SparseComponent; lay
   for (let rho = 0; rho < d; rho++) {
     for (let tc = 0; tc < classBlocks; tc++) {
       const t = rho * classBlocks + tc;
-      for (let x = 0; x < b; x++) {
-        const i = rho + d * (tc * b + x);
-        rowIndex[t * b + x] = i < o.seqQ ? i : -1;
-      }
+      fillClassRows(rowIndex, { t, rho, tc, block: b, stride: d, seqQ: o.seqQ });
       for (let s = 0; s < span; s++) {
         const jc = tc * b - l + s;
         const j = rho + d * jc;

@@ -16,7 +16,7 @@ import type { SparseComponent, SparsePlan } from './blockSparseParts';
 import type { AttentionGraphOptions } from './graphParts';
 import { stridedPattern } from './variants/stridedPattern';
 import type { AttentionDims } from './shapes';
-import { bandComponent } from './slidingWindowGraph';
+import { bandComponent, fillClassRows } from './slidingWindowGraph';
 import { scoreScaleOf } from './specParts';
 import type { SpecOf } from './spec';
 
@@ -34,10 +34,7 @@ export function residueClassComponent(name: string, stride: number, seqQ: number
   for (let rho = 0; rho < stride; rho++) {
     for (let tc = 0; tc < classBlocks; tc++) {
       const t = rho * classBlocks + tc;
-      for (let x = 0; x < qb; x++) {
-        const i = rho + stride * (tc * qb + x);
-        rowIndex[t * qb + x] = i < seqQ ? i : -1;
-      }
+      fillClassRows(rowIndex, { t, rho, tc, block: qb, stride, seqQ });
       for (let s = 0; s < keysPerClass; s++) {
         const j = rho + stride * s;
         keyIndex[t * keysPerClass + s] = j < seqK ? j : -1;
