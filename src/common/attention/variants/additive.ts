@@ -4,8 +4,8 @@ import { buildAdditiveAttentionGraph } from '../additiveGraph';
 import { denseAllowedPairs } from '../maskPattern';
 import { additiveReference } from '../reference/additive';
 import { int, seed } from '../specParts';
-import { MEMORY_ADVICE } from '../variantDefinition';
 import type { VariantDefinition } from '../variantDefinition';
+import { labelledMemory } from './definitionParts';
 
 /** Bahdanau additive scoring: s_ij = wᵀ tanh(W_q q_i + W_k k_j), seeded random parameters, softmax over allowed j. */
 export const AdditiveSpec = z.object({ kind: z.literal('additive'), hidden: int(1, 1 << 12), seed }).strict();
@@ -24,5 +24,5 @@ export const additiveVariant: VariantDefinition<typeof AdditiveSpec> = {
     const pairs = causal ? denseAllowedPairs(seqQ, seqK, true) : seqQ * seqK;
     return 2 * B * spec.hidden * D * (H * seqQ + Hkv * seqK) + 3 * B * H * spec.hidden * pairs + 2 * B * H * Dv * pairs;
   },
-  memory: { describe: (spec) => `${label(spec)} attention`, advice: MEMORY_ADVICE },
+  memory: labelledMemory(label),
 };

@@ -1,12 +1,10 @@
 /** BigBird attention: window, global and seeded random key blocks per query block. */
 import { z } from 'zod';
 import { buildBigBirdAttentionGraph } from '../bigbirdGraph';
-import { maskedSoftmaxFlops } from '../maskPattern';
-import { maskedSoftmaxReference } from '../reference/maskedSoftmax';
 import { dotSuffix, int, score, seed } from '../specParts';
-import { MEMORY_ADVICE } from '../variantDefinition';
 import type { MaskPatternVariant, SweptVariant } from '../variantDefinition';
 import { bigbirdPattern } from './bigbirdPattern';
+import { labelledMemory, maskPatternParts } from './definitionParts';
 
 /**
  * BigBird, with I = ⌊i/block⌋, J = ⌊j/block⌋: |I − J| <= (windowBlocks − 1)/2, or J < globalBlocks,
@@ -29,14 +27,10 @@ const label = (spec: z.output<typeof BigBirdSpec>): string =>
   `bigbird(b=${spec.block},w=${spec.windowBlocks},g=${spec.globalBlocks},r=${spec.randomBlocks}${dotSuffix(spec)})`;
 
 export const bigbirdVariant: MaskPatternVariant<typeof BigBirdSpec> & SweptVariant<typeof BigBirdSpec> = {
+  ...maskPatternParts(bigbirdPattern, labelledMemory(label)),
   schema: BigBirdSpec,
   title: 'BigBird',
   label,
-  supports: { causal: true, unequalLengths: true },
   sweep: { param: 'block', paramLabel: 'block sizes', initial: '8', base: { seed: 0 }, min: 1, formOrder: 4 },
-  pattern: bigbirdPattern,
   buildGraph: buildBigBirdAttentionGraph,
-  reference: (spec, q, k, v, options) => maskedSoftmaxReference(bigbirdPattern, spec, q, k, v, options),
-  flops: (spec, dims, causal) => maskedSoftmaxFlops(bigbirdPattern, spec, dims, causal),
-  memory: { describe: (spec) => `${label(spec)} attention`, advice: MEMORY_ADVICE },
 };

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { buildLinearAttentionGraph } from '../linearGraph';
 import { linearReference } from '../reference/linear';
 import { int } from '../specParts';
-import { MEMORY_ADVICE } from '../variantDefinition';
 import type { VariantDefinition } from '../variantDefinition';
+import { labelledMemory } from './definitionParts';
 
 /** Linear attention (Katharopoulos et al.): φ(x) = elu(x) + 1; o_i = φ(q_i)ᵀ(Σ_j φ(k_j)v_jᵀ) / φ(q_i)ᵀΣ_j φ(k_j). */
 export const LinearSpec = z
@@ -27,5 +27,5 @@ export const linearVariant: VariantDefinition<typeof LinearSpec> = {
   reference: linearReference,
   // φ(K)ᵀV and φ(Q)·state.
   flops: (_spec, { batch: B, heads: H, seqQ, seqK, headDim: D, valueDim: Dv }) => 2 * B * H * D * Dv * (seqQ + seqK),
-  memory: { describe: (spec) => `${label(spec)} attention`, advice: MEMORY_ADVICE },
+  memory: labelledMemory(label),
 };

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { buildLinformerAttentionGraph } from '../linformerGraph';
 import { linformerReference } from '../reference/linformer';
 import { dotSuffix, int, score, seed } from '../specParts';
-import { MEMORY_ADVICE } from '../variantDefinition';
 import type { SweptVariant } from '../variantDefinition';
+import { labelledMemory } from './definitionParts';
 
 /** Linformer: K and V projected along the sequence by a seeded random rank×Sk matrix, then exact attention. */
 export const LinformerSpec = z.object({ kind: z.literal('linformer'), rank: int(1, 1 << 16), seed, score }).strict();
@@ -23,5 +23,5 @@ export const linformerVariant: SweptVariant<typeof LinformerSpec> = {
   // Projecting K and V, then attention over the rank projected keys.
   flops: (spec, { batch: B, heads: H, kvHeads: Hkv, seqQ, seqK, headDim: D, valueDim: Dv }) =>
     2 * B * Hkv * spec.rank * seqK * (D + Dv) + 2 * B * H * seqQ * spec.rank * (D + Dv),
-  memory: { describe: (spec) => `${label(spec)} attention`, advice: MEMORY_ADVICE },
+  memory: labelledMemory(label),
 };

@@ -1,12 +1,10 @@
 /** Longformer attention: a band plus global tokens (which see, and are seen by, everything). */
 import { z } from 'zod';
 import { buildLongformerAttentionGraph } from '../longformerGraph';
-import { maskedSoftmaxFlops } from '../maskPattern';
-import { maskedSoftmaxReference } from '../reference/maskedSoftmax';
 import { dotSuffix, int, score } from '../specParts';
-import { MEMORY_ADVICE } from '../variantDefinition';
 import type { MaskPatternVariant, SweptVariant } from '../variantDefinition';
 import { longformerPattern } from './longformerPattern';
+import { labelledMemory, maskPatternParts } from './definitionParts';
 
 /** Longformer: |i − j| <= window, or j global, or i global. */
 export const LongformerSpec = z
@@ -22,14 +20,10 @@ export const LongformerSpec = z
 const label = (spec: z.output<typeof LongformerSpec>): string => `longformer(w=${spec.window},g=${spec.global.length}${dotSuffix(spec)})`;
 
 export const longformerVariant: MaskPatternVariant<typeof LongformerSpec> & SweptVariant<typeof LongformerSpec> = {
+  ...maskPatternParts(longformerPattern, labelledMemory(label)),
   schema: LongformerSpec,
   title: 'Longformer (window + global tokens)',
   label,
-  supports: { causal: true, unequalLengths: true },
   sweep: { param: 'window', paramLabel: 'windows', initial: '8', base: {}, min: 0, formOrder: 2 },
-  pattern: longformerPattern,
   buildGraph: buildLongformerAttentionGraph,
-  reference: (spec, q, k, v, options) => maskedSoftmaxReference(longformerPattern, spec, q, k, v, options),
-  flops: (spec, dims, causal) => maskedSoftmaxFlops(longformerPattern, spec, dims, causal),
-  memory: { describe: (spec) => `${label(spec)} attention`, advice: MEMORY_ADVICE },
 };

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { buildLshAttentionGraph } from '../lshGraph';
 import { lshReference } from '../reference/lsh';
 import { dotSuffix, int, score, seed } from '../specParts';
-import { MEMORY_ADVICE } from '../variantDefinition';
 import type { VariantDefinition } from '../variantDefinition';
+import { labelledMemory } from './definitionParts';
 
 /**
  * Reformer LSH attention: shared-QK angular LSH by seeded random rotations (buckets: argmax over
@@ -36,5 +36,5 @@ export const lshVariant: VariantDefinition<typeof LshSpec> = {
   // Each query against its chunk and the previous one per round, plus hashing by buckets/2 rotations.
   flops: (spec, { batch: B, heads: H, kvHeads: Hkv, seqQ, seqK, headDim: D, valueDim: Dv }) =>
     2 * B * H * seqQ * 2 * spec.chunk * (D + Dv) * spec.rounds + B * (H * seqQ + Hkv * seqK) * D * spec.buckets * spec.rounds,
-  memory: { describe: (spec) => `${label(spec)} attention`, advice: MEMORY_ADVICE },
+  memory: labelledMemory(label),
 };

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { buildNystromAttentionGraph } from '../nystromGraph';
 import { nystromReference } from '../reference/nystrom';
 import { dotSuffix, int, score } from '../specParts';
-import { MEMORY_ADVICE } from '../variantDefinition';
 import type { SweptVariant } from '../variantDefinition';
+import { labelledMemory } from './definitionParts';
 
 /** Nyström: segment-mean landmarks, iterative Moore-Penrose pseudo-inverse. */
 export const NystromSpec = z
@@ -27,5 +27,5 @@ export const nystromVariant: SweptVariant<typeof NystromSpec> = {
     const m = spec.landmarks;
     return 2 * B * H * (seqQ * m * D + m * m * D + m * seqK * D + m * seqK * Dv + seqQ * m * Dv) + 8 * B * H * m * m * m * spec.iterations;
   },
-  memory: { describe: (spec) => `${label(spec)} attention`, advice: MEMORY_ADVICE },
+  memory: labelledMemory(label),
 };

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { buildPerformerAttentionGraph } from '../performerGraph';
 import { performerReference } from '../reference/performer';
 import { dotSuffix, int, score, seed } from '../specParts';
-import { MEMORY_ADVICE } from '../variantDefinition';
 import type { SweptVariant } from '../variantDefinition';
+import { labelledMemory } from './definitionParts';
 
 /** Performer FAVOR+: positive (orthogonal) random features approximating softmax(q·k/√D) ("dot": softmax(q·k)). */
 export const PerformerSpec = z
@@ -31,5 +31,5 @@ export const performerVariant: SweptVariant<typeof PerformerSpec> = {
   // Features of Q and K, then linear attention over M features.
   flops: (spec, { batch: B, heads: H, kvHeads: Hkv, seqQ, seqK, headDim: D, valueDim: Dv }) =>
     2 * B * (H * seqQ + Hkv * seqK) * spec.features * D + 2 * B * H * spec.features * Dv * (seqQ + seqK),
-  memory: { describe: (spec) => `${label(spec)} attention`, advice: MEMORY_ADVICE },
+  memory: labelledMemory(label),
 };

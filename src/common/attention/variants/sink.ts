@@ -1,12 +1,11 @@
 /** Attention sinks + sliding window (StreamingLLM, Xiao et al. 2023): causal, O(n·(window + sinks)). */
 import { z } from 'zod';
-import { maskedSoftmaxFlops } from '../maskPattern';
-import { maskedSoftmaxReference } from '../reference/maskedSoftmax';
 import { buildSinkAttentionGraph } from '../sinkGraph';
 import { dotSuffix, score } from '../specParts';
 import { MEMORY_ADVICE } from '../variantDefinition';
 import type { MaskPatternVariant, SweptVariant } from '../variantDefinition';
 import { sinkPattern } from './sinkPattern';
+import { maskPatternParts } from './definitionParts';
 
 /** A positive integer parameter with messages that name it. */
 const positive = (name: string, max: number) =>
@@ -32,14 +31,10 @@ export const SinkSpec = z
 const label = (spec: z.output<typeof SinkSpec>): string => `sink(s=${spec.sinks},w=${spec.window}${dotSuffix(spec)})`;
 
 export const sinkVariant: MaskPatternVariant<typeof SinkSpec> & SweptVariant<typeof SinkSpec> = {
+  ...maskPatternParts(sinkPattern, { describe: (spec) => `attention-sink attention (sinks=${spec.sinks}, w=${spec.window})`, advice: MEMORY_ADVICE }),
   schema: SinkSpec,
   title: 'Attention sinks + sliding window (StreamingLLM)',
   label,
-  supports: { causal: true, unequalLengths: true },
   sweep: { param: 'window', paramLabel: 'windows', initial: '8', base: { sinks: 4 }, min: 1, formOrder: 7 },
-  pattern: sinkPattern,
   buildGraph: buildSinkAttentionGraph,
-  reference: (spec, q, k, v, options) => maskedSoftmaxReference(sinkPattern, spec, q, k, v, options),
-  flops: (spec, dims, causal) => maskedSoftmaxFlops(sinkPattern, spec, dims, causal),
-  memory: { describe: (spec) => `attention-sink attention (sinks=${spec.sinks}, w=${spec.window})`, advice: MEMORY_ADVICE },
 };

@@ -1,12 +1,11 @@
 /** Sliding-window attention (local, Longformer/Mistral style), blocked: O(n·w). */
 import { z } from 'zod';
-import { maskedSoftmaxFlops } from '../maskPattern';
-import { maskedSoftmaxReference } from '../reference/maskedSoftmax';
 import { buildSlidingWindowAttentionGraph } from '../slidingWindowGraph';
 import { dotSuffix, int, score } from '../specParts';
 import { MEMORY_ADVICE } from '../variantDefinition';
 import type { MaskPatternVariant } from '../variantDefinition';
 import { slidingPattern } from './slidingPattern';
+import { maskPatternParts } from './definitionParts';
 
 /**
  * Sliding window: i − j ∈ [−right·dilation, left·dilation] and (i − j) divisible by dilation;
@@ -24,16 +23,12 @@ export const SlidingSpec = z
   .strict();
 
 export const slidingVariant: MaskPatternVariant<typeof SlidingSpec> = {
+  ...maskPatternParts(slidingPattern, { describe: (spec) => `sliding-window attention (w=${spec.window})`, advice: MEMORY_ADVICE }),
   schema: SlidingSpec,
   title: 'Sliding window',
   label: (spec) => {
     const extra = `${spec.dilation !== 1 ? `,d=${spec.dilation}` : ''}${spec.left !== undefined ? `,l=${spec.left}` : ''}${spec.right !== undefined ? `,r=${spec.right}` : ''}`;
     return `sliding(w=${spec.window}${extra}${dotSuffix(spec)})`;
   },
-  supports: { causal: true, unequalLengths: true },
-  pattern: slidingPattern,
   buildGraph: buildSlidingWindowAttentionGraph,
-  reference: (spec, q, k, v, options) => maskedSoftmaxReference(slidingPattern, spec, q, k, v, options),
-  flops: (spec, dims, causal) => maskedSoftmaxFlops(slidingPattern, spec, dims, causal),
-  memory: { describe: (spec) => `sliding-window attention (w=${spec.window})`, advice: MEMORY_ADVICE },
 };
