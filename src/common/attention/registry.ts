@@ -104,6 +104,8 @@ export interface SweepableVariant {
   readonly initial: string;
   readonly base: Readonly<Record<string, number | boolean | string>>;
   readonly min: number;
+  /** A list of indices the form asks for beside the swept value. */
+  readonly listParam?: { readonly param: string; readonly label: string; readonly initial: string; readonly max: number };
 }
 
 /** The variants the New-experiment form offers with one swept numeric parameter, in the form's order. */
@@ -112,7 +114,17 @@ export function sweepableVariants(): SweepableVariant[] {
   for (const kind of variantKindsOf()) {
     const { sweep, title } = registry[kind];
     if (sweep === undefined || !isSweptKind(kind)) continue;
-    entries.push({ kind, param: sweep.param, label: title, paramLabel: sweep.paramLabel, initial: sweep.initial, base: sweep.base, min: sweep.min, order: sweep.formOrder });
+    entries.push({
+      kind,
+      param: sweep.param,
+      label: title,
+      paramLabel: sweep.paramLabel,
+      initial: sweep.initial,
+      base: sweep.base,
+      min: sweep.min,
+      ...(sweep.listParam !== undefined ? { listParam: sweep.listParam } : {}),
+      order: sweep.formOrder,
+    });
   }
   return entries.sort((a, b) => a.order - b.order).map(({ order: _order, ...entry }) => entry);
 }

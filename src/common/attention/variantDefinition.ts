@@ -43,6 +43,21 @@ export interface SweepParameter<Spec> {
   readonly min: number;
   /** Position in the form's list of swept variants (ascending). */
   readonly formOrder: number;
+  /** A list of indices the form asks for beside the swept value (Longformer's global tokens). */
+  readonly listParam?: ListParameter<Spec>;
+}
+
+/** The list-valued parameters of a spec (token indices). */
+export type ListParam<Spec> = { [P in keyof Spec]-?: Spec[P] extends readonly number[] ? P : never }[keyof Spec] & string;
+
+export interface ListParameter<Spec> {
+  readonly param: ListParam<Spec>;
+  /** The field's label, e.g. "global tokens". */
+  readonly label: string;
+  /** The field's initial text, e.g. "0". */
+  readonly initial: string;
+  /** Largest index the form accepts. */
+  readonly max: number;
 }
 
 /** The advice of the memory hooks: for the O(n²) variants, and for the others. */

@@ -28,14 +28,18 @@ export interface VariantsForm {
   linear: boolean;
   /** The parameterised variants: enabled and their values (comma list). */
   params: Record<ParamVariantKind, { enabled: boolean; values: string }>;
-  /** Longformer's global token positions (comma list; 0 is [CLS] / the first token). */
-  longformerGlobal: string;
+  /** The list parameters of the variants that have one (Longformer's global token positions: comma list, 0 is [CLS] / the first token). */
+  lists: Partial<Record<ParamVariantKind, string>>;
 }
 
 export function defaultVariants(sliding: boolean, windows: string, linear: boolean): VariantsForm {
   const params = {} as Record<ParamVariantKind, { enabled: boolean; values: string }>;
-  for (const v of PARAM_VARIANTS) params[v.kind] = { enabled: false, values: v.initial };
-  return { sliding, windows, linear, params, longformerGlobal: '0' };
+  const lists: Partial<Record<ParamVariantKind, string>> = {};
+  for (const v of PARAM_VARIANTS) {
+    params[v.kind] = { enabled: false, values: v.initial };
+    if (v.listParam !== undefined) lists[v.kind] = v.listParam.initial;
+  }
+  return { sliding, windows, linear, params, lists };
 }
 
 /** The entry of one enabled parameterised variant, or null when it has no valid value (messages go to `errors`). */
@@ -48,7 +52,8 @@ function paramEntry(def: ParamVariant, v: VariantsForm, errors: string[]): Varia
     return null;
   }
   const base: Record<string, unknown> = { kind: def.kind, ...def.base, [def.param]: values[0] };
-  if (def.kind === 'longformer') base['global'] = parseNumberList(v.longformerGlobal, 'Longformer: global tokens', { integer: true, min: 0, max: 1 << 24 }, errors);
+  const list = def.listParam;
+  if (list !== undefined) base[list.param] = parseNumberList(v.lists[def.kind] ?? '', `${def.label}: ${list.label}`, { integer: true, min: 0, max: list.max }, errors);
   const variant = base as VariantEntryObject['variant'];
   return values.length === 1 ? { variant } : { variant, sweep: { param: def.param, values } };
 }

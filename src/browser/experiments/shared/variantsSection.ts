@@ -4,11 +4,13 @@ import { checkField, textField } from './formFields';
 import type { ParamVariant, VariantsForm } from './variantChoices';
 import { PARAM_VARIANTS } from './variantChoices';
 
-/** The row of one parameterised variant: its checkbox, its values and (Longformer) its global tokens. */
+/** The row of one parameterised variant: its checkbox, its values and its list parameter, if it has one (Longformer's global tokens). */
 function paramVariantRow(v: VariantsForm, def: ParamVariant, changed: () => void): HTMLElement {
   const state = v.params[def.kind];
   const values = textField(def.paramLabel, `exp-variant-${def.kind}-values`, () => state.values, (s) => (state.values = s), changed, { placeholder: def.initial });
-  const extra = def.kind === 'longformer' ? textField('global tokens', 'exp-longformer-global', () => v.longformerGlobal, (s) => (v.longformerGlobal = s), changed, { placeholder: '0' }) : null;
+  const list = def.listParam;
+  const extra =
+    list === undefined ? null : textField(list.label, `exp-${def.kind}-${list.param}`, () => v.lists[def.kind] ?? '', (s) => (v.lists[def.kind] = s), changed, { placeholder: list.initial });
   return h('div', { class: 'variant-row' }, checkField(def.label, `exp-variant-${def.kind}`, () => state.enabled, (b) => (state.enabled = b), changed), values, extra);
 }
 

@@ -24,6 +24,6 @@ export const longformerVariant: MaskPatternVariant<typeof LongformerSpec> & Swep
   schema: LongformerSpec,
   title: 'Longformer (window + global tokens)',
   label,
-  sweep: { param: 'window', paramLabel: 'windows', initial: '8', base: {}, min: 0, formOrder: 2 },
+  sweep: { param: 'window', paramLabel: 'windows', initial: '8', base: {}, min: 0, formOrder: 2, listParam: { param: 'global', label: 'global tokens', initial: '0', max: 1 << 24 } },
   buildGraph: buildLongformerAttentionGraph,
 };
