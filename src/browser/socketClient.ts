@@ -77,87 +77,96 @@ interface Pending {
   reject(error: Error): void;
 }
 
-export function createSocketClient(options: SocketClientOptions): SocketClient {
-  const initialBackoffMs = options.initialBackoffMs ?? 250;
-  const maxBackoffMs = options.maxBackoffMs ?? 5_000;
-  const warn = options.onWarning ?? ((message: string) => console.warn(message));
+/** The connection state machine: connecting → open ⇄ reconnecting (with backoff) → closed. */
+class WorkbenchSocket implements SocketClient {
+  readonly transport = 'websocket' as const;
+  private readonly pending = new Map<number, Pending>();
+  private readonly eventListeners = new Map<string, Set<(payload: unknown) => void>>();
+  private readonly statusListeners = new Set<(status: ConnectionStatus) => void>();
+  private readonly openWaiters = new Set<() => void>();
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly warn: (message: string) => void;
+  private nextId = 1;
+  private status: ConnectionStatus = 'connecting';
+  private everOpened = false;
+  private failedAttempts = 0;
+  private connection: SocketConnection | null = null;
+  private isOpen = false;
+  private generation = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
 
-  const pending = new Map<number, Pending>();
-  const eventListeners = new Map<string, Set<(payload: unknown) => void>>();
-  const statusListeners = new Set<(status: ConnectionStatus) => void>();
-  const openWaiters = new Set<() => void>();
-  let nextId = 1;
-  let status: ConnectionStatus = 'connecting';
-  let everOpened = false;
-  let failedAttempts = 0;
-  let connection: SocketConnection | null = null;
-  let isOpen = false;
-  let generation = 0;
-  let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  constructor(private readonly options: SocketClientOptions) {
+    this.initialBackoffMs = options.initialBackoffMs ?? 250;
+    this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    this.warn = options.onWarning ?? ((message: string) => console.warn(message));
+  }
 
-  const setStatus = (next: ConnectionStatus): void => {
-    if (next === status) return;
-    status = next;
-    for (const listener of [...statusListeners]) {
+  private setStatus(next: ConnectionStatus): void {
+    if (next === this.status) return;
+    this.status = next;
+    for (const listener of [...this.statusListeners]) {
       try {
         listener(next);
       } catch (e) {
-        warn(`connection listener failed: ${String(e)}`);
+        this.warn(`connection listener failed: ${String(e)}`);
       }
     }
-  };
+  }
 
-  const flush = (): void => {
-    for (const call of pending.values()) {
-      if (call.sent || !isOpen || !connection) continue;
+  private flush(): void {
+    for (const call of this.pending.values()) {
+      if (call.sent || !this.isOpen || !this.connection) continue;
       try {
-        connection.send(call.text);
+        this.connection.send(call.text);
         call.sent = true;
       } catch {
         return; // the socket is going away; onClose will reconnect and flush again
       }
     }
-  };
+  }
 
-  const connect = (): void => {
-    reconnectTimer = undefined;
-    const mine = ++generation;
-    const current = (): boolean => mine === generation && status !== 'closed';
+  connect(): void {
+    this.reconnectTimer = undefined;
+    const mine = ++this.generation;
+    const current = (): boolean => mine === this.generation && this.status !== 'closed';
     try {
-      connection = options.openSocket(options.url, {
-        onOpen() {
-          if (!current()) return;
-          isOpen = true;
-          everOpened = true;
-          failedAttempts = 0;
-          setStatus('open');
-          for (const wake of [...openWaiters]) wake();
-          flush();
+      this.connection = this.options.openSocket(this.options.url, {
+        onOpen: () => {
+          if (current()) this.opened();
         },
-        onMessage(text) {
-          if (current()) receive(text);
+        onMessage: (text) => {
+          if (current()) this.receive(text);
         },
-        onClose(code, reason) {
-          if (!current()) return;
-          lost(code, reason);
+        onClose: (code, reason) => {
+          if (current()) this.lost(code, reason);
         },
       });
     } catch (e) {
-      connection = null;
-      warn(`could not open ${options.url}: ${String(e)}`);
-      lost(1006, '');
+      this.connection = null;
+      this.warn(`could not open ${this.options.url}: ${String(e)}`);
+      this.lost(1006, '');
     }
-  };
+  }
 
-  const lost = (code: number, reason: string): void => {
-    const wasOpen = isOpen;
-    isOpen = false;
-    connection = null;
-    generation++;
+  private opened(): void {
+    this.isOpen = true;
+    this.everOpened = true;
+    this.failedAttempts = 0;
+    this.setStatus('open');
+    for (const wake of [...this.openWaiters]) wake();
+    this.flush();
+  }
+
+  private lost(code: number, reason: string): void {
+    const wasOpen = this.isOpen;
+    this.isOpen = false;
+    this.connection = null;
+    this.generation++;
     // Calls already sent may or may not have run; they are not resent (runs.start is not idempotent).
-    for (const [id, call] of pending) {
+    for (const [id, call] of this.pending) {
       if (!call.sent) continue;
-      pending.delete(id);
+      this.pending.delete(id);
       call.reject(
         new ContractCallError(call.method, {
           code: 'internal',
@@ -165,123 +174,124 @@ export function createSocketClient(options: SocketClientOptions): SocketClient {
         }),
       );
     }
-    if (!wasOpen) failedAttempts++;
-    setStatus(everOpened ? 'reconnecting' : 'connecting');
-    const base = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(failedAttempts, 16));
+    if (!wasOpen) this.failedAttempts++;
+    this.setStatus(this.everOpened ? 'reconnecting' : 'connecting');
+    const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(this.failedAttempts, 16));
     const delay = Math.round(base * (0.5 + Math.random() * 0.5));
-    reconnectTimer = setTimeout(connect, delay);
-  };
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
 
-  const receive = (text: string): void => {
+  private emit(event: string, payload: unknown): void {
+    for (const listener of [...(this.eventListeners.get(event) ?? [])]) {
+      try {
+        listener(payload);
+      } catch (e) {
+        this.warn(`listener for ${event} failed: ${String(e)}`);
+      }
+    }
+  }
+
+  private receive(text: string): void {
     let message: unknown;
     try {
       message = JSON.parse(text);
     } catch {
-      warn('ignored a malformed message from the workbench');
+      this.warn('ignored a malformed message from the workbench');
       return;
     }
     if (typeof message !== 'object' || message === null) return;
     const fields = message as Record<string, unknown>;
     if (typeof fields['event'] === 'string') {
-      for (const listener of [...(eventListeners.get(fields['event']) ?? [])]) {
-        try {
-          listener(fields['payload']);
-        } catch (e) {
-          warn(`listener for ${fields['event']} failed: ${String(e)}`);
-        }
-      }
+      this.emit(fields['event'], fields['payload']);
       return;
     }
     const id = fields['id'];
     if (typeof id !== 'number') {
-      if (fields['ok'] === false) warn(`the workbench refused a message: ${describeError(fields['error']).message}`);
+      if (fields['ok'] === false) this.warn(`the workbench refused a message: ${describeError(fields['error']).message}`);
       return;
     }
-    const call = pending.get(id);
+    const call = this.pending.get(id);
     if (!call) return;
-    pending.delete(id);
+    this.pending.delete(id);
     if (fields['ok'] === true) call.resolve(fields['value']);
     else call.reject(new ContractCallError(call.method, describeError(fields['error'])));
-  };
+  }
 
-  const client: SocketClient = {
-    transport: 'websocket',
+  call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>> {
+    if (this.status === 'closed') {
+      return Promise.reject(new ContractCallError(method, { code: 'internal', message: 'The client is closed.' }));
+    }
+    const id = this.nextId++;
+    let text: string;
+    try {
+      text = JSON.stringify({ id, method, input });
+    } catch (e) {
+      return Promise.reject(new ContractCallError(method, { code: 'invalid-argument', message: `The input is not JSON: ${String(e)}` }));
+    }
+    return new Promise<MethodOutput<M>>((resolve, reject) => {
+      this.pending.set(id, { method, text, sent: false, resolve: resolve as (value: unknown) => void, reject });
+      this.flush();
+    });
+  }
 
-    call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>> {
-      if (status === 'closed') {
-        return Promise.reject(new ContractCallError(method, { code: 'internal', message: 'The client is closed.' }));
-      }
-      const id = nextId++;
-      let text: string;
-      try {
-        text = JSON.stringify({ id, method, input });
-      } catch (e) {
-        return Promise.reject(
-          new ContractCallError(method, { code: 'invalid-argument', message: `The input is not JSON: ${String(e)}` }),
-        );
-      }
-      return new Promise<MethodOutput<M>>((resolve, reject) => {
-        pending.set(id, { method, text, sent: false, resolve: resolve as (value: unknown) => void, reject });
-        flush();
-      });
-    },
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void {
+    const wrapped = (payload: unknown): void => listener(payload as EventPayload<E>);
+    let set = this.eventListeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.eventListeners.set(event, set);
+    }
+    set.add(wrapped);
+    return () => {
+      this.eventListeners.get(event)?.delete(wrapped);
+    };
+  }
 
-    on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void {
-      const wrapped = (payload: unknown): void => listener(payload as EventPayload<E>);
-      let set = eventListeners.get(event);
-      if (!set) {
-        set = new Set();
-        eventListeners.set(event, set);
-      }
-      set.add(wrapped);
-      return () => {
-        eventListeners.get(event)?.delete(wrapped);
+  onConnectionChange(listener: (status: ConnectionStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    listener(this.status);
+    return () => {
+      this.statusListeners.delete(listener);
+    };
+  }
+
+  ready(timeoutMs: number): Promise<void> {
+    if (this.isOpen) return Promise.resolve();
+    if (this.status === 'closed') return Promise.reject(new Error('The client is closed.'));
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.openWaiters.delete(wake);
+        reject(new Error(`Could not connect to the workbench at ${redactToken(this.options.url)} within ${timeoutMs} ms.`));
+      }, timeoutMs);
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.openWaiters.delete(wake);
+        resolve();
       };
-    },
+      this.openWaiters.add(wake);
+    });
+  }
 
-    onConnectionChange(listener) {
-      statusListeners.add(listener);
-      listener(status);
-      return () => {
-        statusListeners.delete(listener);
-      };
-    },
+  close(): void {
+    if (this.status === 'closed') return;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const socket = this.connection;
+    this.connection = null;
+    this.isOpen = false;
+    this.setStatus('closed');
+    this.generation++;
+    for (const call of this.pending.values()) {
+      call.reject(new ContractCallError(call.method, { code: 'internal', message: 'The client was closed.' }));
+    }
+    this.pending.clear();
+    socket?.close();
+  }
+}
 
-    ready(timeoutMs) {
-      if (isOpen) return Promise.resolve();
-      if (status === 'closed') return Promise.reject(new Error('The client is closed.'));
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          openWaiters.delete(wake);
-          reject(new Error(`Could not connect to the workbench at ${redactToken(options.url)} within ${timeoutMs} ms.`));
-        }, timeoutMs);
-        const wake = (): void => {
-          clearTimeout(timer);
-          openWaiters.delete(wake);
-          resolve();
-        };
-        openWaiters.add(wake);
-      });
-    },
-
-    close() {
-      if (status === 'closed') return;
-      if (reconnectTimer !== undefined) clearTimeout(reconnectTimer);
-      reconnectTimer = undefined;
-      const socket = connection;
-      connection = null;
-      isOpen = false;
-      setStatus('closed');
-      generation++;
-      for (const call of pending.values()) {
-        call.reject(new ContractCallError(call.method, { code: 'internal', message: 'The client was closed.' }));
-      }
-      pending.clear();
-      socket?.close();
-    },
-  };
-
-  connect();
+export function createSocketClient(options: SocketClientOptions): SocketClient {
+  const client = new WorkbenchSocket(options);
+  client.connect();
   return client;
 }
 
