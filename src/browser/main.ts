@@ -49,6 +49,67 @@ async function showSystemInfo(client: ContractClient, status: HTMLElement): Prom
   }
 }
 
+/** The page when the service cannot be reached. */
+function showNotConnected(banner: ErrorBanner, content: HTMLElement, status: HTMLElement, e: unknown): void {
+  status.textContent = 'Disconnected';
+  banner.show('Could not connect to the workbench service.', `${errorMessage(e)} Check that the app (or the web host) is running and that the page address includes its token, then reload.`, {
+    persistent: true,
+  });
+  content.append(
+    h(
+      'div',
+      { class: 'card empty-state' },
+      h('h2', {}, 'Not connected'),
+      h('p', { class: 'muted' }, 'The interface could not reach the workbench service.'),
+      button('Reload', () => location.reload(), { class: 'btn btn-primary' }),
+    ),
+  );
+}
+
+/** Mounts the view of a route (and sets the document title). */
+function mountRoute(r: ReturnType<typeof parseRoute>, content: HTMLElement, ctx: ViewContext): View {
+  switch (r.name) {
+    case 'runs':
+      document.title = 'Runs · Attention Workbench';
+      return mountRunsView(content, ctx);
+    case 'models':
+      document.title = 'Models · Attention Workbench';
+      return mountModelsView(content, ctx);
+    case 'new':
+      document.title = 'New experiment · Attention Workbench';
+      return mountNewExperimentView(content, ctx);
+    case 'run':
+      document.title = `Run #${r.runId} · Attention Workbench`;
+      return mountRunDetailView(content, ctx, r.runId);
+    default: {
+      const page = h('div', { class: 'card empty-state' }, h('h2', {}, 'Page not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the runs')));
+      content.append(page);
+      return { dispose: () => page.remove() };
+    }
+  }
+}
+
+/** The connection indicator; after a reconnect the current view reloads (`reload`), since events may have been missed. */
+function showConnection(client: WorkbenchClient, status: HTMLElement, reload: () => void): void {
+  let lost = false;
+  const connection = h('span', { class: 'chip chip-warn', 'data-testid': 'connection-status', hidden: true });
+  status.before(connection);
+  client.onConnectionChange((state) => {
+    if (state === 'open') {
+      connection.hidden = true;
+      if (lost) {
+        lost = false;
+        reload();
+      }
+      return;
+    }
+    if (state === 'connecting') return;
+    lost = true;
+    connection.hidden = false;
+    connection.textContent = state === 'reconnecting' ? 'Connection lost, reconnecting…' : 'Disconnected';
+  });
+}
+
 async function bootstrap(): Promise<void> {
   const root = document.getElementById('app');
   if (!root) throw new Error('#app is missing from index.html');
@@ -58,19 +119,7 @@ async function bootstrap(): Promise<void> {
   try {
     client = await connectClient();
   } catch (e) {
-    status.textContent = 'Disconnected';
-    banner.show('Could not connect to the workbench service.', `${errorMessage(e)} Check that the app (or the web host) is running and that the page address includes its token, then reload.`, {
-      persistent: true,
-    });
-    content.append(
-      h(
-        'div',
-        { class: 'card empty-state' },
-        h('h2', {}, 'Not connected'),
-        h('p', { class: 'muted' }, 'The interface could not reach the workbench service.'),
-        button('Reload', () => location.reload(), { class: 'btn btn-primary' }),
-      ),
-    );
+    showNotConnected(banner, content, status, e);
     return;
   }
   void showSystemInfo(client, status);
@@ -90,53 +139,13 @@ async function bootstrap(): Promise<void> {
     current?.dispose();
     current = null;
     banner.hide();
-    const r = parseRoute(location.hash);
-    switch (r.name) {
-      case 'runs':
-        current = mountRunsView(content, ctx);
-        document.title = 'Runs · Attention Workbench';
-        break;
-      case 'models':
-        current = mountModelsView(content, ctx);
-        document.title = 'Models · Attention Workbench';
-        break;
-      case 'new':
-        current = mountNewExperimentView(content, ctx);
-        document.title = 'New experiment · Attention Workbench';
-        break;
-      case 'run':
-        current = mountRunDetailView(content, ctx, r.runId);
-        document.title = `Run #${r.runId} · Attention Workbench`;
-        break;
-      default: {
-        const page = h('div', { class: 'card empty-state' }, h('h2', {}, 'Page not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the runs')));
-        content.append(page);
-        current = { dispose: () => page.remove() };
-      }
-    }
+    current = mountRoute(parseRoute(location.hash), content, ctx);
     window.scrollTo(0, 0);
   }
   window.addEventListener('hashchange', route);
   route();
 
-  // Connection indicator; after a reconnect the current view reloads, since events may have been missed.
-  let lost = false;
-  const connection = h('span', { class: 'chip chip-warn', 'data-testid': 'connection-status', hidden: true });
-  status.before(connection);
-  client.onConnectionChange((state) => {
-    if (state === 'open') {
-      connection.hidden = true;
-      if (lost) {
-        lost = false;
-        route();
-      }
-      return;
-    }
-    if (state === 'connecting') return;
-    lost = true;
-    connection.hidden = false;
-    connection.textContent = state === 'reconnecting' ? 'Connection lost, reconnecting…' : 'Disconnected';
-  });
+  showConnection(client, status, route);
 }
 
 bootstrap().catch((e: unknown) => {

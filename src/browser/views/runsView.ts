@@ -125,26 +125,101 @@ class RunRow {
   }
 }
 
+const RUN_COLUMNS = ['ID', 'Experiment', 'Status', 'Progress', 'Provider', 'Created', ''];
+
+/** The runs table's rows, kept by run id so a refresh updates rows in place. */
+interface RunRows {
+  readonly tbody: HTMLElement;
+  readonly rows: Map<number, RunRow>;
+  readonly emptyRow: HTMLElement;
+  readonly ctx: ViewContext;
+}
+
+/** Puts the table's rows in the order of `list`: updates known runs, adds new ones, drops the rest. */
+function syncRows(v: RunRows, list: readonly RunSummary[], onChange: () => void): void {
+  const seen = new Set<number>();
+  let previous: Element | null = null;
+  for (const run of list) {
+    seen.add(run.id);
+    let row = v.rows.get(run.id);
+    if (row) row.update(run);
+    else {
+      row = new RunRow(run, v.ctx, onChange);
+      v.rows.set(run.id, row);
+    }
+    const expected: Element | null = previous ? previous.nextElementSibling : v.tbody.firstElementChild;
+    if (expected !== row.tr) v.tbody.insertBefore(row.tr, expected);
+    previous = row.tr;
+  }
+  for (const [id, row] of v.rows) {
+    if (!seen.has(id)) {
+      row.tr.remove();
+      v.rows.delete(id);
+    }
+  }
+  if (list.length === 0) v.tbody.append(v.emptyRow);
+  else v.emptyRow.remove();
+}
+
+/** One preset's card with its Start button; `onStarted` hears a run queued. */
+function presetCard(p: PresetSummary, ctx: ViewContext, onStarted: () => void): HTMLElement {
+  const start = button('Start', () => {
+    start.disabled = true;
+    start.textContent = 'Starting…';
+    ctx.client.call('runs.start', { preset: p.name }).then(
+      () => {
+        start.disabled = false;
+        start.textContent = 'Start';
+        ctx.clearError();
+        onStarted();
+      },
+      (e: unknown) => {
+        start.disabled = false;
+        start.textContent = 'Start';
+        ctx.reportError(`Could not start "${p.title}"`, e);
+      },
+    );
+  }, { class: 'btn btn-primary', 'data-testid': `preset-start-${p.name}` });
+  return h(
+    'article',
+    { class: 'preset', 'data-testid': `preset-${p.name}` },
+    h('div', { class: 'preset-head' }, h('h3', {}, p.title), h('span', { class: 'chip' }, p.kind)),
+    h('p', { class: 'preset-description' }, p.description),
+    h('div', { class: 'preset-actions' }, start),
+  );
+}
+
+function renderPresets(grid: HTMLElement, presets: readonly PresetSummary[], ctx: ViewContext, onStarted: () => void): void {
+  clear(grid);
+  if (presets.length === 0) grid.append(h('p', { class: 'muted' }, 'No presets available.'));
+  for (const p of presets) grid.append(presetCard(p, ctx, onStarted));
+}
+
+/** Keeps the shown rows live from run.progress / run.finished; an unknown run means a refresh. Returns the unsubscriber. */
+function followRunEvents(ctx: ViewContext, rows: ReadonlyMap<number, RunRow>, scheduleRefresh: (delayMs?: number) => void): () => void {
+  const offProgress = ctx.client.on('run.progress', (p: RunProgress) => {
+    const row = rows.get(p.runId);
+    if (row) row.update(applyProgress(row.run, p), p.message);
+    else scheduleRefresh();
+  });
+  const offFinished = ctx.client.on('run.finished', (f) => {
+    const row = rows.get(f.runId);
+    if (row) row.update(applyFinished(row.run, f, Date.now()));
+    scheduleRefresh();
+  });
+  return () => {
+    offProgress();
+    offFinished();
+  };
+}
+
 export function mountRunsView(root: HTMLElement, ctx: ViewContext): View {
   const presetGrid = h('div', { class: 'preset-grid', 'data-testid': 'preset-list' }, h('p', { class: 'muted' }, 'Loading presets…'));
   const loadingRow = h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, 'Loading runs…'));
   const tbody = h('tbody', {}, loadingRow);
   const emptyRow = h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, 'No runs yet. Start a preset above or configure a new experiment.'));
   const countLabel = h('span', { class: 'muted' });
-  const table = h(
-    'table',
-    { class: 'table runs-table', 'data-testid': 'runs-table' },
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        ['ID', 'Experiment', 'Status', 'Progress', 'Provider', 'Created', ''].map((t) => h('th', { scope: 'col' }, t)),
-      ),
-    ),
-    tbody,
-  );
+  const table = h('table', { class: 'table runs-table', 'data-testid': 'runs-table' }, h('thead', {}, h('tr', {}, RUN_COLUMNS.map((t) => h('th', { scope: 'col' }, t)))), tbody);
   const newButton = h('a', { href: routeHash({ name: 'new' }), class: 'btn btn-primary btn-small', 'data-testid': 'new-experiment' }, 'New experiment');
   const refreshButton = button('Refresh', () => void refresh(), { class: 'btn btn-ghost btn-small', 'data-testid': 'runs-refresh' });
   const page = h(
@@ -161,43 +236,19 @@ export function mountRunsView(root: HTMLElement, ctx: ViewContext): View {
   root.append(page);
 
   const rows = new Map<number, RunRow>();
+  const rowsView: RunRows = { tbody, rows, emptyRow, ctx };
   let disposed = false;
   let refreshSeq = 0;
   let refreshTimer: ReturnType<typeof setTimeout> | null = null;
-
-  function render(list: readonly RunSummary[]): void {
-    loadingRow.remove();
-    const seen = new Set<number>();
-    let previous: Element | null = null;
-    for (const run of list) {
-      seen.add(run.id);
-      let row = rows.get(run.id);
-      if (row) row.update(run);
-      else {
-        row = new RunRow(run, ctx, () => scheduleRefresh(0));
-        rows.set(run.id, row);
-      }
-      const expected: Element | null = previous ? previous.nextElementSibling : tbody.firstElementChild;
-      if (expected !== row.tr) tbody.insertBefore(row.tr, expected);
-      previous = row.tr;
-    }
-    for (const [id, row] of rows) {
-      if (!seen.has(id)) {
-        row.tr.remove();
-        rows.delete(id);
-      }
-    }
-    if (list.length === 0) tbody.append(emptyRow);
-    else emptyRow.remove();
-    countLabel.textContent = `${list.length} run${list.length === 1 ? '' : 's'}`;
-  }
 
   async function refresh(): Promise<void> {
     const seq = ++refreshSeq;
     try {
       const list = await ctx.client.call('runs.list', { limit: 500 });
       if (disposed || seq !== refreshSeq) return;
-      render(list);
+      loadingRow.remove();
+      syncRows(rowsView, list, () => scheduleRefresh(0));
+      countLabel.textContent = `${list.length} run${list.length === 1 ? '' : 's'}`;
     } catch (e) {
       if (!disposed) ctx.reportError('Could not load the runs', e);
     }
@@ -212,42 +263,9 @@ export function mountRunsView(root: HTMLElement, ctx: ViewContext): View {
     }, delayMs);
   }
 
-  function renderPresets(presets: readonly PresetSummary[]): void {
-    clear(presetGrid);
-    if (presets.length === 0) presetGrid.append(h('p', { class: 'muted' }, 'No presets available.'));
-    for (const p of presets) {
-      const start = button('Start', () => {
-        start.disabled = true;
-        start.textContent = 'Starting…';
-        ctx.client.call('runs.start', { preset: p.name }).then(
-          () => {
-            start.disabled = false;
-            start.textContent = 'Start';
-            ctx.clearError();
-            scheduleRefresh(0);
-          },
-          (e: unknown) => {
-            start.disabled = false;
-            start.textContent = 'Start';
-            ctx.reportError(`Could not start "${p.title}"`, e);
-          },
-        );
-      }, { class: 'btn btn-primary', 'data-testid': `preset-start-${p.name}` });
-      presetGrid.append(
-        h(
-          'article',
-          { class: 'preset', 'data-testid': `preset-${p.name}` },
-          h('div', { class: 'preset-head' }, h('h3', {}, p.title), h('span', { class: 'chip' }, p.kind)),
-          h('p', { class: 'preset-description' }, p.description),
-          h('div', { class: 'preset-actions' }, start),
-        ),
-      );
-    }
-  }
-
   ctx.client.call('presets.list', {}).then(
     (presets) => {
-      if (!disposed) renderPresets(presets);
+      if (!disposed) renderPresets(presetGrid, presets, ctx, () => scheduleRefresh(0));
     },
     (e: unknown) => {
       if (disposed) return;
@@ -258,16 +276,7 @@ export function mountRunsView(root: HTMLElement, ctx: ViewContext): View {
   );
   void refresh();
 
-  const offProgress = ctx.client.on('run.progress', (p: RunProgress) => {
-    const row = rows.get(p.runId);
-    if (row) row.update(applyProgress(row.run, p), p.message);
-    else scheduleRefresh();
-  });
-  const offFinished = ctx.client.on('run.finished', (f) => {
-    const row = rows.get(f.runId);
-    if (row) row.update(applyFinished(row.run, f, Date.now()));
-    scheduleRefresh();
-  });
+  const offEvents = followRunEvents(ctx, rows, scheduleRefresh);
   const poll = setInterval(() => {
     if (document.visibilityState === 'visible' && [...rows.values()].some((r) => isActive(r.run.status))) void refresh();
   }, POLL_MS);
@@ -275,8 +284,7 @@ export function mountRunsView(root: HTMLElement, ctx: ViewContext): View {
   return {
     dispose() {
       disposed = true;
-      offProgress();
-      offFinished();
+      offEvents();
       clearInterval(poll);
       if (refreshTimer !== null) clearTimeout(refreshTimer);
       page.remove();
