@@ -243,6 +243,49 @@ describe('findAttentionBlocks on the test models', () => {
     }
   });
 
+  it('reports the effective scale where it is split over Q and K, or over Q and the scores', () => {
+    // Layer 0: Q and K each scaled by d^-1/4 (no scale after the product); layer 1: Q divided by √d
+    // and the scores multiplied by 1 (as torch.onnx.export writes nn.MultiheadAttention). Neither
+    // declares shapes of its own, and the head split is 3D, so the head size comes from the scale.
+    const S = 5, H = 2, D = 16, hidden = H * D;
+    const g = new GraphBuilder({ opsetVersion: 17 });
+    const x = g.input('x', 'float32', [1, S, hidden]);
+    const w = (seed: number): string => g.constFloat32(Float32Array.from({ length: hidden * hidden }, (_, i) => Math.sin(i * seed) / hidden), [hidden, hidden]);
+    const heads3 = (t: string): string => {
+      const r = g.op('Reshape', [t, g.constInt64([S, H, D])], { elemType: 'float32' });
+      return g.op('Transpose', [r], { elemType: 'float32' }, { attrs: { perm: attr.ints([1, 0, 2]) } });
+    };
+    let h = x;
+    for (let layer = 0; layer < 2; layer++) {
+      let q = heads3(g.op('MatMul', [h, w(1 + layer)], { elemType: 'float32' }));
+      let k = heads3(g.op('MatMul', [h, w(3 + layer)], { elemType: 'float32' }));
+      const v = heads3(g.op('MatMul', [h, w(5 + layer)], { elemType: 'float32' }));
+      let s: string;
+      if (layer === 0) {
+        q = g.op('Mul', [q, g.constFloat32(D ** -0.25)], { elemType: 'float32' });
+        k = g.op('Mul', [k, g.constFloat32(D ** -0.25)], { elemType: 'float32' });
+        s = g.op('MatMul', [q, g.op('Transpose', [k], { elemType: 'float32' }, { attrs: { perm: attr.ints([0, 2, 1]) } })], { elemType: 'float32' });
+      } else {
+        q = g.op('Div', [q, g.constFloat32(Math.sqrt(D))], { elemType: 'float32' });
+        s = g.op('MatMul', [q, g.op('Transpose', [k], { elemType: 'float32' }, { attrs: { perm: attr.ints([0, 2, 1]) } })], { elemType: 'float32' });
+        s = g.op('Mul', [s, g.constFloat32(1)], { elemType: 'float32' });
+      }
+      const p = g.op('Softmax', [s], { elemType: 'float32' }, { attrs: { axis: attr.int(-1) } });
+      const c = g.op('MatMul', [p, v], { elemType: 'float32' });
+      const c3 = g.op('Reshape', [g.op('Transpose', [c], { elemType: 'float32' }, { attrs: { perm: attr.ints([1, 0, 2]) } }), g.constInt64([1, S, hidden])], { elemType: 'float32' });
+      h = g.op('Add', [h, c3], { elemType: 'float32' });
+    }
+    g.output(h, 'y');
+    const [b0, b1] = detect(g.toModelBytes()) as [AttentionBlock, AttentionBlock];
+    expect(b0.scaling).toBe('prescaled-q');
+    expect(b0.effectiveScale).toBeCloseTo(1 / Math.sqrt(D), 6);
+    expect(b0.headSize).toBe(D);
+    expect(b1.scaling).toBe('mul');
+    expect(b1.scale).toBeCloseTo(1, 6); // the factor on the scores, which surgery corrects
+    expect(b1.effectiveScale).toBeCloseTo(1 / Math.sqrt(D), 6);
+    expect(b1.headSize).toBe(D);
+  });
+
   it('handles a prescaled Q, a head size read at run time, and masks fed as graph inputs', () => {
     // Hugging Face style: scale computed from Shape(q) (Sqrt of the head size), Q scaled before the product
     // in one block; masks from graph inputs: one padding mask [1, 1, 1, S] and one full [S, S] mask.

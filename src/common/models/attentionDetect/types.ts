@@ -27,6 +27,13 @@ export interface AttentionBlock {
   readonly scaling: AttentionScaling;
   /** The scale factor applied to the scores where it is a constant (1/√d usually), else null. */
   readonly scale: number | null;
+  /**
+   * Every constant factor applied to the scores, on Q, on K and between the product and the
+   * softmax, multiplied together: 1/√d for standard attention, whichever way an export splits
+   * it. 1 where nothing scales (the scale may be folded into the Q weights); null where a factor
+   * is computed at run time.
+   */
+  readonly effectiveScale: number | null;
   /** Masking: an Add of a mask, a Where, inside a fused op (causal attribute or mask input), or none. */
   readonly masking: AttentionMasking;
   /** 'unknown' where the mask comes from a graph input (it may or may not be causal). */

@@ -46,6 +46,7 @@ function fusedBlock(g: GraphIndex, index: number, form: FusedAttentionForm, read
     form,
     scaling: 'attribute',
     scale: explicitScale ?? (headSize !== null ? 1 / Math.sqrt(headSize) : null),
+    effectiveScale: explicitScale ?? (headSize !== null ? 1 / Math.sqrt(headSize) : null),
     masking,
     causal,
     keyMask: false,

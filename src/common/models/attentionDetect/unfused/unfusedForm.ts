@@ -16,7 +16,7 @@ import { inOnnxDomain, positive } from '../graphWalk';
 import { hasRope } from '../rope';
 import type { AttentionFormDetector, AttentionMasking, AttentionScaling, FoundBlock } from '../types';
 import { headLayout } from './headLayout';
-import { prescaled } from './prescaledQ';
+import { operandScales, productOfScales } from './prescaledQ';
 import { findPvMatMul } from './pvMatMul';
 import type { BackwardsWalk } from './scorePath';
 import { walkBackFromSoftmax } from './scorePath';
@@ -35,16 +35,26 @@ function softmaxOnLastAxis(g: GraphIndex, node: NodeProto): boolean {
 interface Scaling {
   readonly scaling: AttentionScaling;
   readonly scale: number | null;
+  /** Every constant factor on Q, K and the scores multiplied together (1/√d for standard attention). */
+  readonly effectiveScale: number | null;
   readonly scaleNode: NodeProto | undefined;
 }
 
-/** The scale on the score path, else a scale of Q (or K) before the product. */
+/**
+ * The scale on the score path, else the scale of Q and/or K before the product ('prescaled-q',
+ * the product of both where each is scaled, as exports that split 1/√d into d^-¼ on each do);
+ * and the effective scale of the scores, every factor on the way included.
+ */
 function scoreScaling(g: GraphIndex, back: BackwardsWalk, q: string, k: string): Scaling {
-  if (back.scaling === 'none') {
-    const pre = prescaled(g, [q, k]);
-    if (pre !== undefined) return { scaling: 'prescaled-q', scale: pre.scale, scaleNode: pre.node };
+  const operands = [...operandScales(g, q), ...operandScales(g, k)];
+  const operandFactor = productOfScales(operands);
+  const first = operands[0];
+  if (back.scaling === 'none' && first !== undefined) {
+    return { scaling: 'prescaled-q', scale: operandFactor, effectiveScale: operandFactor, scaleNode: first.node };
   }
-  return { scaling: back.scaling, scale: back.scale, scaleNode: back.scaleNode };
+  const scoreFactor = back.scaling === 'none' ? 1 : back.scale;
+  const effectiveScale = scoreFactor === null || operandFactor === null ? null : scoreFactor * operandFactor;
+  return { scaling: back.scaling, scale: back.scale, effectiveScale, scaleNode: back.scaleNode };
 }
 
 interface HeadCounts {
@@ -111,14 +121,15 @@ function unfusedBlock(g: GraphIndex, softmaxIndex: number): FoundBlock | undefin
   const k = qk.input?.[1] ?? '';
   const v = fwd.pv.input?.[1] ?? '';
   const scores = softmax.input?.[0] ?? '';
-  const { scaling, scale, scaleNode } = scoreScaling(g, back, q, k);
-  const { heads, kvHeads, headSize, expanded } = headCounts(g, { q, k, v, scores }, scale);
+  const { scaling, scale, effectiveScale, scaleNode } = scoreScaling(g, back, q, k);
+  const { heads, kvHeads, headSize, expanded } = headCounts(g, { q, k, v, scores }, scaling === 'none' ? null : effectiveScale);
   const { causal, keyMask } = maskKind(g, back);
   const rope = hasRope(g, [q, k]);
   return {
     form: 'unfused',
     scaling,
     scale,
+    effectiveScale,
     masking: back.masking,
     causal,
     keyMask,
