@@ -284,6 +284,45 @@ describe('findAttentionBlocks on the test models', () => {
     expect(b1.scale).toBeCloseTo(1, 6); // the factor on the scores, which surgery corrects
     expect(b1.effectiveScale).toBeCloseTo(1 / Math.sqrt(D), 6);
     expect(b1.headSize).toBe(D);
+    // The 3D head split [S, H, D] → [H, S, D] gives the heads.
+    expect(b0.heads).toBe(H);
+    expect(b1.heads).toBe(H);
+  });
+
+  it('finds a causal Where further from the Softmax than a padding bias, and padding built from a 2D attention_mask', () => {
+    // GPT-2 as Hugging Face writes it: Where(tril, scores, min), then + (1 − mask[:, None, None, :]) · min.
+    // BERT: the padding bias alone. No intermediate shapes are declared (as torch exports them).
+    const S = 4, H = 2, D = 4, hidden = H * D;
+    const g = new GraphBuilder({ opsetVersion: 17 });
+    const x = g.input('x', 'float32', [1, S, hidden]);
+    const am = g.input('attention_mask', 'int64', [1, S]);
+    const w = (seed: number): string => g.constFloat32(Float32Array.from({ length: hidden * hidden }, (_, i) => Math.cos(i * seed) / hidden), [hidden, hidden]);
+    const heads = (t: string, p: number[]): string => {
+      const r = g.op('Reshape', [t, g.constInt64([1, S, H, D])], { elemType: 'float32' });
+      return g.op('Transpose', [r], { elemType: 'float32' }, { attrs: { perm: attr.ints(p) } });
+    };
+    const unsq = g.op('Unsqueeze', [am, g.constInt64([1, 2])], { elemType: 'int64' });
+    const amf = g.op('Cast', [unsq], { elemType: 'float32' }, { attrs: { to: attr.int(1) } });
+    const pad = g.op('Mul', [g.op('Sub', [g.constFloat32(1), amf], { elemType: 'float32' }), g.constFloat32(-3.4e38)], { elemType: 'float32' });
+    const trilI64 = g.constInt64(BigInt64Array.from({ length: S * S }, (_, i) => (Math.floor(i / S) >= i % S ? 1n : 0n)), [1, 1, S, S]);
+    const tril = g.op('Cast', [trilI64], { elemType: 'bool' }, { attrs: { to: attr.int(9) } });
+    let h = x;
+    for (let layer = 0; layer < 2; layer++) {
+      const q = heads(g.op('MatMul', [h, w(1 + layer)], { elemType: 'float32' }), [0, 2, 1, 3]);
+      const kT = heads(g.op('MatMul', [h, w(3 + layer)], { elemType: 'float32' }), [0, 2, 3, 1]);
+      const v = heads(g.op('MatMul', [h, w(5 + layer)], { elemType: 'float32' }), [0, 2, 1, 3]);
+      let s = g.op('Div', [g.op('MatMul', [q, kT], { elemType: 'float32' }), g.constFloat32(2)], { elemType: 'float32' });
+      if (layer === 0) s = g.op('Where', [tril, s, g.constFloat32(-3.4e38)], { elemType: 'float32' });
+      s = g.op('Add', [s, pad], { elemType: 'float32' });
+      const p = g.op('Softmax', [s], { elemType: 'float32' }, { attrs: { axis: attr.int(-1) } });
+      const c = g.op('MatMul', [p, v], { elemType: 'float32' });
+      const c3 = g.op('Reshape', [g.op('Transpose', [c], { elemType: 'float32' }, { attrs: { perm: attr.ints([0, 2, 1, 3]) } }), g.constInt64([1, S, hidden])], { elemType: 'float32' });
+      h = g.op('Add', [h, c3], { elemType: 'float32' });
+    }
+    g.output(h, 'y');
+    const [gpt2, bert] = detect(g.toModelBytes()) as [AttentionBlock, AttentionBlock];
+    expect(gpt2).toMatchObject({ causal: true, keyMask: false, masking: 'add' });
+    expect(bert).toMatchObject({ causal: false, keyMask: true, masking: 'add' });
   });
 
   it('handles a prescaled Q, a head size read at run time, and masks fed as graph inputs', () => {

@@ -4,7 +4,8 @@
  */
 import type { ConstValue } from '../onnxModel';
 import type { GraphIndex } from './graphIndex';
-import { regionBehind } from './graphWalk';
+import { regionBehind, shapeVector } from './graphWalk';
+import { intsAttribute } from '../onnxModel';
 
 /** A constant whose last two axes form a lower-triangular pattern (one value on/below the diagonal, another above). */
 function isTriangularConstant(c: ConstValue): boolean {
@@ -43,5 +44,46 @@ export function causalFromMask(g: GraphIndex, mask: string): boolean | 'unknown'
   }
   // A mask with one query row ([B, 1, 1, T]) only removes keys: padding, not causal.
   if (shape !== undefined && shape.length >= 2 && shape[shape.length - 2] === 1) return false;
+  if (shape === undefined && oneQueryRow(g, mask)) return false;
   return reachedInputs ? 'unknown' : false;
+}
+
+/** Elementwise ops a mask is computed through (HF's (1 − mask) · min, torch's Where(mask, −inf, 0), casts, comparisons). */
+const MASK_ELEMENTWISE = new Set(['Cast', 'Identity', 'Sub', 'Mul', 'Add', 'Where', 'Not', 'Equal', 'Neg']);
+
+/**
+ * Is the mask one query row wide ([.., 1, keys]) by its construction, where no shape is declared?
+ * Walking back through elementwise ops to the op that lays it out: an Unsqueeze of a 2D
+ * [B, keys] input at axes {1, 2} (HF's attention_mask[:, None, None, :]), or a Reshape whose
+ * target has 1 in the second-last place (nn.MultiheadAttention's [B·H, 1, keys]).
+ */
+export function oneQueryRow(g: GraphIndex, mask: string): boolean {
+  const queue = [mask];
+  const seen = new Set<string>();
+  while (queue.length > 0 && seen.size < 32) {
+    const v = queue.shift() as string;
+    if (seen.has(v)) continue;
+    seen.add(v);
+    const p = g.producerOf(v);
+    if (p === undefined) continue;
+    const op = p.opType ?? '';
+    if (op === 'Reshape') {
+      const t = shapeVector(g, p.input?.[1] ?? '');
+      if (t !== undefined && t.length >= 3 && t[t.length - 2] === 1) return true;
+      continue;
+    }
+    if (op === 'Unsqueeze') {
+      const axes = intsAttribute(p, 'axes') ?? g.constValue(p.input?.[1] ?? '', 8)?.values;
+      const inRank = g.rankOf(p.input?.[0] ?? '');
+      if (axes !== undefined && inRank === 2 && axes.length === 2 && [...axes].sort().join(',') === '1,2') return true;
+      if (axes !== undefined && axes.length === 1) queue.push(p.input?.[0] ?? '');
+      continue;
+    }
+    if (op === 'Expand') {
+      queue.push(p.input?.[0] ?? '');
+      continue;
+    }
+    if (MASK_ELEMENTWISE.has(op)) for (const i of p.input ?? []) if (i !== '' && !g.isConstant(i)) queue.push(i);
+  }
+  return false;
 }

@@ -2,7 +2,7 @@
  * exposeAttention: extra graph outputs `attention.<layer>` float32 [B, H, Sq, Sk], the weights the
  * ·V MatMul really uses (the softmax output after any grouped-query K/V expansion, so H = query
  * heads; after an intervention, the intervened weights; after a replacement, the variant's
- * implied attention matrix).
+ * implied attention matrix). A block computed as [B·H, Sq, Sk] is reshaped to that layout.
  */
 import { flagLayers } from './blocks';
 import { FLOAT, tensorInfo } from './graphEditor';
@@ -16,7 +16,10 @@ export const exposeAttention: BlockOperation<OptionsOf<'exposeAttention'>> = {
   edit: (site, _options, ctx) => {
     const { ed, shape } = ctx;
     const name = ed.claim(`${EXPOSED_ATTENTION_PREFIX}${site.block.index}`);
-    ed.op(site.at, 'Identity', [site.weights], name, [], name);
+    // A Reshape rather than an Identity: a 3D block ([B·H, Sq, Sk], as nn.MultiheadAttention
+    // exports) is exposed as [B, H, Sq, Sk] like every other; for a 4D block it changes nothing.
+    const target = ed.constInt64(`surgery/layer${site.block.index}/exposed_shape`, [4], [shape.batch, site.heads, shape.seqLen, shape.seqLen]);
+    ed.op(site.at, 'Reshape', [site.weights, target], name, [], name);
     ed.outputs.push(tensorInfo(name, FLOAT, [shape.batch, site.heads, shape.seqLen, shape.seqLen]));
     ctx.exposed.push(name);
   },

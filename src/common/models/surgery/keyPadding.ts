@@ -5,6 +5,7 @@
  */
 import type { AttentionBlock } from '../attentionDetect';
 import { defaultOpset } from '../onnxModel';
+import { GraphIndex } from '../attentionDetect/graphIndex';
 import { describeBlock } from './blocks';
 import type { GraphEditor } from './graphEditor';
 import { FLOAT, INT64, intAttr, reduceSumLast } from './graphEditor';
@@ -40,7 +41,23 @@ export function keyLengthsFromBias(ctx: SurgeryContext, b: AttentionBlock, at: n
   const allowed = allowedKeysFromBias(ed, b, at, what);
   const rows = ed.op(at, 'Reshape', [allowed, ed.constInt64(`${p}key_rows_shape`, [2], [-1, shape.seqLen])], `${p}key_rows`);
   const counts = reduceSumLast(ed, at, rows, 2, false, `${p}key_counts`, defaultOpset(ctx.model) ?? 17);
-  const perBatch = ed.op(at, 'Expand', [counts, ed.constInt64(`${p}batch_shape`, [1], [shape.batch])], `${p}key_counts_b`);
+  const H = b.heads ?? 0;
+  // A 3D block's mask has a row per batch·head ([B·H, 1, S]): every head of a batch row has the same count.
+  const perBatch = blockIsRank3(ctx, b)
+    ? ed.op(at, 'Gather', [ed.op(at, 'Reshape', [counts, ed.constInt64(`${p}key_counts_bh_shape`, [2], [shape.batch, H])], `${p}key_counts_bh`), ed.constInt64(`${p}first_head`, [], [0])], `${p}key_counts_b`, [intAttr('axis', 1)])
+    : ed.op(at, 'Expand', [counts, ed.constInt64(`${p}batch_shape`, [1], [shape.batch])], `${p}key_counts_b`);
   ctx.notes.push(`layer ${b.index}: the key-padding mask is passed to the variant as key lengths (the allowed keys must be a prefix: right padding)`);
   return ed.op(at, 'Cast', [perBatch], `${p}key_lengths`, [intAttr('to', INT64)]);
+}
+
+const indexes = new WeakMap<object, GraphIndex>();
+
+/** Is the block computed in 3D, [B·H, S, D] (as torch exports nn.MultiheadAttention), rather than [B, H, S, D]? */
+export function blockIsRank3(ctx: SurgeryContext, b: AttentionBlock): boolean {
+  let g = indexes.get(ctx.model);
+  if (g === undefined) {
+    g = new GraphIndex(ctx.model);
+    indexes.set(ctx.model, g);
+  }
+  return b.values.q !== undefined && g.rankOf(b.values.q) === 3;
 }

@@ -69,10 +69,17 @@ export function sha256HexPure(data: Uint8Array): string {
 
 /**
  * Stable cache key of a modified model: SHA-256 of the canonical JSON (sorted keys, defaults
- * filled in by parsing) of the model's sha256, the modification and the shape.
+ * filled in by parsing) of the surgery revision, the model's sha256, the modification and the shape.
  */
+/**
+ * The revision of what surgery writes. It is part of every key, so a cache of modified models
+ * written by an earlier revision is not read back after surgery changed: bump it with any change
+ * to the graphs surgery produces.
+ */
+export const SURGERY_REVISION = 2;
+
 export function modificationKey(modelSha256: string, modification: ModificationInput | Modification, shape: SurgeryShape | null): string {
   const m = parseModification(modification);
-  const text = canonical({ model: modelSha256.toLowerCase(), modification: m, shape: shape === null ? null : { batch: shape.batch, seqLen: shape.seqLen } });
+  const text = canonical({ surgery: SURGERY_REVISION, model: modelSha256.toLowerCase(), modification: m, shape: shape === null ? null : { batch: shape.batch, seqLen: shape.seqLen } });
   return sha256HexPure(new TextEncoder().encode(text));
 }

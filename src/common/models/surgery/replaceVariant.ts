@@ -3,7 +3,8 @@
  * `heads`, only those heads take the variant's output (a Where per head); the others keep the
  * exact output. Causality comes from the block's detection.
  */
-import { checkHeads, headMask } from './blocks';
+import { checkHeads, describeBlock, headMask } from './blocks';
+import { SurgeryError } from './modification';
 import type { BlockOperation, OptionsOf } from './operation';
 import { spliceVariant } from './spliceVariant';
 
@@ -24,6 +25,7 @@ export const replaceVariant: BlockOperation<OptionsOf<'replace'>> = {
       if (p !== undefined) site.weights = p;
       return;
     }
+    if (o.endsWith('o_rank3')) throw new SurgeryError(`replace: ${describeBlock(b)} is computed as [batch·heads, S, D]; replacing only some of its heads is not supported (replace every head)`);
     const e = ed.edit(at);
     const exact = ed.fresh(`surgery/layer${b.index}/exact_out`);
     e.output = [exact, ...(e.output ?? []).slice(1)];

@@ -19,7 +19,7 @@ import type { AttentionBlock } from '../attentionDetect';
 import { defaultOpset, int64ToNumber } from '../onnxModel';
 import { describeBlock, requireCausalKnown, requireHeads } from './blocks';
 import { intsAttr } from './graphEditor';
-import { keyLengthsFromBias } from './keyPadding';
+import { blockIsRank3, keyLengthsFromBias } from './keyPadding';
 import { SurgeryError } from './modification';
 import type { SurgeryContext } from './operation';
 
@@ -159,9 +159,30 @@ export function spliceVariant(ctx: SurgeryContext, b: AttentionBlock, variant: V
   if (pv === undefined || q === undefined || k === undefined || v === undefined) throw new SurgeryError(`${what}: ${describeBlock(b)} lacks its Q, K or V values`);
   const at = pv.index;
   const prefix = `surgery/layer${b.index}/`;
-  const qk = variantQK(ctx, b, variant, { q, k, D, at, prefix });
+  const split = splitLayout(ctx, b, { q, k, v, H, D, at, prefix });
+  const qk = variantQK(ctx, b, variant, { q: split.q, k: split.k, D, at, prefix });
   const keyLengths = keyLengthsFromBias(ctx, b, at, what);
   const dims: AttentionDims = { batch: shape.batch, heads: H, kvHeads: H, seqQ: shape.seqLen, seqK: shape.seqLen, headDim: D, valueDim: D };
   const parts = variantGraph(ctx, variant, dims, { causal, probabilities: wantProbs, keyLengths: keyLengths !== null });
-  return insertVariant(ctx, parts, { at, prefix, q: qk.q, k: qk.k, v, keyLengths }, wantProbs);
+  const out = insertVariant(ctx, parts, { at, prefix, q: qk.q, k: qk.k, v: split.v, keyLengths }, wantProbs);
+  if (!split.rank3) return out;
+  // Back to the block's own [B·H, Sq, D].
+  const o3 = ctx.ed.op(at, 'Reshape', [out.o, ctx.ed.constInt64(`${prefix}o_rank3_shape`, [3], [shape.batch * H, shape.seqLen, D])], `${prefix}o_rank3`);
+  return { o: o3, p: out.p };
+}
+
+/**
+ * Q, Kᵀ and V in the [B, H, S, D] layout variants read: as they are, or for a block computed
+ * in 3D ([B·H, S, D], as torch exports nn.MultiheadAttention) reshaped to it.
+ */
+function splitLayout(ctx: SurgeryContext, b: AttentionBlock, x: { q: string; k: string; v: string; H: number; D: number; at: number; prefix: string }): { q: string; k: string; v: string; rank3: boolean } {
+  const { ed, shape } = ctx;
+  const rank3 = blockIsRank3(ctx, b);
+  if (!rank3) return { q: x.q, k: x.k, v: x.v, rank3 };
+  if (b.kvHeads !== null && b.kvHeads !== x.H) throw new SurgeryError(`${what}: ${describeBlock(b)} is computed as [batch·heads, S, D] with grouped key/value heads, which is not supported`);
+  const to4 = (value: string, name: string, dims: readonly number[]): string =>
+    ed.op(x.at, 'Reshape', [value, ed.constInt64(`${x.prefix}${name}_rank4_shape`, [4], dims)], `${x.prefix}${name}_rank4`);
+  const { batch: B, seqLen: S } = shape;
+  ctx.notes.push(`layer ${b.index}: Q, K and V reshaped from [batch·heads, S, D] to [batch, heads, S, D] for the variant`);
+  return { q: to4(x.q, 'q', [B, x.H, S, x.D]), k: to4(x.k, 'kT', [B, x.H, x.D, S]), v: to4(x.v, 'v', [B, x.H, S, x.D]), rank3 };
 }

@@ -12,7 +12,7 @@ export const addMaskStep: ScorePathStep = {
       path.maskNode = node;
       path.maskValue = operands.other;
       path.masking = 'add';
-    }
+    } else path.furtherMasks.push(operands.other);
     return operands.scores;
   },
 };

@@ -19,6 +19,8 @@ export interface ScorePath {
   maskNode?: NodeProto;
   maskValue?: string;
   masking: AttentionMasking;
+  /** The masks further from the Softmax (GPT-2 applies a causal Where, then adds the padding bias). */
+  readonly furtherMasks: string[];
 }
 
 export interface BackwardsWalk extends Readonly<ScorePath> {
@@ -42,7 +44,7 @@ const SCORE_PATH_STEPS: readonly ScorePathStep[] = [passThroughStep, scaleStep, 
 
 export function walkBackFromSoftmax(g: GraphIndex, softmax: NodeProto): BackwardsWalk | undefined {
   let cur = softmax.input?.[0] ?? '';
-  const path: ScorePath = { scaling: 'none', scale: null, masking: 'none' };
+  const path: ScorePath = { scaling: 'none', scale: null, masking: 'none', furtherMasks: [] };
   for (let step = 0; step < 16; step++) {
     const p = g.producerOf(cur);
     if (p === undefined) return undefined;

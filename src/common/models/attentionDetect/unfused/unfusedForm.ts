@@ -10,7 +10,7 @@
  */
 import type { NodeProto } from '../../onnxModel';
 import { intAttribute } from '../../onnxModel';
-import { causalFromMask } from '../causalMask';
+import { causalFromMask, oneQueryRow } from '../causalMask';
 import type { GraphIndex } from '../graphIndex';
 import { inOnnxDomain, positive } from '../graphWalk';
 import { hasRope } from '../rope';
@@ -90,8 +90,12 @@ function headCounts(g: GraphIndex, values: { q: string; k: string; v: string; sc
 /** Causality from the mask's computation; a mask of one query row that is not causal is a key-padding mask. */
 function maskKind(g: GraphIndex, back: BackwardsWalk): { readonly causal: boolean | 'unknown'; readonly keyMask: boolean } {
   const causal: boolean | 'unknown' = back.maskValue === undefined ? false : causalFromMask(g, back.maskValue);
+  // A causal mask further back makes the block causal, whatever the nearest mask is (a padding bias).
+  if (causal !== true && back.furtherMasks.some((m) => causalFromMask(g, m) === true)) {
+    return { causal: true, keyMask: false };
+  }
   const maskShape = back.maskValue === undefined ? undefined : g.shapeOf(back.maskValue);
-  const keyMask = causal === false && maskShape !== undefined && maskShape.length >= 2 && maskShape[maskShape.length - 2] === 1;
+  const keyMask = causal === false && back.maskValue !== undefined && (maskShape !== undefined ? maskShape.length >= 2 && maskShape[maskShape.length - 2] === 1 : oneQueryRow(g, back.maskValue));
   return { causal, keyMask };
 }
 

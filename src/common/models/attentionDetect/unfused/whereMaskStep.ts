@@ -12,7 +12,7 @@ export const whereMaskStep: ScorePathStep = {
       path.maskNode = node;
       path.maskValue = cond;
       path.masking = 'where';
-    }
+    } else path.furtherMasks.push(cond);
     return operands.scores;
   },
 };
