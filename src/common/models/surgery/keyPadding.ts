@@ -4,25 +4,47 @@
  * for variants the number of allowed keys per batch row (key_lengths, right padding).
  */
 import type { AttentionBlock } from '../attentionDetect';
+import type { ModelProto, NodeProto } from '../onnxModel';
 import { defaultOpset } from '../onnxModel';
+import { scoresOperand } from '../attentionDetect/unfused/qkMatMul';
 import { GraphIndex } from '../attentionDetect/graphIndex';
 import { describeBlock } from './blocks';
 import type { GraphEditor } from './graphEditor';
-import { FLOAT, INT64, intAttr, reduceSumLast } from './graphEditor';
+import { BOOL, FLOAT, INT64, intAttr, intsAttr, reduceSumLast } from './graphEditor';
 import { SurgeryError } from './modification';
 import type { SurgeryContext } from './operation';
 
 /** An additive key bias at or below this masks the key out (BERT-style models use −10000, others −1e9 or −inf). */
 const MASKED_BIAS_THRESHOLD = -1000;
 
-/** float32 [b, 1, 1, S]: 1 where a key-padding bias allows the key, 0 where it masks it out. */
-export function allowedKeysFromBias(ed: GraphEditor, b: AttentionBlock, at: number, what: string): string {
+/**
+ * float32, the mask's layout ([b, 1, 1, S] usually): 1 where a key-padding mask allows the key, 0
+ * where it masks it out. An additive bias allows keys whose bias is above MASKED_BIAS_THRESHOLD; a
+ * Where allows them where it keeps the scores: its condition for Where(cond, scores, fill),
+ * the negated condition for Where(cond, fill, scores) (masked_fill, as DistilBERT writes it).
+ */
+export function allowedKeysFromBias(ed: GraphEditor, b: AttentionBlock, at: number, what: string, model?: ModelProto): string {
   const mask = b.values.mask;
   if (mask === undefined || !b.keyMask) throw new SurgeryError(`${what}: ${describeBlock(b)} has no key-padding mask`);
-  if (b.masking !== 'add') throw new SurgeryError(`${what}: ${describeBlock(b)} applies its key-padding mask with a Where; only additive padding masks can be carried over`);
   const p = `surgery/layer${b.index}/`;
+  if (b.masking === 'where') {
+    const where = b.nodes.mask === undefined || model === undefined ? undefined : model.graph?.node?.[b.nodes.mask.index];
+    const scoresSecond = where !== undefined && where.input?.[0] === mask ? keepsScoresOnTrue(model as ModelProto, where) : undefined;
+    if (scoresSecond === undefined) throw new SurgeryError(`${what}: ${describeBlock(b)} masks with a Where whose kept branch could not be told from the graph`);
+    const cond = ed.op(at, 'Cast', [mask], `${p}key_cond`, [intAttr('to', BOOL)]);
+    const allowed = scoresSecond ? cond : ed.op(at, 'Not', [cond], `${p}key_allowed`);
+    return ed.op(at, 'Cast', [allowed], `${p}key_allowed_f`, [intAttr('to', FLOAT)]);
+  }
+  if (b.masking !== 'add') throw new SurgeryError(`${what}: ${describeBlock(b)} applies its key-padding mask inside a fused op; it cannot be carried over`);
   const allowed = ed.op(at, 'Greater', [mask, ed.constFloat(`${p}masked_bias`, [], [MASKED_BIAS_THRESHOLD])], `${p}key_allowed`);
   return ed.op(at, 'Cast', [allowed], `${p}key_allowed_f`, [intAttr('to', FLOAT)]);
+}
+
+/** Does this Where keep the scores where its condition is true (the scores are its second input)? */
+function keepsScoresOnTrue(model: ModelProto, where: NodeProto): boolean | undefined {
+  const ops = scoresOperand(new GraphIndex(model), where.input?.[1] ?? '', where.input?.[2] ?? '');
+  if (ops === undefined) return undefined;
+  return ops.scores === where.input?.[1];
 }
 
 /**
@@ -38,9 +60,14 @@ export function keyLengthsFromBias(ctx: SurgeryContext, b: AttentionBlock, at: n
   }
   const { ed, shape } = ctx;
   const p = `surgery/layer${b.index}/`;
-  const allowed = allowedKeysFromBias(ed, b, at, what);
-  const rows = ed.op(at, 'Reshape', [allowed, ed.constInt64(`${p}key_rows_shape`, [2], [-1, shape.seqLen])], `${p}key_rows`);
-  const counts = reduceSumLast(ed, at, rows, 2, false, `${p}key_counts`, defaultOpset(ctx.model) ?? 17);
+  const allowed = allowedKeysFromBias(ed, b, at, what, ctx.model);
+  const opset = defaultOpset(ctx.model) ?? 17;
+  // [b, …, S] → [b, rows, S] (Reshape's 0 keeps the mask's leading dimension) → allowed in any row → count per b.
+  const rows = ed.op(at, 'Reshape', [allowed, ed.constInt64(`${p}key_rows_shape`, [3], [0, -1, shape.seqLen])], `${p}key_rows`);
+  const anyRow = opset >= 18
+    ? ed.op(at, 'ReduceMax', [rows, ed.constInt64(`${p}key_rows_axes`, [1], [1])], `${p}key_any_row`, [intAttr('keepdims', 0)])
+    : ed.op(at, 'ReduceMax', [rows], `${p}key_any_row`, [intsAttr('axes', [1]), intAttr('keepdims', 0)]);
+  const counts = reduceSumLast(ed, at, anyRow, 2, false, `${p}key_counts`, opset);
   const H = b.heads ?? 0;
   // A 3D block's mask has a row per batch·head ([B·H, 1, S]): every head of a batch row has the same count.
   const perBatch = blockIsRank3(ctx, b)

@@ -10,7 +10,7 @@ export const uniform: Intervention = ({ ctx, block: b, at, prefix, what, mix, pr
   const S = ctx.shape.seqLen;
   if (b.keyMask) {
     // Uniform over each row's allowed keys, read from the padding bias at run time.
-    const allowed = allowedKeysFromBias(ed, b, at, what);
+    const allowed = allowedKeysFromBias(ed, b, at, what, ctx.model);
     const count = reduceSumLast(ed, at, allowed, 4, true, `${prefix}/allowed_count`, defaultOpset(ctx.model) ?? 17);
     const row = ed.op(at, 'Div', [allowed, count], `${prefix}/row`);
     return mix(ed.op(at, 'Expand', [row, probsShape()], `${prefix}/weights`));
