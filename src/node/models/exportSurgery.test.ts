@@ -6,6 +6,8 @@
  *   the scores multiplied by 1, and the key-padding mask is a Where over a Reshape of attention_mask.
  * - distilbert-style: Q divided by √d before the product, padding by masked_fill (a Where that
  *   keeps the scores where the condition is false) over a mask expanded to the scores' shape.
+ * - gpt2-style: packed QKV split, scores divided by a scale computed from Shape(v), a causal
+ *   Where over a sliced lower-triangular buffer, then the padding bias added.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -51,12 +53,12 @@ afterAll(async () => {
   for (const s of sessions) await s.release();
 });
 
-async function run({ proto, ref, B, S }: Fixture, mod: ModificationInput | null): Promise<Record<string, Float32Array>> {
+async function run({ proto, ref, B, S }: Fixture, mod: ModificationInput | null, extra: Record<string, number[][]> = {}): Promise<Record<string, Float32Array>> {
   const m = mod === null ? proto : applyModification(proto, mod, { batch: B, seqLen: S }).model;
   const session = await ort.InferenceSession.create(onnx.ModelProto.encode(m).finish());
   sessions.push(session);
   const ints = (rows: number[][]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(rows.flat(), (x) => BigInt(x)), [B, S]);
-  const r = await session.run({ input_ids: ints(ref.input_ids), attention_mask: ints(ref.attention_mask) });
+  const r = await session.run({ input_ids: ints(ref.input_ids), attention_mask: ints(ref.attention_mask), ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, ints(v)])) });
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.data as Float32Array]));
 }
 
@@ -154,5 +156,49 @@ describe('DistilBERT-style attention (Q scaled first, masked_fill padding)', () 
       for (let j = 0; j < S; j++) expect(a[(b * 4 * S) * S + j]).toBeCloseTo(ref.attention_mask[b]?.[j] === 1 ? 1 / real : 0, 6);
     }
     expect(maxDiff(out.logits as Float32Array, ref.logits.flat())).toBeGreaterThan(1e-4);
+  });
+});
+
+describe('GPT-2-style attention (causal Where on a sliced tril buffer, then the padding bias)', () => {
+  const f = fixture('gpt2-style');
+  const { proto, ref, S } = f;
+  const feeds = { position_ids: ref.input_ids.map((row) => row.map((_, i) => i)) };
+
+  it('is found causal, with its heads, head size and the scale folded from Shape(v)', () => {
+    const blocks = findAttentionBlocks(proto);
+    expect(blocks).toHaveLength(2);
+    for (const b of blocks) {
+      expect(b).toMatchObject({ form: 'unfused', heads: 4, headSize: 8, causal: true, scaling: 'div' });
+      expect(b.scale).toBeCloseTo(1 / Math.sqrt(8), 6);
+    }
+  });
+
+  it('exposes causal attention equal to the reference, the logits unchanged', async () => {
+    const out = await run(f, { exposeAttention: true }, feeds);
+    expect(maxDiff(out.logits as Float32Array, ref.logits.flat(2))).toBeLessThan(1e-4);
+    checkAttention(f, out, 4);
+  });
+
+  it('a causal sliding window covering every position reproduces exact logits; a window of 1 does not', async () => {
+    const wide = await run(f, { replace: { variant: { kind: 'sliding', window: S } } }, feeds);
+    expect(maxDiff(wide.logits as Float32Array, ref.logits.flat(2))).toBeLessThan(1e-4);
+    const narrow = await run(f, { replace: { variant: { kind: 'sliding', window: 1 } } }, feeds);
+    expect(maxDiff(narrow.logits as Float32Array, ref.logits.flat(2))).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('uniform attention on a causal block with padding', () => {
+  it('spreads row i over the unpadded keys j ≤ i', async () => {
+    const f = fixture('gpt2-style');
+    const out = await run(f, { exposeAttention: true, intervene: { kind: 'uniform' } }, { position_ids: f.ref.input_ids.map((row) => row.map((_, i) => i)) });
+    const a = out['attention.0'] as Float32Array;
+    const { B, S, ref } = f;
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < S; i++) {
+        const allowed = Array.from({ length: S }, (_, j) => j <= i && ref.attention_mask[b]?.[j] === 1);
+        const n = allowed.filter(Boolean).length;
+        for (let j = 0; j < S; j++) expect(a[((b * 4) * S + i) * S + j]).toBeCloseTo(allowed[j] ? 1 / n : 0, 6);
+      }
+    }
   });
 });

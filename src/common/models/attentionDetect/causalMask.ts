@@ -73,10 +73,7 @@ export function oneQueryRow(g: GraphIndex, mask: string): boolean {
       continue;
     }
     if (op === 'Unsqueeze') {
-      const axes = intsAttribute(p, 'axes') ?? g.constValue(p.input?.[1] ?? '', 8)?.values;
-      const inRank = g.rankOf(p.input?.[0] ?? '');
-      if (axes !== undefined && inRank === 2 && axes.length === 2 && [...axes].sort().join(',') === '1,2') return true;
-      if (axes !== undefined && axes.length === 1) queue.push(p.input?.[0] ?? '');
+      if (unsqueezedToOneRow(g, v)) return true;
       continue;
     }
     if (op === 'Expand') {
@@ -86,4 +83,31 @@ export function oneQueryRow(g: GraphIndex, mask: string): boolean {
     if (MASK_ELEMENTWISE.has(op)) for (const i of p.input ?? []) if (i !== '' && !g.isConstant(i)) queue.push(i);
   }
   return false;
+}
+
+/**
+ * Does a chain of Unsqueezes lay a 2D [B, keys] value out with a 1 in the second-last place
+ * (attention_mask[:, None, None, :], written as one Unsqueeze or several)?
+ */
+function unsqueezedToOneRow(g: GraphIndex, value: string): boolean {
+  const chain: number[][] = [];
+  let cur = value;
+  for (let p = g.producerOf(cur); p?.opType === 'Unsqueeze' && chain.length < 4; p = g.producerOf(cur)) {
+    const axes = intsAttribute(p, 'axes') ?? g.constValue(p.input?.[1] ?? '', 8)?.values;
+    if (axes === undefined) return false;
+    chain.unshift([...axes]);
+    cur = p.input?.[0] ?? '';
+  }
+  if (g.rankOf(cur) !== 2) return false;
+  // Replay the insertions on [B, keys]; true marks an inserted axis.
+  let layout = [false, false];
+  for (const axes of chain) {
+    const rank = layout.length + axes.length;
+    const at = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
+    const next: boolean[] = [];
+    let from = 0;
+    for (let i = 0; i < rank; i++) next.push(at.has(i) ? true : (layout[from++] ?? false));
+    layout = next;
+  }
+  return layout.length >= 3 && layout[layout.length - 2] === true && layout[layout.length - 1] === false;
 }

@@ -162,7 +162,12 @@ export class GraphIndex {
     if (p === undefined || depth > 8) return false;
     const op = p.opType ?? '';
     if (op === 'Shape' || op === 'Size') return true;
-    if (['Sqrt', 'Cast', 'Identity', 'Reciprocal', 'Div', 'Mul', 'Gather', 'Slice', 'Unsqueeze', 'Squeeze', 'Reshape', 'Pow', 'ConstantOfShape'].includes(op)) {
+    if (op === 'ConstantOfShape') {
+      // A scalar filled from a constant shape of one element or none (torch writes torch.full([], x) so).
+      const shape = this.constValue(p.input?.[0] ?? '', 16);
+      return shape !== undefined && shape.values.reduce((a, b) => a * b, 1) <= 1;
+    }
+    if (['Sqrt', 'Cast', 'Identity', 'Reciprocal', 'Div', 'Mul', 'Add', 'Sub', 'Gather', 'Slice', 'Unsqueeze', 'Squeeze', 'Reshape', 'Pow', 'ConstantOfShape'].includes(op)) {
       return (p.input ?? []).filter((i) => i !== '').every((i) => this.isScalarFactor(i, depth + 1));
     }
     return false;

@@ -41,7 +41,8 @@ export interface AttentionBlock {
   /**
    * True where the mask only removes keys: a mask value of one query row ([.., 1, Sk]), such as
    * the padding bias a BERT-style model builds from its attention_mask input. Graph surgery then
-   * passes the allowed keys on to variants and interventions.
+   * passes the allowed keys on to variants and interventions. A causal block can have one too
+   * (GPT-2 adds the padding bias after its causal Where): then both apply.
    */
   readonly keyMask: boolean;
   readonly heads: number | null;

@@ -54,7 +54,7 @@ function keepsScoresOnTrue(model: ModelProto, where: NodeProto): boolean | undef
  * as tokenizers pad. null for a block without a mask or with a causal one.
  */
 export function keyLengthsFromBias(ctx: SurgeryContext, b: AttentionBlock, at: number, what: string): string | null {
-  if (b.values.mask === undefined || b.causal !== false) return null;
+  if (b.values.mask === undefined || b.causal === 'unknown' || (b.causal && !b.keyMask)) return null;
   if (!b.keyMask) {
     throw new SurgeryError(`${what}: ${describeBlock(b)} has a mask with a row per query that is not causal; only causal masks and key-padding masks ([.., 1, keys]) can be carried over to a variant`);
   }

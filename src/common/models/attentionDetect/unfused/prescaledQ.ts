@@ -5,6 +5,7 @@
  */
 import type { NodeProto } from '../../onnxModel';
 import type { GraphIndex } from '../graphIndex';
+import { foldSmall } from '../shapeEval';
 
 /** Ops between a projection and the product that carry Q or K unchanged (layout only). */
 const LAYOUT_OPS = new Set(['Transpose', 'Reshape', 'Cast', 'Identity', 'Unsqueeze', 'Squeeze', 'Expand', 'Tile', 'Contiguous']);
@@ -34,7 +35,8 @@ export function operandScales(g: GraphIndex, value: string): OperandScale[] {
     const [a, b] = p.input as [string, string];
     const factor = g.isScalarFactor(b) ? b : op === 'Mul' && g.isScalarFactor(a) ? a : undefined;
     if (factor === undefined) break;
-    const c = g.constValue(factor, 1)?.values[0];
+    const folded = foldSmall(g, factor);
+    const c = folded?.length === 1 ? folded[0] : undefined;
     out.push({ node: p, factor: c === undefined || c === 0 ? null : op === 'Div' ? 1 / c : c });
     cur = factor === b ? a : b;
   }

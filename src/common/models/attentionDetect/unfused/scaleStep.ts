@@ -1,4 +1,5 @@
 /** A Div or Mul of the scores by a scalar factor (a constant or a small computation over shapes): the score scale. */
+import { foldSmall } from '../shapeEval';
 import type { ScorePathStep } from './scorePath';
 
 export const scaleStep: ScorePathStep = {
@@ -14,7 +15,8 @@ export const scaleStep: ScorePathStep = {
     if (path.scaleNode === undefined) {
       path.scaleNode = node;
       path.scaling = op === 'Div' ? 'div' : 'mul';
-      const c = g.constValue(factor, 1)?.values[0];
+      const folded = foldSmall(g, factor);
+      const c = folded?.length === 1 ? folded[0] : undefined;
       path.scale = c === undefined || c === 0 ? null : op === 'Div' ? 1 / c : c;
     }
     return main;

@@ -91,8 +91,11 @@ function headCounts(g: GraphIndex, values: { q: string; k: string; v: string; sc
 function maskKind(g: GraphIndex, back: BackwardsWalk): { readonly causal: boolean | 'unknown'; readonly keyMask: boolean } {
   const causal: boolean | 'unknown' = back.maskValue === undefined ? false : causalFromMask(g, back.maskValue);
   // A causal mask further back makes the block causal, whatever the nearest mask is (a padding bias).
+  // The nearest mask is then the padding bias, if it is one query row wide: a key mask on top of causality.
   if (causal !== true && back.furtherMasks.some((m) => causalFromMask(g, m) === true)) {
-    return { causal: true, keyMask: false };
+    const near = back.maskValue === undefined ? undefined : g.shapeOf(back.maskValue);
+    const nearRow = back.maskValue !== undefined && (near !== undefined ? near.length >= 2 && near[near.length - 2] === 1 : oneQueryRow(g, back.maskValue));
+    return { causal: true, keyMask: nearRow };
   }
   const maskShape = back.maskValue === undefined ? undefined : g.shapeOf(back.maskValue);
   const keyMask = causal === false && back.maskValue !== undefined && (maskShape !== undefined ? maskShape.length >= 2 && maskShape[maskShape.length - 2] === 1 : oneQueryRow(g, back.maskValue));

@@ -10,7 +10,12 @@ export const uniform: Intervention = ({ ctx, block: b, at, prefix, what, mix, pr
   const S = ctx.shape.seqLen;
   if (b.keyMask) {
     // Uniform over each row's allowed keys, read from the padding bias at run time.
-    const allowed = allowedKeysFromBias(ed, b, at, what, ctx.model);
+    let allowed = allowedKeysFromBias(ed, b, at, what, ctx.model);
+    if (b.causal === true) {
+      // Padding on top of causality (GPT-2): the allowed keys of row i are the unpadded keys j ≤ i.
+      const tril = Float32Array.from({ length: S * S }, (_, i) => (i % S <= Math.floor(i / S) ? 1 : 0));
+      allowed = ed.op(at, 'Mul', [allowed, ed.constFloat(`${prefix}/causal_keys`, [1, 1, S, S], tril)], `${prefix}/allowed_causal`);
+    }
     const count = reduceSumLast(ed, at, allowed, 4, true, `${prefix}/allowed_count`, defaultOpset(ctx.model) ?? 17);
     const row = ed.op(at, 'Div', [allowed, count], `${prefix}/row`);
     return mix(ed.op(at, 'Expand', [row, probsShape()], `${prefix}/weights`));
