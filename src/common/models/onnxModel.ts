@@ -69,12 +69,22 @@ function describeDecodeFailure(e: unknown): { truncated: boolean; detail: string
   return { truncated, detail: msg };
 }
 
+export interface DecodeOnnxOptions {
+  /**
+   * `refuse` (default): weights stored as external data are an error, since the bytes alone are
+   * not the whole model; `keep`: decoded as they are, for a caller that reads and inlines them
+   * (externalData.ts).
+   */
+  readonly externalData?: 'refuse' | 'keep';
+}
+
 /**
  * Decode an ONNX model. `source` names the file in error messages ("x.bin is not an ONNX
  * model: ..."). Throws OnnxModelError for an empty file, bytes that are not an ONNX protobuf, a
- * truncated file, a model without a graph, and weights stored as external data (not supported yet).
+ * truncated file, a model without a graph, and (unless `externalData: 'keep'`) weights stored as
+ * external data: the stored models have theirs inlined at import (src/node/models/hfFolder.ts).
  */
-export function decodeOnnxModel(bytes: Uint8Array, source = 'the file'): ModelProto {
+export function decodeOnnxModel(bytes: Uint8Array, source = 'the file', opts: DecodeOnnxOptions = {}): ModelProto {
   if (bytes.length === 0) throw new OnnxModelError(`${source} is empty (0 bytes), not an ONNX model`);
   let model: ModelProto;
   try {
@@ -106,7 +116,7 @@ export function decodeOnnxModel(bytes: Uint8Array, source = 'the file'): ModelPr
     throw new OnnxModelError(`${source} has an empty graph (no nodes and no outputs), possibly truncated`);
   }
   const external = (graph.initializer ?? []).filter((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
-  if (external.length > 0) {
+  if (external.length > 0 && opts.externalData !== 'keep') {
     const files = new Set<string>();
     for (const t of external) {
       const loc = (t.externalData ?? []).find((e) => e.key === 'location')?.value;
@@ -114,7 +124,7 @@ export function decodeOnnxModel(bytes: Uint8Array, source = 'the file'): ModelPr
     }
     const where = files.size > 0 ? ` (in ${[...files].slice(0, 3).join(', ')}${files.size > 3 ? ', ...' : ''})` : '';
     throw new OnnxModelError(
-      `${source} stores ${external.length} weight tensor(s) as external data${where}; models with external data are not supported yet: save the model with its weights inside the .onnx file`,
+      `${source} stores ${external.length} weight tensor(s) as external data${where}; models with external data are not supported here: import the model's folder (\`attn import FOLDER\`, which inlines its external data) or save it with its weights inside the .onnx file`,
     );
   }
   return model;

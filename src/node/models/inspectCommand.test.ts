@@ -107,7 +107,7 @@ describe('inspectModelFile', () => {
     expect(formatInspection(i)).toContain('x  float32 [batch, ?]');
   });
 
-  it('refuses a model whose weights are external data, saying it is not supported yet', async () => {
+  it('refuses a model whose weights are external data, pointing to attn import', async () => {
     const proto = decodeOnnxModel(buildTestModel('unfused-div-add').bytes);
     const init = proto.graph?.initializer?.[0];
     if (init === undefined) throw new Error('test model has no initializer');
@@ -115,7 +115,7 @@ describe('inspectModelFile', () => {
     init.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
     init.externalData = [{ key: 'location', value: 'weights.bin' }];
     const path = await put('ext.onnx', onnx.ModelProto.encode(proto).finish());
-    await expect(inspectModelFile(path)).rejects.toThrow(/ext\.onnx stores 1 weight tensor\(s\) as external data \(in weights\.bin\); models with external data are not supported yet/);
+    await expect(inspectModelFile(path)).rejects.toThrow(/ext\.onnx stores 1 weight tensor\(s\) as external data \(in weights\.bin\); models with external data are not supported here: import the model's folder \(`attn import FOLDER`/);
   });
 
   it('recognises a real llama2.c checkpoint as not ONNX and points to the converter', async () => {
