@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION, migrations } from './migrations';
 
 const dir = fileURLToPath(new URL('./migrations/', import.meta.url));
-const TABLES = ['experiments', 'runs', 'params', 'metrics', 'artifacts', 'tags', 'notes', 'models'];
+const TABLES = ['experiments', 'runs', 'params', 'metrics', 'artifacts', 'tags', 'notes', 'models', 'model_details'];
 
 function applyAll(): Database.Database {
   const db = new Database(':memory:');
@@ -79,6 +79,26 @@ describe('migrations', () => {
     expect(() => db.prepare(insert).run('d.onnx', 'd'.repeat(64), 'disk')).toThrow(/CHECK constraint/);
     expect(() => db.prepare(insert).run('again.onnx', 'a'.repeat(64), 'upload')).toThrow(/UNIQUE/);
     expect(db.prepare("SELECT strict FROM pragma_table_list WHERE name = 'models'").pluck().get()).toBe(1);
+    db.close();
+  });
+
+  it('adds model_details in 004: one row per model, deleted with it, JSON columns checked; models stored before keep working', () => {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    for (const m of migrations.filter((m) => m.version <= 3)) db.exec(m.sql);
+    db.prepare("INSERT INTO models (id, name, sha256, bytes, path, source, created_ms) VALUES (1, 'a.onnx', ?, 10, '/x', 'upload', 5)").run('a'.repeat(64));
+    for (const m of migrations.filter((m) => m.version > 3)) db.exec(m.sql);
+    expect(db.prepare('SELECT count(*) FROM model_details').pluck().get()).toBe(0);
+    const insert = db.prepare('INSERT INTO model_details (model_id, attention_blocks, inputs_json, task_json, config_json) VALUES (?, ?, ?, ?, ?)');
+    expect(() => insert.run(2, 0, '[]', null, null)).toThrow(/FOREIGN KEY/);
+    expect(() => insert.run(1, -1, '[]', null, null)).toThrow(/CHECK constraint/);
+    expect(() => insert.run(1, 0, '{}', null, null)).toThrow(/CHECK constraint/);
+    expect(() => insert.run(1, 0, '[]', '[1]', null)).toThrow(/CHECK constraint/);
+    expect(() => insert.run(1, 0, '[]', null, '{not json')).toThrow(/CHECK constraint/);
+    insert.run(1, 4, '[]', '{"kind":"next-token","output":"logits"}', '{}');
+    expect(() => insert.run(1, 4, '[]', null, null)).toThrow(/UNIQUE|PRIMARY KEY/);
+    db.prepare('DELETE FROM models WHERE id = 1').run();
+    expect(db.prepare('SELECT count(*) FROM model_details').pluck().get()).toBe(0);
     db.close();
   });
 

@@ -15,7 +15,7 @@
  *   store.artifacts    add, list, get, names
  *   store.tags         add, remove
  *   store.notes        add, list
- *   store.models       add, list, get, delete
+ *   store.models       add, list, get, delete, setDetails, details, detailsSummaries
  *
  * and `store.transaction(fn)` runs several of those calls as one transaction.
  *
@@ -57,7 +57,8 @@ export type { MetricInput } from '../../common/contract';
 export { ARTIFACT_DTYPES } from './artifacts';
 export type { Artifact, ArtifactDtype, ArtifactInfo, ArtifactInput } from './artifacts';
 export type { Note } from './notes';
-export type { ModelInput, ModelSource, StoredModel } from './models';
+export type { ModelDetailsInput, ModelDetailsSummary, ModelFolderFile, ModelInput, ModelSource, StoredModel, StoredModelDetails } from './models';
+export { MODEL_FOLDER_FILES } from './models';
 export type { ExperimentsRepository } from './experiments';
 export type { RunsRepository } from './runs';
 export type { ParamsRepository } from './params';

@@ -13,6 +13,7 @@
 import m001 from './001_initial.sql?raw';
 import m002 from './002_models.sql?raw';
 import m003 from './003_model_source_convert.sql?raw';
+import m004 from './004_model_details.sql?raw';
 
 export interface Migration {
   /** The schema version the database is at after this migration (its file number). */
@@ -26,6 +27,7 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: '001_initial', sql: m001 },
   { version: 2, name: '002_models', sql: m002 },
   { version: 3, name: '003_model_source_convert', sql: m003 },
+  { version: 4, name: '004_model_details', sql: m004 },
 ];
 
 /** The newest schema version this build knows. */
