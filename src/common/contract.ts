@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { ExperimentKind, ExperimentSpecOf } from './experiments/registry';
 import { ExperimentSpec, experimentKinds } from './experiments/registry';
 import { ModelImportRequest } from './models/importers/registry';
+import { ModelInputBinding, ModelTask } from './models/modelTask';
 import { reportFormats } from './reports/formats';
 
 export const RunStatus = z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']);
@@ -138,6 +139,10 @@ export const CatalogModel = z.object({
 });
 export type CatalogModel = z.infer<typeof CatalogModel>;
 
+/**
+ * An imported model and what was found with it. The optional fields are absent where unknown: a
+ * model stored before the store kept them (schema version 4), or a config.json that does not say.
+ */
 export const ImportedModel = z.object({
   id: ModelId,
   name: z.string(),
@@ -145,6 +150,21 @@ export const ImportedModel = z.object({
   bytes: z.number().int(),
   source: z.enum(['upload', 'catalog', 'convert']),
   createdMs: z.number(),
+  /** The task derived from its config.json (or known from how it was made). */
+  task: ModelTask.optional(),
+  /** The task's class labels in class-index order (classifiers). */
+  labels: z.array(z.string()).optional(),
+  /** From config.json: attention heads, key/value heads, layers, hidden size. */
+  heads: z.number().int().positive().optional(),
+  kvHeads: z.number().int().positive().optional(),
+  layers: z.number().int().positive().optional(),
+  hidden: z.number().int().positive().optional(),
+  /** Its folder had a tokenizer.json (kept with it). */
+  hasTokenizer: z.boolean().optional(),
+  /** The number of attention blocks its inspection found. */
+  attentionBlocks: z.number().int().min(0).optional(),
+  /** Its graph inputs, mapped by name (role null: fed from a .npy file). */
+  inputs: z.array(ModelInputBinding).optional(),
 });
 export type ImportedModel = z.infer<typeof ImportedModel>;
 

@@ -75,7 +75,8 @@ export async function inspectModelFile(path: string): Promise<ModelInspection> {
   }
 }
 
-function dims(d: IoValue['dims']): string {
+/** A declared shape as text ([batch, 128], ? for an unknown dim). */
+export function formatDims(d: IoValue['dims']): string {
   if (d === null) return '(unknown rank)';
   return `[${d.map((x) => (x === null ? '?' : String(x))).join(', ')}]`;
 }
@@ -90,26 +91,12 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
-/** A human-readable report. */
-export function formatInspection(i: ModelInspection): string {
-  const lines: string[] = [];
-  lines.push(`model     ${i.path}`);
-  lines.push(`size      ${i.bytes} bytes, sha256 ${i.sha256}`);
-  lines.push(`producer  ${i.producer === '' ? '(not recorded)' : i.producer}, IR version ${i.irVersion}`);
-  lines.push(`opsets    ${i.opsets.map((o) => `${o.domain === '' ? 'ai.onnx' : o.domain} ${o.version}`).join(', ')}`);
-  lines.push(`nodes     ${i.nodeCount}`);
-  lines.push('');
-  lines.push('inputs');
-  for (const v of i.inputs) lines.push(`  ${v.name}  ${v.dtype} ${dims(v.dims)}`);
-  lines.push('outputs');
-  for (const v of i.outputs) lines.push(`  ${v.name}  ${v.dtype} ${dims(v.dims)}`);
-  lines.push('');
-  if (i.blocks.length === 0) {
-    lines.push(i.message ?? 'no attention blocks found');
-    return lines.join('\n');
-  }
-  lines.push(`attention blocks: ${i.blocks.length}`);
-  const rows = i.blocks.map((b) => [
+/** What the block table shows of a block (an AttentionBlock, or the contract's AttentionBlockInfo). */
+export type BlockRow = Pick<AttentionBlock, 'index' | 'form' | 'heads' | 'kvHeads' | 'headSize' | 'causal' | 'scaling' | 'masking' | 'rope'>;
+
+/** The attention blocks as a table, one row per block (layer, form, heads, kv heads, head size, causal, scaling, masking, rope). */
+export function blockTableLines(blocks: readonly BlockRow[]): string[] {
+  const rows = blocks.map((b) => [
     String(b.index),
     b.form,
     num(b.heads),
@@ -120,7 +107,29 @@ export function formatInspection(i: ModelInspection): string {
     b.masking,
     b.rope ? 'yes' : 'no',
   ]);
-  lines.push(...table(['layer', 'form', 'heads', 'kv heads', 'head size', 'causal', 'scaling', 'masking', 'rope'], rows).map((l) => `  ${l}`));
+  return table(['layer', 'form', 'heads', 'kv heads', 'head size', 'causal', 'scaling', 'masking', 'rope'], rows);
+}
+
+/** A human-readable report. */
+export function formatInspection(i: ModelInspection): string {
+  const lines: string[] = [];
+  lines.push(`model     ${i.path}`);
+  lines.push(`size      ${i.bytes} bytes, sha256 ${i.sha256}`);
+  lines.push(`producer  ${i.producer === '' ? '(not recorded)' : i.producer}, IR version ${i.irVersion}`);
+  lines.push(`opsets    ${i.opsets.map((o) => `${o.domain === '' ? 'ai.onnx' : o.domain} ${o.version}`).join(', ')}`);
+  lines.push(`nodes     ${i.nodeCount}`);
+  lines.push('');
+  lines.push('inputs');
+  for (const v of i.inputs) lines.push(`  ${v.name}  ${v.dtype} ${formatDims(v.dims)}`);
+  lines.push('outputs');
+  for (const v of i.outputs) lines.push(`  ${v.name}  ${v.dtype} ${formatDims(v.dims)}`);
+  lines.push('');
+  if (i.blocks.length === 0) {
+    lines.push(i.message ?? 'no attention blocks found');
+    return lines.join('\n');
+  }
+  lines.push(`attention blocks: ${i.blocks.length}`);
+  lines.push(...blockTableLines(i.blocks).map((l) => `  ${l}`));
   const descriptions = [...new Set(i.blocks.map((b) => b.description))];
   lines.push('');
   for (const d of descriptions) lines.push(`  ${d}`);

@@ -1,24 +1,38 @@
 /**
  * The service's models: catalog fetches (with progress, converted to ONNX) and imported ONNX
  * files, recorded in the store. Files live under `<folder of the database>/models/`: the catalog
- * cache as `<name>/<file>` (the CLI's layout) and imported models as `imported/<sha256>.onnx`.
+ * cache as `<name>/<file>` (the CLI's layout) and imported models as `imported/<sha256>.onnx`
+ * (self-contained: external data is inlined at import, see hfFolder.ts). What was found with a
+ * model (its attention block count, its inputs mapped by name, its task) and the JSON files of
+ * its Hugging Face folder are kept in the store's model_details table, one row per model.
  * No path from a client is ever used: names are looked up in the catalog, files are named by
- * their sha256.
+ * their sha256; only the CLI (importFromDisk) reads a path, its user's own.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
 import type { ImportedModel, ModelFetched, ModelInspectionInfo, ModelProgress } from '../../common/contract';
+import type { HfConfigSummary } from '../../common/models/hfConfig';
+import { HfModelConfig, configSummary } from '../../common/models/hfConfig';
+import type { HfFolderJsonRole } from '../../common/models/hfFolderLayout';
+import { HfFolderError } from '../../common/models/hfFolderLayout';
 import { IMPORTERS } from '../../common/models/importers/registry';
-import type { Store, StoredModel } from '../store/store';
+import { ModelInputBinding, ModelTask, deriveModelTask, mapModelInputs, taskOfKind } from '../../common/models/modelTask';
+import { OnnxModelError } from '../../common/models/onnxModel';
+import type { ModelDetailsSummary, Store, StoredModel } from '../store/store';
 import { MODEL_CATALOG, catalogEntrySize, findCatalogEntry } from '../../common/models/catalog';
 import { llama2cToOnnxBytes } from './convertLlama2c';
+import type { FolderExtras, ReadModelOptions } from './hfFolder';
+import { readModelPath } from './hfFolder';
+import type { ImportedOnnx } from './importers/importer';
 import type { ModelInspection } from './inspectCommand';
 import { inspectModelBytes } from './inspectCommand';
 import { cachedModelState, fetchCatalogModel } from './modelStore';
 import { ModelRequestError } from './modelRequestError';
 import type { DecodedImportRequest } from './importers/registry';
 import { importerFor } from './importers/registry';
+import { displayName } from './importers/names';
 
 export { ModelRequestError } from './modelRequestError';
 export { convertedName, displayName } from './importers/names';
@@ -42,6 +56,30 @@ export interface CatalogState {
   readonly fetching: boolean;
 }
 
+/** What an import found and stored. */
+export interface ImportOutcome {
+  readonly id: number;
+  /** False when the same model (by sha256) was already stored: its record is reused. */
+  readonly added: boolean;
+  readonly name: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  /** Where the store keeps it (<folder of the database>/models/imported/<sha256>.onnx). */
+  readonly path: string;
+  readonly source: StoredModel['source'];
+  /** The model file inside the folder it was read from (null when it was not read from one). */
+  readonly modelFile: string | null;
+  /** External data locations that were inlined. */
+  readonly externalData: readonly string[];
+  readonly task: ModelTask | null;
+  readonly inputs: readonly ModelInputBinding[];
+  readonly config: HfConfigSummary | null;
+  readonly tokenizerVocabSize: number | null;
+  /** The folder's JSON files that were kept, by role. */
+  readonly folderFiles: readonly HfFolderJsonRole[];
+  readonly inspection: ModelInspectionInfo;
+}
+
 export interface ModelLibrary {
   readonly modelsDir: string;
   list(): Promise<{ catalog: CatalogState[]; imported: ImportedModel[] }>;
@@ -49,14 +87,54 @@ export interface ModelLibrary {
   startFetch(name: string): void;
   /** Imports with the request's importer (an ONNX file as it is, a llama2.c checkpoint converted, ...) and stores the result. */
   importModel(request: DecodedImportRequest): Promise<{ id: number }>;
+  /**
+   * Imports a model folder (Hugging Face layout) or an .onnx file from disk, as the CLI does:
+   * no request size limits, the same checks; throws ModelRequestError and stores nothing when
+   * a check fails.
+   */
+  importFromDisk(path: string, opts?: ReadModelOptions): Promise<ImportOutcome>;
   inspect(id: number): Promise<ModelInspectionInfo>;
   delete(id: number): Promise<boolean>;
   /** Cancels fetches in progress and waits for them to stop. */
   close(): Promise<void>;
 }
 
-function summary(m: StoredModel): ImportedModel {
-  return { id: m.id, name: m.name, sha256: m.sha256, bytes: m.bytes, source: m.source, createdMs: m.createdMs };
+/** A stored JSON text parsed with `schema`; undefined when absent or no longer valid. */
+function storedJson<T>(text: string | null, schema: z.ZodType<T>): T | undefined {
+  if (text === null) return undefined;
+  try {
+    const r = schema.safeParse(JSON.parse(text));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An imported model as models.list shows it: its record and, when stored, what was found with it. */
+function summary(m: StoredModel, d: ModelDetailsSummary | undefined): ImportedModel {
+  const base: ImportedModel = { id: m.id, name: m.name, sha256: m.sha256, bytes: m.bytes, source: m.source, createdMs: m.createdMs };
+  if (d === undefined) return base;
+  const task = storedJson(d.taskJson, ModelTask);
+  const inputs = storedJson(d.inputsJson, z.array(ModelInputBinding));
+  const config = storedJson(d.configJson, HfModelConfig);
+  const c = config === undefined ? undefined : configSummary(config);
+  const sizes = { heads: c?.heads, kvHeads: c?.kvHeads, layers: c?.layers, hidden: c?.hidden };
+  const known = Object.fromEntries(Object.entries(sizes).filter(([, v]) => typeof v === 'number')) as Partial<Record<keyof typeof sizes, number>>;
+  return {
+    ...base,
+    ...(task !== undefined ? { task } : {}),
+    ...(task !== undefined && 'labels' in task ? { labels: task.labels } : {}),
+    ...known,
+    hasTokenizer: d.hasTokenizer,
+    attentionBlocks: d.attentionBlocks,
+    ...(inputs !== undefined ? { inputs } : {}),
+  };
+}
+
+/** The store's imported models, newest first, with what was found with each (also used by `attn models`). */
+export function listImportedModels(store: Store): ImportedModel[] {
+  const details = store.models.detailsSummaries();
+  return store.models.list().map((m) => summary(m, details.get(m.id)));
 }
 
 /** The contract's view of an inspection. */
@@ -97,16 +175,24 @@ interface LibraryContext {
   readonly importedDir: string;
 }
 
-/** A model to store: its display name, its ONNX bytes and their sha256, and where it came from. */
+/** A model to store: its display name, its ONNX bytes, where it came from and what was found with it. */
 interface ModelToSave {
   readonly name: string;
   readonly bytes: Uint8Array;
   readonly sha256: string;
   readonly source: StoredModel['source'];
+  readonly attentionBlocks: number;
+  readonly task: ModelTask | null;
+  readonly inputs: readonly ModelInputBinding[];
+  readonly folderFiles: FolderExtras['files'];
 }
 
-/** Writes the bytes as imported/<sha256>.onnx (atomically) and records them; returns the id. */
-async function saveModel(ctx: LibraryContext, m: ModelToSave): Promise<number> {
+/**
+ * Writes the bytes as imported/<sha256>.onnx (atomically) and records them with their details,
+ * in one transaction. The same model stored again keeps its record; its details are replaced
+ * when the new import brings folder files (a corrected config.json) or it had none.
+ */
+async function saveModel(ctx: LibraryContext, m: ModelToSave): Promise<{ id: number; added: boolean; path: string }> {
   const { store, importedDir } = ctx;
   await mkdir(importedDir, { recursive: true });
   const dest = join(importedDir, `${m.sha256}.onnx`);
@@ -118,12 +204,101 @@ async function saveModel(ctx: LibraryContext, m: ModelToSave): Promise<number> {
     await rm(tmp, { force: true });
     throw e;
   }
+  const details = {
+    attentionBlocks: m.attentionBlocks,
+    inputsJson: JSON.stringify(m.inputs),
+    taskJson: m.task === null ? null : JSON.stringify(m.task),
+    files: m.folderFiles,
+  };
   try {
-    return store.models.add({ name: m.name, sha256: m.sha256, bytes: m.bytes.length, path: dest, source: m.source }).id;
+    return store.transaction((s) => {
+      const r = s.models.add({ name: m.name, sha256: m.sha256, bytes: m.bytes.length, path: dest, source: m.source });
+      if (r.added || Object.keys(m.folderFiles).length > 0 || s.models.details(r.id) === undefined) s.models.setDetails(r.id, details);
+      return { ...r, path: s.models.get(r.id)?.path ?? dest };
+    });
   } catch (e) {
     if (store.models.list().every((x) => x.sha256 !== m.sha256)) await rm(dest, { force: true });
     throw e;
   }
+}
+
+/** The task and the mapped inputs: derived from config.json (strictly), else known from the importer, else unknown. */
+function taskAndInputs(i: ModelInspection, config: FolderExtras['config'] | undefined, taskKind: ImportedOnnx['taskKind']): { task: ModelTask | null; inputs: ModelInputBinding[] } {
+  if (config !== null && config !== undefined) return deriveModelTask(config, i);
+  return { task: taskKind === undefined ? null : taskOfKind(taskKind, i), inputs: mapModelInputs(i.inputs, false) };
+}
+
+/** A checked model to store, with what its importer knows about it. */
+interface ModelToImport extends ImportedOnnx {
+  readonly source: StoredModel['source'];
+  readonly modelFile?: string;
+  readonly externalData?: readonly string[];
+  readonly hint?: (name: string, error: unknown) => string;
+}
+
+/** Inspects a model, derives its task, stores it with its details; a failed check is invalid-argument and stores nothing. */
+async function storeImport(ctx: LibraryContext, m: ModelToImport): Promise<ImportOutcome> {
+  const { name, bytes } = m;
+  let inspection: ModelInspection;
+  let derived: { task: ModelTask | null; inputs: ModelInputBinding[] };
+  try {
+    inspection = inspectModelBytes(bytes, name);
+    derived = taskAndInputs(inspection, m.extras?.config, m.taskKind);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    throw new ModelRequestError('invalid-argument', `${name} was not imported: ${message}${m.hint?.(name, e) ?? ''}`);
+  }
+  if (m.logLine !== undefined) ctx.opts.log(m.logLine);
+  const folderFiles = m.extras?.files ?? {};
+  const saved = await saveModel(ctx, {
+    name,
+    bytes,
+    sha256: inspection.sha256,
+    source: m.source,
+    attentionBlocks: inspection.blocks.length,
+    task: derived.task,
+    inputs: derived.inputs,
+    folderFiles,
+  });
+  const config = m.extras?.config;
+  return {
+    id: saved.id,
+    added: saved.added,
+    name,
+    sha256: inspection.sha256,
+    bytes: bytes.length,
+    path: saved.path,
+    source: m.source,
+    modelFile: m.modelFile ?? null,
+    externalData: m.externalData ?? [],
+    task: derived.task,
+    inputs: derived.inputs,
+    config: config === null || config === undefined ? null : configSummary(config),
+    tokenizerVocabSize: m.extras?.tokenizerVocabSize ?? null,
+    folderFiles: Object.keys(folderFiles) as HfFolderJsonRole[],
+    inspection: inspectionInfo(inspection, saved.id, name),
+  };
+}
+
+/** Reads a folder or an .onnx file from disk and stores it (source 'upload'). */
+async function importPath(ctx: LibraryContext, path: string, opts: ReadModelOptions): Promise<ImportOutcome> {
+  let prepared;
+  try {
+    prepared = await readModelPath(path, opts);
+  } catch (e) {
+    if (e instanceof HfFolderError || e instanceof OnnxModelError) {
+      throw new ModelRequestError('invalid-argument', `${displayName(opts.name ?? basename(resolve(path)))} was not imported: ${e.message}`);
+    }
+    throw e;
+  }
+  return storeImport(ctx, {
+    name: prepared.name,
+    bytes: prepared.bytes,
+    extras: prepared.extras,
+    source: 'upload',
+    modelFile: prepared.modelFile,
+    externalData: prepared.externalData,
+  });
 }
 
 /** Downloads a catalog entry (verified against its pins), converts it to ONNX and stores it; reports the outcome. */
@@ -149,8 +324,7 @@ async function fetchAndConvert(ctx: LibraryContext, name: string, signal: AbortS
     await new Promise((r) => setImmediate(r));
     const model = llama2cToOnnxBytes(new Uint8Array(ckpt), new Uint8Array(tok)).model;
     if (signal.aborted) throw new Error(`fetch of ${name} was cancelled`);
-    const sha256 = createHash('sha256').update(model).digest('hex');
-    modelId = await saveModel(ctx, { name: `${name}.onnx`, bytes: model, sha256, source: 'catalog' });
+    modelId = (await storeImport(ctx, { name: `${name}.onnx`, bytes: model, source: 'catalog', taskKind: 'next-token' })).id;
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
     opts.log(`models.fetch ${name} failed: ${error}`);
@@ -190,16 +364,10 @@ function checkFetchable(name: string): void {
 /** Runs the request's importer and stores what it produced once it inspects as a model. */
 async function importWith(ctx: LibraryContext, request: DecodedImportRequest): Promise<{ id: number }> {
   const importer = importerFor(request);
-  const { name, bytes, logLine } = importer.toOnnx(request.name, request.files);
-  let sha256: string;
-  try {
-    sha256 = inspectModelBytes(bytes, name).sha256;
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    throw new ModelRequestError('invalid-argument', `${name} was not imported: ${message}${importer.inspectionHint?.(name, e) ?? ''}`);
-  }
-  if (logLine !== undefined) ctx.opts.log(logLine);
-  return { id: await saveModel(ctx, { name, bytes, sha256, source: IMPORTERS[request.importer].source }) };
+  const produced = importer.toOnnx(request.name, request.files);
+  const hint = importer.inspectionHint?.bind(importer);
+  const outcome = await storeImport(ctx, { ...produced, source: IMPORTERS[request.importer].source, ...(hint !== undefined ? { hint } : {}) });
+  return { id: outcome.id };
 }
 
 /** A stored model's inspection, read from its file. */
@@ -234,7 +402,7 @@ export function createModelLibrary(opts: ModelLibraryOptions): ModelLibrary {
   return {
     modelsDir,
     async list() {
-      return { catalog: await catalogState(ctx, (name) => fetches.has(name)), imported: store.models.list().map(summary) };
+      return { catalog: await catalogState(ctx, (name) => fetches.has(name)), imported: listImportedModels(store) };
     },
     startFetch(name) {
       checkFetchable(name);
@@ -244,6 +412,7 @@ export function createModelLibrary(opts: ModelLibraryOptions): ModelLibrary {
       fetches.set(name, { controller, done });
     },
     importModel: (request) => importWith(ctx, request),
+    importFromDisk: (path, opts = {}) => importPath(ctx, path, opts),
     inspect: (id) => inspectStored(ctx, id),
     delete: (id) => deleteStored(ctx, id),
     async close() {

@@ -8,7 +8,8 @@ import { buildTestModel } from '../../../test/support/testModels';
 import { convertedName, displayName } from '../models/modelLibrary';
 import type { Service } from './service';
 import { createService } from './service';
-import { SHARED_MODELS, TS_WORKER_BOOTSTRAP } from '../../../test/support/paths';
+import { BUILTIN_MODELS_DIR, SHARED_MODELS, TS_WORKER_BOOTSTRAP } from '../../../test/support/paths';
+import pkg from 'onnx-proto';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../web/webHost';
 
 const MIRROR = SHARED_MODELS;
@@ -183,6 +184,92 @@ describe('service: models.import with the llama2c importer', () => {
   it('lets the web host carry a conversion of the largest allowed files', () => {
     expect(DEFAULT_MAX_MESSAGE_BYTES).toBeGreaterThan(MAX_LLAMA2C_CHECKPOINT_BASE64_LENGTH + MAX_LLAMA2C_TOKENIZER_BASE64_LENGTH + 1024);
     expect(DEFAULT_MAX_MESSAGE_BYTES).toBeGreaterThan(MAX_IMPORT_REQUEST_BASE64_LENGTH + 1024);
+  });
+});
+
+describe('service: models.import with the hf-folder importer', () => {
+  const spam = (file: string): Uint8Array => new Uint8Array(readFileSync(join(BUILTIN_MODELS_DIR, 'spam-encoder', file)));
+  const json = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64');
+  const config = { architectures: ['BertForSequenceClassification'], model_type: 'bert', id2label: { 0: 'ham', 1: 'spam' }, num_attention_heads: 4, hidden_size: 128, num_hidden_layers: 4 };
+
+  async function refused(files: Record<string, string>): Promise<string> {
+    const r = await svc.dispatch('models.import', { importer: 'hf-folder', name: 'folder', files });
+    expect(r.ok).toBe(false);
+    if (r.ok) return '';
+    expect(r.error.code).toBe('invalid-argument');
+    expect((await svc.call('models.list', {})).imported).toEqual([]);
+    expect(importedFiles()).toEqual([]);
+    return r.error.message;
+  }
+
+  it('imports the folder files by role and lists the model with its task, labels, heads, layers, tokenizer and blocks', async () => {
+    const { id } = await svc.call('models.import', {
+      importer: 'hf-folder',
+      name: 'spam-bert',
+      files: { model: b64(spam('model.onnx')), config: json(config), tokenizer: b64(spam('tokenizer.json')), specialTokens: json({ cls_token: '[CLS]' }) },
+    });
+    const [m] = (await svc.call('models.list', {})).imported;
+    expect(m).toEqual(
+      expect.objectContaining({
+        id,
+        name: 'spam-bert',
+        source: 'upload',
+        task: { kind: 'classifier', labels: ['ham', 'spam'], output: 'logits' },
+        labels: ['ham', 'spam'],
+        heads: 4,
+        layers: 4,
+        hidden: 128,
+        hasTokenizer: true,
+        attentionBlocks: 4,
+      }),
+    );
+    expect(svc.store.models.details(id)?.files.specialTokens).toBe(JSON.stringify({ cls_token: '[CLS]' }));
+    expect((await svc.call('models.inspect', { id })).blocks).toHaveLength(4);
+    // the same model through the onnx importer is the same record; its folder files stay
+    expect(await svc.call('models.import', { importer: 'onnx', name: 'model.onnx', files: { model: b64(spam('model.onnx')) } })).toEqual({ id });
+    expect((await svc.call('models.list', {})).imported[0]).toMatchObject({ hasTokenizer: true, labels: ['ham', 'spam'] });
+  });
+
+  it('records what was found with models of the other importers too: blocks, inputs, next-token for a conversion', async () => {
+    const model = buildTestModel('unfused-div-add');
+    await svc.call('models.import', { importer: 'onnx', name: 'tiny.onnx', files: { model: b64(model.bytes) } });
+    const ckpt = new Uint8Array(readFileSync(join(MIRROR, 'stories260K', 'stories260K.bin')));
+    const tok = new Uint8Array(readFileSync(join(MIRROR, 'stories260K', 'tok512.bin')));
+    await svc.call('models.import', { importer: 'llama2c', name: 'stories260K.bin', files: { checkpoint: b64(ckpt), tokenizer: b64(tok) } });
+    const [converted, tiny] = (await svc.call('models.list', {})).imported;
+    expect(converted).toMatchObject({ name: 'stories260K.onnx', task: { kind: 'next-token', output: 'logits' }, attentionBlocks: 5, hasTokenizer: false });
+    expect(converted?.inputs?.map((i) => i.role)).toContain('input_ids');
+    expect(tiny).toMatchObject({ name: 'tiny.onnx', attentionBlocks: 2, hasTokenizer: false });
+    expect(tiny?.task).toBeUndefined();
+    expect(tiny?.inputs?.every((i) => i.role === null)).toBe(true);
+  });
+
+  it('inlines the one external data file sent with the model', async () => {
+    const { onnx } = pkg;
+    const proto = onnx.ModelProto.decode(buildTestModel('unfused-div-add').bytes);
+    const init = proto.graph?.initializer?.find((t) => (t.rawData?.length ?? 0) > 0);
+    if (init === undefined || init.rawData === null || init.rawData === undefined) throw new Error('test model has no raw initializer');
+    const data = init.rawData.slice();
+    init.rawData = new Uint8Array();
+    init.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    init.externalData = [{ key: 'location', value: 'model.onnx_data' }];
+    const model = onnx.ModelProto.encode(proto).finish();
+    expect(await refused({ model: b64(model) })).toBe('folder was not imported: model.onnx keeps its weights in model.onnx_data, which was not sent with it');
+    const { id } = await svc.call('models.import', { importer: 'hf-folder', name: 'external', files: { model: b64(model), modelData: b64(data) } });
+    expect((await svc.call('models.inspect', { id })).blocks).toHaveLength(2);
+    expect(await svc.call('models.import', { importer: 'onnx', name: 'inside.onnx', files: { model: b64(buildTestModel('unfused-div-add').bytes) } })).toEqual({ id });
+  });
+
+  it('refuses a broken config.json or tokenizer.json, an unused data file and an over-large request, storing nothing', async () => {
+    const model = b64(spam('model.onnx'));
+    expect(await refused({ model, config: b64(new TextEncoder().encode('{"architectures": [')) })).toMatch(/^folder was not imported: config\.json is not valid JSON/);
+    expect(await refused({ model, config: json({ ...config, hidden_size: -1 }) })).toMatch(/^folder was not imported: config\.json is not valid: hidden_size: /);
+    expect(await refused({ model, tokenizer: json({ model: { vocab: 'none' } }) })).toMatch(/^folder was not imported: tokenizer\.json: not a valid tokenizer\.json/);
+    expect(await refused({ model, tokenizerConfig: json(['x']) })).toMatch(/tokenizer_config\.json must be a JSON object/);
+    expect(await refused({ model, modelData: 'AAAA' })).toMatch(/an external data file was sent, but the model keeps all its weights inside/);
+    expect(await refused({ model: b64(new TextEncoder().encode('not a model')) })).toMatch(/^folder was not imported: model\.onnx is not an ONNX model/);
+    const big = 'A'.repeat(MAX_MODEL_IMPORT_BASE64_LENGTH - 8);
+    expect(await refused({ model: big, tokenizer: 'A'.repeat(1024) })).toMatch(/files together are larger than the limit of 64 MiB/);
   });
 });
 

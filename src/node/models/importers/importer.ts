@@ -3,18 +3,25 @@
  * registry.ts says which) and produce the ONNX model the library stores. An importer never writes
  * anything; the library inspects what it produced, names the file by its sha256 and records it.
  */
-import type { ImporterId, ImporterRole } from '../../../common/models/importers/registry';
+import type { ImporterFileMap, ImporterId } from '../../../common/models/importers/registry';
+import type { ModelTask } from '../../../common/models/modelTask';
+import type { FolderExtras } from '../hfFolder';
 
-/** An importer's files, decoded, by role. */
-export type ImporterFiles<I extends ImporterId> = Readonly<Record<ImporterRole<I>, Uint8Array>>;
+/** An importer's files, decoded, by role (optional roles only when the request sent them). */
+export type ImporterFiles<I extends ImporterId> = Readonly<ImporterFileMap<I, Uint8Array>>;
 
 /** What an importer produced. */
 export interface ImportedOnnx {
   /** The display name the model is stored under. */
   readonly name: string;
+  /** A self-contained ONNX model (external data already inlined). */
   readonly bytes: Uint8Array;
   /** A line for the service log (e.g. what a conversion did), if any. */
   readonly logLine?: string;
+  /** The checked files of the model's Hugging Face folder (config.json, tokenizer.json, ...), when it came with them. */
+  readonly extras?: FolderExtras;
+  /** The task when the importer knows it without a config (a converted llama2.c checkpoint: next-token). */
+  readonly taskKind?: Extract<ModelTask['kind'], 'next-token'>;
 }
 
 export interface ModelImporter<I extends ImporterId> {

@@ -31,6 +31,6 @@ export const llama2cImporter: ModelImporter<'llama2c'> = {
       }
       throw e;
     }
-    return { name, bytes, logLine: `models.import llama2c: ${name} (${checkpoint.length} + ${tokenizer.length} bytes) converted to ${bytes.length} bytes of ONNX` };
+    return { name, bytes, taskKind: 'next-token', logLine: `models.import llama2c: ${name} (${checkpoint.length} + ${tokenizer.length} bytes) converted to ${bytes.length} bytes of ONNX` };
   },
 };

@@ -4,12 +4,14 @@
  */
 import type { ImporterId, ModelImportRequest } from '../../../common/models/importers/registry';
 import type { ImporterFiles, ModelImporter } from './importer';
+import { hfFolderImporter } from './hfFolder';
 import { llama2cImporter } from './llama2c';
 import { onnxImporter } from './onnx';
 
 export const MODEL_IMPORTERS: { readonly [I in ImporterId]: ModelImporter<I> } = {
   onnx: onnxImporter,
   llama2c: llama2cImporter,
+  'hf-folder': hfFolderImporter,
 };
 
 /** A `models.import` request with its files decoded. */
