@@ -4,7 +4,7 @@
  * input, and a headless experiment run -> runs listing -> HTML export through the store.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -371,4 +371,37 @@ describe('attn run quickstart / resume after a crash', () => {
     expect(again.status).not.toBe(0);
     expect(again.stderr).toMatch(/run 1 is done; only an interrupted, cancelled or failed run can be resumed/);
   }, 240_000);
+});
+
+describe('attn import / attn models', () => {
+  it('imports a Hugging Face folder into the store, prints one JSON object, lists it; a bad folder exits non-zero and stores nothing', () => {
+    const folder = join(dir, 'hf-spam');
+    mkdirSync(join(folder, 'onnx'), { recursive: true });
+    copyFileSync(join(root, 'models', 'spam-encoder', 'model.onnx'), join(folder, 'onnx', 'model.onnx'));
+    copyFileSync(join(root, 'models', 'spam-encoder', 'tokenizer.json'), join(folder, 'tokenizer.json'));
+    writeFileSync(join(folder, 'config.json'), JSON.stringify({ architectures: ['BertForSequenceClassification'], id2label: { 0: 'ham', 1: 'spam' }, num_attention_heads: 4, hidden_size: 128 }));
+    const db = join(dir, 'import-store', 'w.sqlite');
+    mkdirSync(join(dir, 'import-store'));
+
+    const imported = attn(['import', folder, '--db', db, '--json']);
+    expect(imported.stderr).not.toMatch(/attn:/);
+    expect(imported.status).toBe(0);
+    const j = JSON.parse(imported.stdout) as { id: number; name: string; modelFile: string; task: { kind: string; labels: string[] }; blocks: unknown[]; inputs: { name: string }[] };
+    expect(j).toMatchObject({ name: 'hf-spam', modelFile: 'onnx/model.onnx', task: { kind: 'classifier', labels: ['ham', 'spam'] } });
+    expect(j.blocks).toHaveLength(4);
+    expect(j.inputs.map((i) => i.name)).toEqual(['input_ids', 'attention_mask']);
+    expect(attn(['import', folder, '--db', db]).stdout).toMatch(/already in the store[\s\S]*attention blocks: 4/);
+
+    const listed = attn(['models', '--db', db, '--json', '--cache-dir', join(dir, 'no-cache')]);
+    expect(listed.status).toBe(0);
+    expect((JSON.parse(listed.stdout) as { imported: { id: number; attentionBlocks: number }[] }).imported).toEqual([expect.objectContaining({ id: j.id, attentionBlocks: 4 })]);
+
+    writeFileSync(join(folder, 'config.json'), '{"architectures": ');
+    const bad = attn(['import', folder, '--db', db, '--name', 'broken']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/attn: broken was not imported: config\.json is not valid JSON/);
+    expect(bad.stdout).toBe('');
+    const again = JSON.parse(attn(['models', '--db', db, '--json', '--cache-dir', join(dir, 'no-cache')]).stdout) as { imported: unknown[] };
+    expect(again.imported).toHaveLength(1);
+  });
 });

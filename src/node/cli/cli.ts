@@ -12,6 +12,7 @@ import { registerAttentionCommand } from './commands/attention';
 import { registerConvertCommand } from './commands/convert';
 import { registerExportCommand } from './commands/export';
 import { registerFetchCommand } from './commands/fetch';
+import { registerImportCommand } from './commands/import';
 import { registerInferCommand } from './commands/infer';
 import { registerInspectCommand } from './commands/inspect';
 import { registerModelsCommand } from './commands/models';
@@ -32,6 +33,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerConvertCommand,
   registerInspectCommand,
   registerInferCommand,
+  registerImportCommand,
   registerModelsCommand,
   registerFetchCommand,
   registerServeCommand,
