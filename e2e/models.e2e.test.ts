@@ -4,9 +4,11 @@
  * at ../shared/models: fetch stories260K from the catalog (progress bar, then its 5 attention
  * layers in the inspection), import a small ONNX file through the file input and see its blocks,
  * see a non-ONNX file refused in the error banner, and convert the llama2.c checkpoint and its
- * tokenizer through the conversion form (swapped files refused in the banner first).
+ * tokenizer through the conversion form (swapped files refused in the banner first), and import
+ * a Hugging Face model folder through the folder picker (its task, labels and blocks in the
+ * table; several candidate models refused, listed in the banner).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,5 +142,39 @@ describe('models page', () => {
     }
     expect(await banner.isVisible()).toBe(false);
     expect(await page.getByTestId('llama2c-convert-status').textContent()).toBe('Converted stories260K.bin.');
+  }, 120_000);
+
+  it('imports a Hugging Face model folder through the folder picker and shows its task, labels and blocks', async () => {
+    const folder = join(dir, 'spam-folder');
+    mkdirSync(folder, { recursive: true });
+    const spam = join(root, 'models', 'spam-encoder');
+    copyFileSync(join(spam, 'model.onnx'), join(folder, 'model.onnx'));
+    copyFileSync(join(spam, 'tokenizer.json'), join(folder, 'tokenizer.json'));
+    writeFileSync(
+      join(folder, 'config.json'),
+      JSON.stringify({ architectures: ['BertForSequenceClassification'], model_type: 'bert', id2label: { 0: 'ham', 1: 'spam' }, num_attention_heads: 4, hidden_size: 128, num_hidden_layers: 4 }),
+    );
+    writeFileSync(join(folder, 'README.md'), 'not sent');
+    await page.getByTestId('model-import-folder-input').setInputFiles(folder);
+    const row = page.locator('[data-testid^="model-row-"][data-name="spam-folder"]');
+    await row.waitFor({ timeout: 60_000 });
+    expect(await row.locator('[data-field="task"]').textContent()).toBe('classifier: ham, spam4 layers, 4 heads, hidden 128, tokenizer');
+    expect(await row.locator('[data-field="blocks"]').textContent()).toBe('4');
+    const id = (await row.getAttribute('data-testid'))!.replace('model-row-', '');
+    const inspection = page.getByTestId('model-inspection');
+    await expect.poll(async () => inspection.getAttribute('data-model-id'), { timeout: 30_000 }).toBe(id);
+    await expect.poll(async () => inspection.locator('[data-testid^="model-block-"]').count()).toBe(4);
+    expect(await page.getByTestId('model-import-status').textContent()).toBe('Imported spam-folder.');
+
+    // several files chosen together with two candidate models: refused, both listed
+    const a = join(dir, 'model_fp16.onnx');
+    const b = join(dir, 'model_int8.onnx');
+    writeFileSync(a, buildTestModel('unfused-div-add').bytes);
+    writeFileSync(b, buildTestModel('unfused-div-add').bytes);
+    const rows = await page.locator('[data-testid^="model-row-"]').count();
+    await page.getByTestId('model-import-input').setInputFiles([a, b, join(folder, 'config.json')]);
+    const banner = page.getByTestId('error-banner');
+    await expect.poll(async () => banner.textContent(), { timeout: 30_000 }).toMatch(/the folder has 2 ONNX models .*: model_fp16\.onnx, model_int8\.onnx/);
+    expect(await page.locator('[data-testid^="model-row-"]').count()).toBe(rows);
   }, 120_000);
 });

@@ -1,8 +1,10 @@
 /**
  * Models page: the built-in models, the catalog (Fetch with a progress bar, kept live by
- * model.progress / model.fetched), importing an ONNX file (file picker or drag-and-drop),
+ * model.progress / model.fetched), importing an ONNX file (file picker or drag-and-drop) or a
+ * Hugging Face model folder (folder picker, or its files together),
  * converting a llama2.c checkpoint and its tokenizer.bin to ONNX (both through `models.import`
- * with the importer of src/common/models/importers/registry.ts), the imported models and the
+ * with the importer of src/common/models/importers/registry.ts), the imported models (with the
+ * task, labels and attention blocks found) and the
  * inspection of the selected one: its inputs and outputs and its attention blocks per layer.
  * Each card is in its own module under views/models/.
  */
@@ -11,7 +13,7 @@ import { catalogSection } from './models/catalog';
 import { importLlama2cCard } from './models/importLlama2c';
 import { importOnnxCard } from './models/importOnnx';
 import { showInspection } from './models/inspection';
-import { renderBuiltin, renderImported } from './models/lists';
+import { IMPORTED_COLUMNS, renderBuiltin, renderImported } from './models/lists';
 import type { ImportedTable } from './models/lists';
 import type { ModelsPage } from './models/page';
 import type { View, ViewContext } from './viewContext';
@@ -31,7 +33,7 @@ function modelsTableCard(tbody: HTMLElement): HTMLElement {
       h(
         'table',
         { class: 'table', 'data-testid': 'model-table' },
-        h('thead', {}, h('tr', {}, ['Name', 'Source', 'Size', 'sha256', 'Added', ''].map((t) => h('th', { scope: 'col', class: t === 'Size' ? 'num' : null }, t)))),
+        h('thead', {}, h('tr', {}, IMPORTED_COLUMNS.map((t) => h('th', { scope: 'col', class: t === 'Size' || t === 'Blocks' ? 'num' : null }, t)))),
         tbody,
       ),
     ),
@@ -40,7 +42,7 @@ function modelsTableCard(tbody: HTMLElement): HTMLElement {
 
 export function mountModelsView(root: HTMLElement, ctx: ViewContext): View {
   const builtinGrid = h('div', { class: 'preset-grid', 'data-testid': 'model-builtin' }, h('p', { class: 'muted' }, 'Loading…'));
-  const tbody = h('tbody', {}, h('tr', { class: 'empty-row' }, h('td', { colspan: 6 }, 'Loading models…')));
+  const tbody = h('tbody', {}, h('tr', { class: 'empty-row' }, h('td', { colspan: IMPORTED_COLUMNS.length }, 'Loading models…')));
   const inspection = h('section', { class: 'card', 'data-testid': 'model-inspection', hidden: true });
   let selected: number | null = null;
   let refreshSeq = 0;

@@ -1,4 +1,12 @@
-/** The Import card of the Models page: an ONNX file by picker or drag-and-drop, sent to the onnx importer. */
+/**
+ * The Import card of the Models page: one ONNX file by picker or drag-and-drop (the onnx
+ * importer), or a model folder in the Hugging Face layout (`webkitdirectory` picker) or several
+ * files chosen or dropped together (the hf-folder importer: the model, its external data file
+ * and config.json, tokenizer.json, ... chosen by name as `attn import` chooses them).
+ */
+import type { HfFolderSelection } from '../../../common/models/hfFolderLayout';
+import { HF_FOLDER_JSON_ROLES, relativeToPickedFolder, selectHfFolderFiles } from '../../../common/models/hfFolderLayout';
+import type { ImporterFileMap } from '../../../common/models/importers/registry';
 import { IMPORTERS } from '../../../common/models/importers/registry';
 import { fileToBase64 } from '../../base64';
 import { h } from '../../dom';
@@ -6,31 +14,92 @@ import { formatBytes } from '../../modelFormat';
 import type { ModelsPage } from './page';
 
 const MAX_BYTES = IMPORTERS.onnx.files.model.maxBytes;
+const FOLDER = IMPORTERS['hf-folder'];
+const FOLDER_MAX_BYTES = FOLDER.maxTotalBytes ?? MAX_BYTES;
+const mib = (n: number): string => `${n / (1024 * 1024)} MiB`;
 
-async function importFile(page: ModelsPage, status: HTMLElement, file: File): Promise<void> {
+type FolderRole = keyof typeof FOLDER.files;
+
+/** Sends a request, then selects the new model; failures go to the error banner. */
+async function send(page: ModelsPage, status: HTMLElement, label: string, call: () => Promise<{ id: number }>): Promise<void> {
   const { ctx } = page;
-  if (file.size > MAX_BYTES) {
-    ctx.reportError(`Could not import ${file.name}`, `The file is ${formatBytes(file.size)}; the import limit is ${MAX_BYTES / (1024 * 1024)} MiB.`);
-    return;
-  }
-  status.textContent = `Importing ${file.name}…`;
+  status.textContent = `Importing ${label}…`;
   try {
-    const model = await fileToBase64(file);
-    const { id } = await ctx.client.call('models.import', { importer: 'onnx', name: file.name, files: { model } });
+    const { id } = await call();
     if (page.disposed) return;
-    status.textContent = `Imported ${file.name}.`;
+    status.textContent = `Imported ${label}.`;
     ctx.clearError();
     await page.refresh();
     page.select(id);
   } catch (e) {
     if (page.disposed) return;
     status.textContent = '';
-    ctx.reportError(`Could not import ${file.name}`, e);
+    ctx.reportError(`Could not import ${label}`, e);
   }
 }
 
-/** Drag-and-drop onto the drop zone (one file; more are reported and only the first is imported). */
-function acceptDrops(page: ModelsPage, dropzone: HTMLElement, onFile: (file: File) => void): void {
+async function importFile(page: ModelsPage, status: HTMLElement, file: File): Promise<void> {
+  if (file.size > MAX_BYTES) {
+    page.ctx.reportError(`Could not import ${file.name}`, `The file is ${formatBytes(file.size)}; the import limit is ${mib(MAX_BYTES)}.`);
+    return;
+  }
+  await send(page, status, file.name, async () => page.ctx.client.call('models.import', { importer: 'onnx', name: file.name, files: { model: await fileToBase64(file) } }));
+}
+
+/** The picked files by role, as the folder layout chooses them. */
+function folderFiles(selection: HfFolderSelection, byPath: ReadonlyMap<string, File>): [FolderRole, File][] {
+  const paths: [FolderRole, string | undefined][] = [['model', selection.model], ['modelData', selection.modelData], ...HF_FOLDER_JSON_ROLES.map((r): [FolderRole, string | undefined] => [r, selection.json[r]])];
+  return paths.flatMap(([role, path]) => {
+    const file = path === undefined ? undefined : byPath.get(path);
+    return file === undefined ? [] : [[role, file] as [FolderRole, File]];
+  });
+}
+
+/** A message when a file or the whole is over its limit, else null. */
+function folderSizeProblem(files: readonly [FolderRole, File][]): string | null {
+  for (const [role, file] of files) {
+    const limit = FOLDER.files[role].maxBytes;
+    if (file.size > limit) return `${file.name} is ${formatBytes(file.size)}; the limit for the ${FOLDER.files[role].what} is ${mib(limit)} (import bigger models with \`attn import FOLDER\`).`;
+  }
+  const total = files.reduce((n, [, f]) => n + f.size, 0);
+  return total > FOLDER_MAX_BYTES ? `The files are ${formatBytes(total)} together; the import limit is ${mib(FOLDER_MAX_BYTES)} (import bigger models with \`attn import FOLDER\`).` : null;
+}
+
+/** Imports a picked folder, or several picked files, with the hf-folder importer. */
+async function importFolder(page: ModelsPage, status: HTMLElement, picked: readonly File[]): Promise<void> {
+  const { folder, paths } = relativeToPickedFolder(picked.map((f) => f.webkitRelativePath || f.name));
+  const byPath = new Map(paths.map((p, i) => [p, picked[i] as File]));
+  let selection: HfFolderSelection;
+  try {
+    selection = selectHfFolderFiles(paths);
+  } catch (e) {
+    page.ctx.reportError(`Could not import ${folder ?? 'the files'}`, e);
+    return;
+  }
+  const label = folder ?? selection.model;
+  const files = folderFiles(selection, byPath);
+  const problem = folderSizeProblem(files);
+  if (problem !== null) {
+    page.ctx.reportError(`Could not import ${label}`, problem);
+    return;
+  }
+  await send(page, status, label, async () => {
+    const encoded = await Promise.all(files.map(async ([role, file]) => [role, await fileToBase64(file)] as const));
+    const request = Object.fromEntries(encoded) as ImporterFileMap<'hf-folder', string>;
+    return page.ctx.client.call('models.import', { importer: 'hf-folder', name: label, files: request });
+  });
+}
+
+/** One file goes to the onnx importer, several (or a folder) to the hf-folder importer. */
+function importPicked(page: ModelsPage, status: HTMLElement, files: readonly File[], fromFolder: boolean): void {
+  const first = files[0];
+  if (first === undefined) return;
+  if (files.length === 1 && !fromFolder) void importFile(page, status, first);
+  else void importFolder(page, status, files);
+}
+
+/** Drag-and-drop onto the drop zone: one file, or several files of one model. */
+function acceptDrops(dropzone: HTMLElement, onFiles: (files: File[]) => void): void {
   dropzone.addEventListener('dragover', (ev) => {
     ev.preventDefault();
     if (ev.dataTransfer) ev.dataTransfer.dropEffect = 'copy';
@@ -41,29 +110,39 @@ function acceptDrops(page: ModelsPage, dropzone: HTMLElement, onFile: (file: Fil
     ev.preventDefault();
     dropzone.classList.remove('dropzone-active');
     const files = ev.dataTransfer?.files;
-    if (!files || files.length === 0) return;
-    if (files.length > 1) page.ctx.reportError('Import one model at a time', `${files.length} files were dropped; only ${files[0]?.name ?? 'the first'} is imported.`);
-    const file = files[0];
-    if (file) onFile(file);
+    if (files && files.length > 0) onFiles([...files]);
   });
 }
 
 export function importOnnxCard(page: ModelsPage): HTMLElement {
-  const fileInput = h('input', { type: 'file', accept: '.onnx', class: 'visually-hidden', id: 'model-import-input', 'data-testid': 'model-import-input' });
+  const fileInput = h('input', { type: 'file', accept: '.onnx,.json,.onnx_data,.data', multiple: true, class: 'visually-hidden', id: 'model-import-input', 'data-testid': 'model-import-input' });
+  const folderInput = h('input', { type: 'file', webkitdirectory: true, class: 'visually-hidden', id: 'model-import-folder-input', 'data-testid': 'model-import-folder-input' });
   const status = h('span', { class: 'muted small', 'data-testid': 'model-import-status' });
   const dropzone = h(
     'label',
     { class: 'dropzone', for: 'model-import-input', 'data-testid': 'model-dropzone' },
     h('strong', {}, 'Drop an ONNX model here'),
-    h('span', { class: 'muted' }, `or click to choose a file (up to ${MAX_BYTES / (1024 * 1024)} MiB; external data files are not supported)`),
+    h(
+      'span',
+      { class: 'muted' },
+      `or click to choose a file (up to ${mib(MAX_BYTES)}), or the files of a Hugging Face model folder together (model.onnx or onnx/model.onnx, its .onnx_data, config.json, tokenizer.json, …; up to ${mib(FOLDER_MAX_BYTES)} in all)`,
+    ),
     fileInput,
   );
-  const onFile = (file: File): void => void importFile(page, status, file);
-  fileInput.addEventListener('change', () => {
-    const file = fileInput.files?.[0];
-    fileInput.value = '';
-    if (file) onFile(file);
-  });
-  acceptDrops(page, dropzone, onFile);
-  return h('section', { class: 'card' }, h('div', { class: 'card-header' }, h('h2', {}, 'Import'), status), dropzone);
+  const folderButton = h('label', { class: 'btn btn-small', for: 'model-import-folder-input', 'data-testid': 'model-import-folder' }, 'Choose a model folder…', folderInput);
+  const onInput = (input: HTMLInputElement, fromFolder: boolean) => () => {
+    const files = [...(input.files ?? [])];
+    input.value = '';
+    importPicked(page, status, files, fromFolder);
+  };
+  fileInput.addEventListener('change', onInput(fileInput, false));
+  folderInput.addEventListener('change', onInput(folderInput, true));
+  acceptDrops(dropzone, (files) => importPicked(page, status, files, false));
+  return h(
+    'section',
+    { class: 'card' },
+    h('div', { class: 'card-header' }, h('h2', {}, 'Import'), status),
+    dropzone,
+    h('p', { class: 'muted small' }, folderButton, ' The folder is read as `attn import FOLDER` reads it: its task comes from config.json; a bigger model imports with the CLI.'),
+  );
 }

@@ -1,5 +1,6 @@
 /** The Built-in card and the table of imported models on the Models page. */
 import type { BuiltinModel, ImportedModel } from '../../../common/contract';
+import { describeTask } from '../../../common/models/modelTask';
 import { button, clear, h } from '../../dom';
 import { formatTimestamp } from '../../format';
 import { formatBytes } from '../../modelFormat';
@@ -25,6 +26,9 @@ export function renderBuiltin(page: ModelsPage, grid: HTMLElement, list: readonl
     );
   }
 }
+
+/** The imported-models table's column headings (the last one holds the Delete buttons). */
+export const IMPORTED_COLUMNS = ['Name', 'Source', 'Task', 'Blocks', 'Size', 'sha256', 'Added', ''] as const;
 
 /** What the imported-models table needs from the page: the selected model and how to forget it once deleted. */
 export interface ImportedTable {
@@ -54,11 +58,27 @@ function deleteButton(page: ModelsPage, table: ImportedTable, m: ImportedModel):
   return remove;
 }
 
+/** The task cell: the task (with its labels) and, below it, the sizes config.json gives and whether a tokenizer came with it. */
+function taskCell(m: ImportedModel): HTMLElement {
+  const sizes = [
+    m.layers !== undefined ? `${m.layers} layers` : null,
+    m.heads !== undefined ? `${m.heads} heads${m.kvHeads !== undefined && m.kvHeads !== m.heads ? ` (${m.kvHeads} kv)` : ''}` : null,
+    m.hidden !== undefined ? `hidden ${m.hidden}` : null,
+    m.hasTokenizer === true ? 'tokenizer' : null,
+  ].filter((s) => s !== null);
+  return h(
+    'td',
+    { 'data-field': 'task', 'data-task': m.task?.kind ?? 'unknown' },
+    m.task === undefined ? h('span', { class: 'muted' }, 'unknown') : describeTask(m.task),
+    sizes.length > 0 ? h('div', { class: 'muted small', 'data-field': 'sizes' }, sizes.join(', ')) : null,
+  );
+}
+
 export function renderImported(page: ModelsPage, table: ImportedTable, list: readonly ImportedModel[]): void {
   const { tbody } = table;
   clear(tbody);
   if (list.length === 0) {
-    tbody.append(h('tr', { class: 'empty-row' }, h('td', { colspan: 6 }, 'No models yet. Fetch one from the catalog or import an ONNX file.')));
+    tbody.append(h('tr', { class: 'empty-row' }, h('td', { colspan: IMPORTED_COLUMNS.length }, 'No models yet. Fetch one from the catalog or import an ONNX file or a model folder.')));
   }
   for (const m of list) {
     const tr = h(
@@ -66,6 +86,8 @@ export function renderImported(page: ModelsPage, table: ImportedTable, list: rea
       { class: `run-row${table.selected() === m.id ? ' selected' : ''}`, 'data-testid': `model-row-${m.id}`, 'data-name': m.name },
       h('td', {}, h('span', { class: 'run-name' }, m.name)),
       h('td', {}, h('span', { class: 'chip' }, m.source)),
+      taskCell(m),
+      h('td', { class: 'num', 'data-field': 'blocks' }, m.attentionBlocks === undefined ? '?' : String(m.attentionBlocks)),
       h('td', { class: 'num' }, formatBytes(m.bytes)),
       h('td', { class: 'mono small', title: m.sha256 }, `${m.sha256.slice(0, 12)}…`),
       h('td', { class: 'col-created' }, formatTimestamp(m.createdMs)),
