@@ -37,7 +37,10 @@ async function main(): Promise<void> {
   const parsed = WorkerStart.safeParse(workerData);
   if (!parsed.success) throw new Error(`the experiment worker was started with invalid data: ${z.prettifyError(parsed.error)}`);
   const start = parsed.data;
-  const fetch = { ...(start.modelCacheDir !== undefined ? { cacheDir: start.modelCacheDir } : {}), ...(start.modelMirror !== undefined ? { mirror: start.modelMirror } : {}) };
+  const fetch = {
+    ...(start.modelCacheDir !== undefined ? { cacheDir: start.modelCacheDir } : {}), ...(start.modelMirror !== undefined ? { mirror: start.modelMirror } : {}),
+    ...(start.importedModel !== undefined ? { imported: start.importedModel } : {}),
+  };
   const status = await runExperiment(start.spec, sink, { completed: new Set(start.completedPoints ?? []), fetch });
   send({ type: 'finished', status });
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { MetricInput, RunId } from '../../common/contract';
 import { ExperimentSpec } from '../../common/experiments/registry';
+import { ImportedModelSource } from './shared/importedModel';
 
 /** The worker's start data (`workerData`); extra fields (a TypeScript entry under tests) are ignored. */
 export const WorkerStart = z.object({
@@ -16,6 +17,8 @@ export const WorkerStart = z.object({
   /** The service's catalog cache folder and mirror, so experiments use the models the models page fetched. */
   modelCacheDir: z.string().optional(),
   modelMirror: z.string().optional(),
+  /** The spec's imported model (`imported:<id>`), resolved in the store by the service. */
+  importedModel: ImportedModelSource.optional(),
 });
 export type WorkerStart = z.output<typeof WorkerStart>;
 export type WorkerStartInput = z.input<typeof WorkerStart>;

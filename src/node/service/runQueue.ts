@@ -9,6 +9,7 @@ import type { RunFinished, RunProgress } from '../../common/contract';
 import { z } from 'zod';
 import type { ExperimentKind, ExperimentSpec } from '../../common/experiments/registry';
 import { typedRun } from '../experiments/storedRun';
+import type { ImportedModelSource } from '../experiments/shared/importedModel';
 import type { WorkerStartInput } from '../experiments/workerProtocol';
 import { FromWorker } from '../experiments/workerProtocol';
 import type { Store, TerminalStatus } from '../store/store';
@@ -32,6 +33,8 @@ export interface RunQueueOptions {
   readonly modelMirror?: string;
   /** Keys of the points a run has stored already (the worker skips them); depends on the run's kind. */
   readonly completedPoints: (runId: number, kind: ExperimentKind) => string[];
+  /** The imported model a spec names (`imported:<id>`), from the store; throws when it is not there. */
+  readonly importedModel?: (spec: ExperimentSpec) => ImportedModelSource | undefined;
 }
 
 interface ActiveRun {
@@ -130,7 +133,18 @@ export class RunQueue {
   }
 
   private start(runId: number, spec: ExperimentSpec): void {
-    const worker = this.spawn(this.workerStart(runId, spec));
+    let start: WorkerStartInput;
+    try {
+      start = this.workerStart(runId, spec);
+    } catch (e) {
+      // e.g. the imported model the spec names was deleted since the run was queued
+      const message = (e as Error).message;
+      this.opts.store.runs.finish(runId, 'failed', message);
+      this.finished(runId, 'failed', message);
+      this.pump();
+      return;
+    }
+    const worker = this.spawn(start);
     if (worker === null) return;
     this.opts.store.runs.markRunning(runId);
     const current: ActiveRun = { runId, worker, startedMs: Date.now(), cancelRequested: false, killTimer: null, settled: false };
@@ -142,7 +156,9 @@ export class RunQueue {
   /** What the worker gets: the run, its spec, the points already stored, and where models live. */
   private workerStart(runId: number, spec: ExperimentSpec): WorkerStartInput {
     const completedPoints = this.opts.completedPoints(runId, spec.kind);
+    const importedModel = this.opts.importedModel?.(spec);
     return {
+      ...(importedModel !== undefined ? { importedModel } : {}),
       runId,
       spec,
       ...(completedPoints.length > 0 ? { completedPoints } : {}),

@@ -4,6 +4,8 @@
  * worker threads that execute them (runQueue.ts); it validates every argument where it enters
  * (dispatch.ts). The handlers are per domain under handlers/, composed here into one `Handlers`.
  */
+import { modelOfSpec } from '../../common/experiments/registry';
+import { importedSourceOf } from './importedSource';
 import type { z } from 'zod';
 import type { ContractHandler, MethodName, MethodOutput, RunFinished, SystemInfo, methods } from '../../common/contract';
 import { createModelLibrary } from '../models/modelLibrary';
@@ -78,6 +80,10 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     modelCacheDir: models.modelsDir,
     ...(opts.modelMirror !== undefined ? { modelMirror: opts.modelMirror } : {}),
     completedPoints: (runId, kind) => completedPointsOf(store, runId, kind),
+    importedModel: (spec) => {
+      const model = modelOfSpec(spec);
+      return model === null ? undefined : importedSourceOf(store, model);
+    },
   });
   const handlers = composeHandlers({ store, host: opts.host, versions, log, events, queue, models });
   const dispatch = createDispatch(handlers, { log, isClosed: () => closed });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ExampleLimit, experimentName, ModelName, Seed } from '../shared/specFields';
+import { ExampleLimit, experimentName, ModelName, ModelTaskField, Seed } from '../shared/specFields';
 import { ProviderChoice } from '../../executionProvider';
 import { DataSource } from '../shared/dataSource';
 import { VariantEntry, checkVariantEntries } from '../shared/variantSweep';
@@ -21,6 +21,8 @@ export const FaithfulnessSpec = z
     kind: z.literal('faithfulness'),
     name: experimentName('faithfulness'),
     model: ModelName,
+    /** What an imported model computes, when its config.json says otherwise or nothing. */
+    task: ModelTaskField,
     data: DataSource.default({ source: 'builtin' }),
     limit: ExampleLimit,
     maxLength: z.number().int().min(4).max(8192).optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ExampleLimit, experimentName, ModelName, Seed } from '../shared/specFields';
+import { ExampleLimit, experimentName, ModelName, ModelTaskField, Seed } from '../shared/specFields';
 import { ProviderChoice } from '../../executionProvider';
 import { DataSource } from '../shared/dataSource';
 import { VariantEntry, checkVariantEntries } from '../shared/variantSweep';
@@ -14,6 +14,8 @@ export const FidelitySpec = z
     kind: z.literal('fidelity'),
     name: experimentName('fidelity'),
     model: ModelName,
+    /** What an imported model computes, when its config.json says otherwise or nothing. */
+    task: ModelTaskField,
     data: DataSource.default({ source: 'builtin' }),
     limit: ExampleLimit,
     variants: z.array(VariantEntry).min(1).max(16),

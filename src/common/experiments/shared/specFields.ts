@@ -1,5 +1,6 @@
 /** Spec fields several experiment kinds share, declared once so their limits and defaults agree. */
 import { z } from 'zod';
+import { ModelTaskOverride } from '../../models/modelTask';
 
 /** The experiment's name (runs are grouped under it), with the kind's default. */
 export const experimentName = (defaultName: string) => z.string().min(1).max(200).default(defaultName);
@@ -17,3 +18,6 @@ export const Seed = z
   .min(0)
   .max(2 ** 31 - 1)
   .default(0);
+
+/** An imported model's task override (kind, output, labels, explained query position); imported models only. */
+export const ModelTaskField = ModelTaskOverride.optional();

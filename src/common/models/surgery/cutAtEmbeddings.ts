@@ -10,6 +10,26 @@ import { FLOAT, intAttr, tensorInfo } from './graphEditor';
 import { EMBEDDINGS_INPUT, SurgeryError } from './modification';
 import type { SurgeryContext } from './operation';
 
+/** Ops that carry token ids through unchanged in value (GPT-2 exports view input_ids as [-1, S] first). */
+const ID_CARRIERS: ReadonlySet<string> = new Set(['Reshape', 'Cast', 'Identity', 'Squeeze', 'Unsqueeze', 'Flatten']);
+
+/**
+ * The graph input whose ids `value` holds: `value` itself when it is one of `inputs`, or the
+ * input reached back through value-preserving ops (Reshape, Cast, …; their first input).
+ */
+export function tokenIdsSource(nodes: readonly NodeProto[], value: string, inputs: ReadonlySet<string>): string | undefined {
+  const producer = new Map<string, NodeProto>();
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  let at = value;
+  for (let hops = 0; hops < 8; hops++) {
+    if (inputs.has(at)) return at;
+    const p = producer.get(at);
+    if (p === undefined || (p.domain ?? '') !== '' || !ID_CARRIERS.has(p.opType ?? '')) return undefined;
+    at = p.input?.[0] ?? '';
+  }
+  return undefined;
+}
+
 export function cutAtEmbeddings(ctx: SurgeryContext): void {
   const { ed, model, notes, addedInputs, removedInputs } = ctx;
   const inits = new Map(ed.initializers.map((t) => [t.name ?? '', t]));
@@ -18,16 +38,17 @@ export function cutAtEmbeddings(ctx: SurgeryContext): void {
     const t = vi.type?.tensorType?.elemType ?? 0;
     if (!inits.has(vi.name ?? '') && [2, 3, 4, 5, 6, 7, 12, 13].includes(t)) integerInputs.set(vi.name ?? '', vi);
   }
+  const intNames = new Set(integerInputs.keys());
   const index = ed.nodes.findIndex((n) => {
     if (n.opType !== 'Gather' || (n.domain ?? '') !== '' || (n.attribute ?? []).some((a) => a.name === 'axis' && int64ToNumber(a.i) !== 0)) return false;
     const table = inits.get(n.input?.[0] ?? '');
-    return table !== undefined && (table.dims ?? []).length === 2 && table.dataType === FLOAT && integerInputs.has(n.input?.[1] ?? '');
+    return table !== undefined && (table.dims ?? []).length === 2 && table.dataType === FLOAT && tokenIdsSource(ed.nodes, n.input?.[1] ?? '', intNames) !== undefined;
   });
   if (index < 0) {
-    throw new SurgeryError('cutAtEmbeddings: no token-embedding lookup found (looked for a Gather, axis 0, of a float32 [vocab, dim] initializer by an integer graph input)');
+    throw new SurgeryError('cutAtEmbeddings: no token-embedding lookup found (looked for a Gather, axis 0, of a float32 [vocab, dim] initializer by an integer graph input, directly or through Reshape/Cast/Squeeze/Unsqueeze)');
   }
   const gather = ed.nodes[index] as NodeProto;
-  const ids = gather.input?.[1] ?? '';
+  const ids = tokenIdsSource(ed.nodes, gather.input?.[1] ?? '', intNames) as string;
   const embOut = gather.output?.[0] ?? '';
   const table = inits.get(gather.input?.[0] ?? '') as OnnxTypes.ITensorProto;
   const dim = int64ToNumber((table.dims ?? [])[1]);

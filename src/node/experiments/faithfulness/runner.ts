@@ -24,6 +24,7 @@ import type { ModelProto } from '../../../common/models/onnxModel';
 import { decodeTensorValues, int64ToNumber, modelIo } from '../../../common/models/onnxModel';
 import type { ModificationInput } from '../../../common/models/surgery';
 import { applyModification } from '../../../common/models/surgery';
+import { tokenIdsSource } from '../../../common/models/surgery/cutAtEmbeddings';
 import { createSession } from '../../ort/session';
 import type { ModelFetchOptions, PreparedExample, PreparedModel } from '../shared/models';
 import { prepareFidelityModel } from '../shared/models';
@@ -161,8 +162,10 @@ async function releaseAll(s: Sessions): Promise<void> {
 export function tokenEmbeddingTable(proto: ModelProto): { data: Float32Array; vocab: number; dim: number } {
   const graph = proto.graph;
   const inits = new Map((graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
-  for (const n of graph?.node ?? []) {
-    if (n.opType !== 'Gather' || n.input?.[1] !== 'input_ids') continue;
+  const nodes = graph?.node ?? [];
+  const ids = new Set(['input_ids']);
+  for (const n of nodes) {
+    if (n.opType !== 'Gather' || tokenIdsSource(nodes, n.input?.[1] ?? '', ids) === undefined) continue;
     const t = inits.get(n.input?.[0] ?? '');
     if (t === undefined || (t.dims ?? []).length !== 2 || t.dataType !== 1) continue;
     const [vocab, dim] = (t.dims ?? []).map((d) => int64ToNumber(d)) as [number, number];
@@ -170,7 +173,7 @@ export function tokenEmbeddingTable(proto: ModelProto): { data: Float32Array; vo
     if (values === undefined) continue;
     return { data: Float32Array.from(values.values), vocab, dim };
   }
-  throw new Error('no token-embedding table found (a Gather of a float32 [vocab, dim] initializer by input_ids): gradient methods need one');
+  throw new Error('no token-embedding table found (a Gather of a float32 [vocab, dim] initializer by input_ids, directly or through Reshape/Cast): gradient methods need one');
 }
 
 async function buildSessions(

@@ -20,6 +20,9 @@ import { llama2cToOnnxBytes } from '../../models/convertLlama2c';
 import type { FetchCatalogModelOptions, FetchedModel } from '../../models/modelStore';
 import { fetchCatalogModel } from '../../models/modelStore';
 import type { DataSource } from '../../../common/experiments/shared/dataSource';
+import type { ModelTaskOverride } from '../../../common/models/modelTask';
+import type { ImportedModelSource, ImportedPrepared } from './importedModel';
+import { importedModelId, prepareImported } from './importedModel';
 
 export interface PreparedExample {
   readonly id: string;
@@ -67,6 +70,7 @@ interface ModelSpecPart {
   readonly data: DataSource;
   readonly limit?: number | undefined;
   readonly maxLength?: number | undefined;
+  readonly task?: ModelTaskOverride | undefined;
 }
 
 /** Examples of a data source (the built-in test subset needs a built-in model). */
@@ -90,12 +94,17 @@ export async function loadExamples(data: DataSource, labels: readonly string[] |
 }
 
 /** Where catalog models are fetched from and cached (defaults: the app's model cache, $ATTN_MODEL_MIRROR). */
-export type ModelFetchOptions = Pick<FetchCatalogModelOptions, 'cacheDir' | 'mirror' | 'env'>;
+export type ModelFetchOptions = Pick<FetchCatalogModelOptions, 'cacheDir' | 'mirror' | 'env'> & {
+  /** The imported model the spec names (`imported:<id>`), as the service found it in the store. */
+  readonly imported?: ImportedModelSource;
+};
 
 export async function prepareFidelityModel(spec: ModelSpecPart, builtinDir: string | undefined, log: (m: string) => void, fetchOptions: ModelFetchOptions = {}): Promise<PreparedModel> {
+  if (importedModelId(spec.model) !== null) return prepareImportedModel(spec, log, fetchOptions.imported);
+  if (spec.task !== undefined) throw new ExperimentModelError(`"task" applies to imported models only; ${spec.model} has its own`);
   if (!isBuiltinModel(spec.model)) {
     if (findCatalogEntry(spec.model) !== undefined) return prepareCatalogLm(spec, log, fetchOptions);
-    throw new ExperimentModelError(`model '${spec.model}' is not available to in-model experiments yet: use the built-in spam-encoder or a catalog language model (stories260K)`);
+    throw new ExperimentModelError(`model '${spec.model}' is not available to in-model experiments yet: use the built-in spam-encoder, a catalog language model (stories260K) or an imported model (imported:<id>)`);
   }
   const m = await loadBuiltinClassifier(spec.model, builtinDir);
   const maxLength = spec.maxLength ?? m.maxLength;
@@ -142,6 +151,28 @@ export async function prepareFidelityModel(spec: ModelSpecPart, builtinDir: stri
     },
     target: () => 0,
   };
+}
+
+/** An imported model (`imported:<id>`, resolved by the service): its examples tokenised with its own tokenizer. */
+async function prepareImportedModel(spec: ModelSpecPart, log: (m: string) => void, source: ImportedModelSource | undefined): Promise<PreparedModel> {
+  const id = importedModelId(spec.model);
+  if (source === undefined || source.id !== id) throw new ExperimentModelError(`${spec.model}: the imported model was not resolved by the service (is there a model with that id?)`);
+  let m: ImportedPrepared;
+  try {
+    m = await prepareImported(spec, source);
+  } catch (e) {
+    throw new ExperimentModelError((e as Error).message);
+  }
+  const maxLength = spec.maxLength ?? m.contextLength;
+  if (maxLength > m.contextLength) throw new ExperimentModelError(`maxLength ${maxLength} exceeds what ${m.name} takes (${m.contextLength} positions)`);
+  let texts = await loadExamples(spec.data, m.labels, undefined);
+  if (spec.limit !== undefined) texts = texts.slice(0, spec.limit);
+  const examples = texts.map((t) => ({ id: t.id, text: t.text, ids: m.encode(t.text, maxLength), ...(t.label !== undefined ? { label: t.label } : {}) }));
+  if (m.kind === 'lm' && examples.every((e) => e.ids.length < 2)) throw new ExperimentModelError(`${m.name}: no example has a token to predict (each needs at least two tokens)`);
+  if (examples.some((e) => e.ids.length === 0)) throw new ExperimentModelError(`${m.name}: an example encodes to no tokens`);
+  log(`${m.name} (imported:${source.id}, ${m.kind}): ${m.blocks.length} attention blocks (${m.blocks.map((b) => b.description).slice(0, 1).join('')})`);
+  const { tokenizer: _tokenizer, encode: _encode, ...rest } = m;
+  return { ...rest, examples };
 }
 
 /**

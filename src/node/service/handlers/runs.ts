@@ -5,6 +5,7 @@
  * and the points a resumed run skips come from the experiment registries (common and node). A
  * run leaves the store typed (typedRun / typedRunSummary validate its kind and spec once).
  */
+import { importedSourceOf } from '../importedSource';
 import { hostname } from 'node:os';
 import { MAX_ARTIFACT_TRANSFER_BYTES } from '../../../common/contract';
 import type { MethodParsedInput } from '../../../common/contract';
@@ -63,6 +64,8 @@ export function runHandlers(ctx: Pick<ServiceContext, 'store' | 'versions' | 'qu
       const spec = specOf(input);
       const experimentId = store.experiments.ensure({ name: spec.name, kind: spec.kind });
       const model = modelOfSpec(spec);
+      // An imported model must exist when the run is asked for (and again when it starts).
+      if (model !== null) importedSourceOf(store, model);
       const runId = store.runs.create({ experimentId, kind: spec.kind, spec, seed: spec.seed, versions, ...(model !== null ? { modelId: model } : {}) });
       store.params.add(runId, runParams(spec));
       queue.enqueue(runId, { runId, done: 0, total: 0, fraction: 0, etaMs: null, message: 'queued' });

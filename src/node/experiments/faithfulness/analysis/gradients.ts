@@ -15,22 +15,26 @@ function logOdds(p: number): number {
   return Math.log(q / (1 - q));
 }
 
-/** Feeds of one chunk of embedded sequences (each n rows of d), right-padded to S with the pad token's embedding. */
+/**
+ * Feeds of one chunk of embedded sequences (each n rows of d), right-padded to S with the pad
+ * token's embedding. The cut model's other inputs (attention mask, token types, positions, ids
+ * for other uses, empty past) are fed as the model feeds them for the example's ids.
+ */
 function embeddingFeeds(ctx: Context, ex: ExampleState, chunk: readonly Float32Array[], rows: number, d: number, padRow: Float32Array): Record<string, ort.Tensor> {
   const { S, model } = ctx;
   const { n } = ex;
   const emb = new Float32Array(rows * S * d);
-  const mask = new BigInt64Array(rows * S);
   for (let r = 0; r < rows; r++) {
     const src = chunk[Math.min(r, chunk.length - 1)] as Float32Array;
     emb.set(src, r * S * d);
     for (let j = n; j < S; j++) emb.set(padRow, (r * S + j) * d);
-    for (let j = 0; j < n; j++) mask[r * S + j] = 1n;
   }
+  const others = model.feeds(padBatch([ex.ids], S, rows, model.padId));
   const feeds: Record<string, ort.Tensor> = { [EMBEDDINGS_INPUT]: new ort.Tensor('float32', emb, [rows, S, d]) };
-  if (ctx.sessions.embedInputs.includes('attention_mask')) feeds['attention_mask'] = new ort.Tensor('int64', mask, [rows, S]);
-  // Other uses of the ids (none in the built-in model) still read them.
-  if (ctx.sessions.embedInputs.includes('input_ids')) feeds['input_ids'] = new ort.Tensor('int64', padBatch([ex.ids], S, rows, model.padId).inputIds, [rows, S]);
+  for (const name of ctx.sessions.embedInputs) {
+    const t = others[name];
+    if (name !== EMBEDDINGS_INPUT && t !== undefined) feeds[name] = t;
+  }
   return feeds;
 }
 

@@ -1,0 +1,143 @@
+/**
+ * Fidelity and faithfulness on imported models (test/fixtures/hf), end to end through the
+ * service: the folder is imported with the hf-folder importer, the run names `imported:<id>`,
+ * the worker resolves it from the store. Expectations are independent of the runner:
+ * - a sliding window covering every sequence is exact attention, so the outputs agree (KL ≈ 0,
+ *   agreement 1) and the attention maps match (JSD ≈ 0), while a window of 1 does not;
+ * - the exact pass's classifier accuracy is the fraction of the reference's argmax agreeing
+ *   with the labels given, computed here from reference.json.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MetricPoint } from '../../common/contract';
+import { REPO_ROOT, SHARED_MODELS, TS_WORKER_BOOTSTRAP, WORKER_TS_ENTRY } from '../../../test/support/paths';
+import type { Service } from '../service/service';
+import { createService } from '../service/service';
+
+const HF = resolve(REPO_ROOT, 'test', 'fixtures', 'hf');
+
+interface Reference {
+  examples: { text?: string; tokens?: number }[];
+  outputs: Record<string, unknown>;
+}
+
+let dir: string;
+let svc: Service;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'attn-imported-'));
+  svc = await createService({ dbPath: join(dir, 'w.sqlite'), host: 'test', workerPath: TS_WORKER_BOOTSTRAP, workerExtraData: { tsEntry: pathToFileURL(WORKER_TS_ENTRY).href }, modelMirror: SHARED_MODELS });
+});
+
+afterAll(async () => {
+  await svc.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const b64 = (file: string): string => readFileSync(file).toString('base64');
+
+async function importFixture(name: string, modelFile = 'model.onnx'): Promise<number> {
+  const at = (f: string): string => join(HF, name, f);
+  const files = {
+    model: b64(at(modelFile)),
+    config: b64(at('config.json')),
+    tokenizer: b64(at('tokenizer.json')),
+    tokenizerConfig: b64(at('tokenizer_config.json')),
+    specialTokens: b64(at('special_tokens_map.json')),
+  };
+  const { id } = await svc.call('models.import', { importer: 'hf-folder', name, files });
+  return id;
+}
+
+/** max softmax of the reference's first (unpadded) row: its class, or its next token after the last position. */
+function referencePrediction(ref: Reference): number {
+  const first = (ref.outputs['logits'] as number[][] | number[][][])[0]!;
+  const n = ref.examples[0]?.tokens ?? 0;
+  const logits = (Array.isArray(first[0]) ? (first as number[][])[n - 1] : first) as number[];
+  const top = Math.max(...logits);
+  const z = logits.reduce((a, x) => a + Math.exp(x - top), 0);
+  return 1 / z;
+}
+
+function reference(name: string): Reference {
+  return JSON.parse(readFileSync(join(HF, name, 'reference.json'), 'utf8')) as Reference;
+}
+
+/** The reference's texts and two more (words outside a vocabulary become its unknown token). */
+function textsOf(name: string): { text: string }[] {
+  const own = reference(name).examples.flatMap((e) => (typeof e.text === 'string' ? [e.text] : []));
+  return [...own, 'the film was bad and boring , really bad', 'a big red dog sat in the sun'].map((text) => ({ text }));
+}
+
+async function finished(spec: Record<string, unknown>): Promise<MetricPoint[]> {
+  const { runId } = await svc.call('runs.start', { spec });
+  const end = await svc.waitForRun(runId);
+  expect(end.error).toBeNull();
+  expect(end.status).toBe('done');
+  return (await svc.call('runs.get', { runId })).metrics;
+}
+
+const value = (metrics: readonly MetricPoint[], name: string, param: number | null): number => {
+  const m = metrics.find((x) => x.name === name && x.param === param && x.variant === (param === null ? 'exact' : 'sliding') && x.example === null && x.layer === null);
+  if (m === undefined) throw new Error(`no ${name} at ${param}`);
+  return m.value;
+};
+
+describe.each([
+  ['bert-tiny', 'model.onnx'],
+  ['distilbert-tiny', 'onnx/model.onnx'],
+  ['torch-mha-encoder', 'model.onnx'],
+  ['splitqk-tiny', 'model.onnx'],
+  ['gpt2-tiny', 'model.onnx'],
+  ['gpt2-tiny-past', 'model.onnx'],
+])('imported %s', (name, file) => {
+  let id: number;
+  beforeAll(async () => {
+    id = await importFixture(name, file);
+  });
+
+  it('runs fidelity: a window covering every text equals exact, a window of 1 does not', async () => {
+    const texts = textsOf(name);
+    const metrics = await finished({ kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 64] } }], batch: 4 });
+    expect(value(metrics, 'kl_mean', 64)).toBeLessThan(1e-6);
+    expect(value(metrics, 'agreement', 64)).toBe(1);
+    expect(value(metrics, 'kl_mean', 1)).toBeGreaterThan(1e-4);
+    const jsd = metrics.filter((m) => m.name === 'attn_jsd' && m.param === 64 && m.head === null && m.layer !== null);
+    expect(jsd.length).toBeGreaterThan(0);
+    for (const m of jsd) expect(m.value).toBeLessThan(1e-6);
+  });
+
+  it('runs faithfulness: the first text\'s predicted probability is the reference model\'s, for exact and a covering window', async () => {
+    const ref = reference(name);
+    const texts = textsOf(name).slice(0, 2);
+    const metrics = await finished({ kind: 'faithfulness', model: `imported:${id}`, data: { source: 'texts', texts }, methods: ['attention', 'rollout', 'loo', 'grad_input'], variants: ['sliding'], windows: [64], permutations: 4, batch: 8 });
+    const expected = referencePrediction(ref);
+    for (const variant of ['exact', 'sliding']) {
+      const p = metrics.find((m) => m.name === 'p_predicted' && m.example === 0 && m.variant === variant);
+      expect(p?.value).toBeCloseTo(expected, 4);
+    }
+    const aopc = (variant: string): number | undefined => metrics.find((m) => m.name === 'aopc_comprehensiveness:loo' && m.example === 0 && m.variant === variant)?.value;
+    expect(aopc('exact')).toBeDefined();
+    expect(aopc('sliding')).toBeCloseTo(aopc('exact') as number, 5);
+  });
+});
+
+describe('imported models: bad specs', () => {
+  it('refuses an id the store does not have, naming the ids it has', async () => {
+    const id = await importFixture('bert-tiny');
+    const r = await svc.dispatch('runs.start', { spec: { kind: 'fidelity', model: 'imported:999', data: { source: 'texts', texts: [{ text: 'good' }] }, variants: ['sliding'], windows: [4] } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.message).toContain(`imported:${id}`);
+  });
+
+  it('refuses the built-in data source and an override naming a missing output', async () => {
+    const id = await importFixture('bert-tiny');
+    const { runId } = await svc.call('runs.start', { spec: { kind: 'fidelity', model: `imported:${id}`, variants: ['sliding'], windows: [4] } });
+    expect((await svc.waitForRun(runId)).error).toMatch(/"builtin".*only available for built-in models/);
+    const second = await svc.call('runs.start', { spec: { kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts: [{ text: 'good' }] }, task: { kind: 'classifier', output: 'scores' }, variants: ['sliding'], windows: [4] } });
+    expect((await svc.waitForRun(second.runId)).error).toMatch(/no output 'scores'/);
+  });
+});

@@ -1,0 +1,301 @@
+/**
+ * An imported model (`imported:<id>`) as an in-model experiment runs it: its ONNX file as stored
+ * (sha256 checked), the task from its config.json or the spec's `task` override, its tokenizer
+ * from tokenizer.json, and its graph inputs fed by name (input_ids, attention_mask,
+ * token_type_ids, position_ids, empty past key/values, use_cache_branch). The service resolves
+ * the id in the store before the run starts and hands the worker an ImportedModelSource.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import { z } from 'zod';
+import { softmax } from '../../../common/metrics/distributions';
+import { findAttentionBlocks } from '../../../common/models/attentionDetect';
+import type { AttentionBlock } from '../../../common/models/attentionDetect';
+import { truncateKeepingLast } from '../../../common/models/classifierInput';
+import type { PaddedBatch } from '../../../common/models/classifierInput';
+import { HfModelConfig } from '../../../common/models/hfConfig';
+import type { ModelInputBinding, ModelTaskOverride, QueryPosition } from '../../../common/models/modelTask';
+import { ModelInputBinding as ModelInputBindingSchema, ModelTask, applyTaskOverride, bindInput } from '../../../common/models/modelTask';
+import type { IoValue, ModelProto } from '../../../common/models/onnxModel';
+import { decodeOnnxModel, modelIo } from '../../../common/models/onnxModel';
+import type { DataSource } from '../../../common/experiments/shared/dataSource';
+import type { HfTokenizer } from '../../models/hfTokenizer';
+import { hfTokenizerFromJson } from '../../models/hfTokenizer';
+
+/** What the service hands a worker for an imported model: the stored file and what was found with it. */
+export const ImportedModelSource = z
+  .object({
+    id: z.number().int().min(1),
+    name: z.string().min(1),
+    path: z.string().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    /** The task derived at import (null: no config.json said what the model computes). */
+    task: ModelTask.nullable(),
+    inputs: z.array(ModelInputBindingSchema),
+    /** The folder's JSON files as stored (texts). */
+    files: z
+      .object({
+        config: z.string().optional(),
+        tokenizer: z.string().optional(),
+        tokenizerConfig: z.string().optional(),
+        specialTokens: z.string().optional(),
+        preprocessor: z.string().optional(),
+      })
+      .strict(),
+  })
+  .strict();
+export type ImportedModelSource = z.output<typeof ImportedModelSource>;
+
+/** `imported:<id>` → id; null for any other model name. */
+export function importedModelId(model: string): number | null {
+  const m = /^imported:(\d+)$/.exec(model);
+  return m === null ? null : Number(m[1]);
+}
+
+/** The experiment-facing view of a model (the same one built-in and catalog models give). */
+export interface ImportedPrepared {
+  readonly name: string;
+  readonly sha256: string;
+  readonly kind: 'classifier' | 'lm';
+  readonly proto: ModelProto;
+  readonly blocks: readonly AttentionBlock[];
+  readonly labels?: readonly string[];
+  readonly padId: number;
+  readonly contextLength: number;
+  readonly outputName: string;
+  readonly tokenizer: HfTokenizer;
+  /** Token ids of one text, special tokens included, cut to `maxLength`. */
+  encode(text: string, maxLength: number): number[];
+  decode(ids: readonly number[]): string;
+  tokenText(id: number): string;
+  feeds(batch: PaddedBatch): Record<string, ort.Tensor>;
+  distributions(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array[];
+  prediction(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array;
+  target(length: number): number;
+}
+
+export class ImportedModelError extends Error {
+  override readonly name = 'ImportedModelError';
+}
+
+interface ImportedSpecPart {
+  readonly model: string;
+  readonly data: DataSource;
+  readonly task?: ModelTaskOverride | undefined;
+}
+
+function parseJson(text: string | undefined, what: string): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new ImportedModelError(`the stored ${what} is not a JSON object`);
+}
+
+/** A special token's text from tokenizer_config.json / special_tokens_map.json (a string or {content}). */
+function tokenName(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v !== null && typeof v === 'object' && 'content' in v && typeof v.content === 'string') return v.content;
+  return undefined;
+}
+
+/** The padding id: pad_token of the tokenizer files, else config's pad_token_id, else eos, else 0. */
+function padIdOf(tok: HfTokenizer, config: Record<string, unknown> | undefined, tokConfig: Record<string, unknown> | undefined, special: Record<string, unknown> | undefined): number {
+  for (const src of [tokConfig, special]) {
+    const name = tokenName(src?.['pad_token']);
+    const id = name === undefined ? undefined : tok.tokenToId(name);
+    if (id !== undefined) return id;
+  }
+  for (const key of ['pad_token_id', 'eos_token_id']) {
+    const v = config?.[key];
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  }
+  return 0;
+}
+
+/** The longest input: the config's position table, else the tokenizer's model_max_length (when plausible), else 512. */
+function contextLengthOf(config: HfModelConfig | undefined, tokConfig: Record<string, unknown> | undefined): number {
+  const fromConfig = config?.max_position_embeddings ?? config?.n_positions;
+  if (fromConfig !== undefined && fromConfig !== null) return fromConfig;
+  const m = tokConfig?.['model_max_length'];
+  if (typeof m === 'number' && Number.isInteger(m) && m >= 2 && m <= 1 << 20) return m;
+  return 512;
+}
+
+/** The query position explained, for a sequence of `length` real tokens. */
+function targetOf(position: QueryPosition, length: number): number {
+  if (position === 'first') return 0;
+  if (position === 'last') return length - 1;
+  return Math.min(position, length - 1);
+}
+
+/** int64 (or int32, as the graph declares) [B, S] from int64 values. */
+function intTensor(io: IoValue | undefined, values: BigInt64Array, dims: readonly number[]): ort.Tensor {
+  if (io?.dtype === 'int32') return new ort.Tensor('int32', Int32Array.from(values, (v) => Number(v)), dims);
+  return new ort.Tensor('int64', values, dims);
+}
+
+/**
+ * Position ids for right-padded rows: 0..n-1 on real tokens. Causal LMs get what transformers
+ * derives from the mask (cumsum(mask) − 1, and 1 on padding); encoders arange over every slot.
+ */
+function positionIds(batch: PaddedBatch, causal: boolean): BigInt64Array {
+  const out = new BigInt64Array(batch.batch * batch.length);
+  for (let r = 0; r < batch.batch; r++) {
+    let seen = 0n;
+    for (let j = 0; j < batch.length; j++) {
+      const real = batch.attentionMask[r * batch.length + j] === 1n;
+      if (real) seen += 1n;
+      out[r * batch.length + j] = causal ? (real ? seen - 1n : 1n) : BigInt(j);
+    }
+  }
+  return out;
+}
+
+/** The [heads, size] of an empty past input: its declared dims, else the model's attention blocks. */
+function pastShape(io: IoValue | undefined, blocks: readonly AttentionBlock[], b: ModelInputBinding): [number, number] {
+  const dims = io?.dims ?? null;
+  const h = dims?.[1];
+  const d = dims?.[3];
+  const block = blocks[b.layer ?? 0] ?? blocks[0];
+  const heads = typeof h === 'number' ? h : block?.heads;
+  const size = typeof d === 'number' ? d : block?.headSize;
+  if (heads === undefined || heads === null || size === undefined || size === null) throw new ImportedModelError(`input '${b.name}': the number of heads and head size of the empty past cannot be determined (neither declared nor found in the attention blocks)`);
+  return [heads, size];
+}
+
+type Feeder = (batch: PaddedBatch) => ort.Tensor;
+
+/** How each graph input is fed from a padded batch; an input with no known role is an error naming it. */
+function feeders(proto: ModelProto, blocks: readonly AttentionBlock[], causal: boolean): Map<string, Feeder> {
+  const io = new Map(modelIo(proto).inputs.map((i) => [i.name, i]));
+  const out = new Map<string, Feeder>();
+  for (const [name, value] of io) {
+    const b = bindInput(name);
+    const dims = (x: PaddedBatch): number[] => [x.batch, x.length];
+    switch (b.role) {
+      case 'input_ids':
+        out.set(name, (x) => intTensor(value, x.inputIds, dims(x)));
+        break;
+      case 'attention_mask':
+        out.set(name, (x) => intTensor(value, x.attentionMask, dims(x)));
+        break;
+      case 'token_type_ids':
+        out.set(name, (x) => intTensor(value, new BigInt64Array(x.batch * x.length), dims(x)));
+        break;
+      case 'position_ids':
+        out.set(name, (x) => intTensor(value, positionIds(x, causal), dims(x)));
+        break;
+      case 'past_key_values': {
+        const [heads, size] = pastShape(value, blocks, b);
+        const dtype = value.dtype === 'float16' ? 'float16' : 'float32';
+        out.set(name, (x) => new ort.Tensor(dtype, dtype === 'float16' ? new Uint16Array(0) : new Float32Array(0), [x.batch, heads, 0, size]));
+        break;
+      }
+      case 'use_cache_branch':
+        out.set(name, () => new ort.Tensor('bool', Uint8Array.of(0), [1]));
+        break;
+      case 'pixel_values':
+        throw new ImportedModelError(`input '${name}' (pixel_values): image models cannot be run by text experiments; give the model a text task or use a text model`);
+      case null:
+        throw new ImportedModelError(`input '${name}' cannot be fed: the inputs experiments feed are input_ids, attention_mask, token_type_ids, position_ids, past_key_values.* and use_cache_branch`);
+    }
+  }
+  if (![...io.keys()].some((n) => bindInput(n).role === 'input_ids')) throw new ImportedModelError(`the model has no input_ids input (inputs: ${[...io.keys()].join(', ')})`);
+  return out;
+}
+
+async function readVerified(source: ImportedModelSource): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(source.path));
+  } catch (e) {
+    throw new ImportedModelError(`imported:${source.id} (${source.name}): its stored file ${source.path} cannot be read: ${(e as Error).message}`);
+  }
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (sha !== source.sha256) throw new ImportedModelError(`imported:${source.id} (${source.name}): its stored file ${source.path} has changed since it was imported (sha256 ${sha}, recorded ${source.sha256}); import it again`);
+  return bytes;
+}
+
+/** The task after the spec's override; a model without one needs the override. */
+function taskOf(source: ImportedModelSource, override: ModelTaskOverride | undefined): ReturnType<typeof applyTaskOverride> {
+  if (override !== undefined) {
+    try {
+      return applyTaskOverride(source.task, override);
+    } catch (e) {
+      throw new ImportedModelError(`imported:${source.id} (${source.name}): ${(e as Error).message}`);
+    }
+  }
+  if (source.task === null) throw new ImportedModelError(`imported:${source.id} (${source.name}) has no task (it came without a config.json): give the spec a "task" (kind, output, labels)`);
+  return applyTaskOverride(source.task, { kind: source.task.kind });
+}
+
+function tokenizerOf(source: ImportedModelSource, tokConfig: Record<string, unknown> | undefined): HfTokenizer {
+  const text = source.files.tokenizer;
+  if (text === undefined) throw new ImportedModelError(`imported:${source.id} (${source.name}) has no tokenizer.json, so texts cannot be turned into input_ids: import its folder with tokenizer.json`);
+  try {
+    return hfTokenizerFromJson(JSON.parse(text) as unknown, { ...(tokConfig !== undefined ? { config: tokConfig } : {}), label: `${source.name}/tokenizer.json` });
+  } catch (e) {
+    throw new ImportedModelError((e as Error).message);
+  }
+}
+
+/** Softmax over the last axis at one position of `logits` [B, C] or [B, S, C]. */
+function rowDistribution(logits: Float32Array, dims: readonly number[], row: number, position: number): Float64Array {
+  const C = dims[dims.length - 1] as number;
+  const at = dims.length === 3 ? (row * (dims[1] as number) + position) * C : row * C;
+  return softmax(logits.subarray(at, at + C));
+}
+
+/** An imported model ready for the fidelity and faithfulness runners. */
+export async function prepareImported(spec: ImportedSpecPart, source: ImportedModelSource): Promise<ImportedPrepared> {
+  if (spec.data.source === 'builtin') throw new ImportedModelError(`data source "builtin" (the committed test subset) is only available for built-in models: give imported:${source.id} texts or a file`);
+  const task = taskOf(source, spec.task);
+  if (task.kind === 'image-classifier' || task.kind === 'embedding') {
+    throw new ImportedModelError(`imported:${source.id} (${source.name}) is ${task.kind === 'embedding' ? 'an embedding model' : 'an image classifier'}: in-model experiments run classifier and next-token models so far; give a "task" override if the model is one of those`);
+  }
+  const bytes = await readVerified(source);
+  const proto = decodeOnnxModel(bytes, source.name);
+  if (!modelIo(proto).outputs.some((o) => o.name === task.output)) throw new ImportedModelError(`imported:${source.id} (${source.name}) has no output '${task.output}' (outputs: ${modelIo(proto).outputs.map((o) => o.name).join(', ')})`);
+  const configRaw = parseJson(source.files.config, 'config.json');
+  const config = configRaw === undefined ? undefined : HfModelConfig.parse(configRaw);
+  const tokConfig = parseJson(source.files.tokenizerConfig, 'tokenizer_config.json');
+  const tokenizer = tokenizerOf(source, tokConfig);
+  const blocks = findAttentionBlocks(proto);
+  const lm = task.kind === 'next-token';
+  const feed = feeders(proto, blocks, lm);
+  const base = {
+    name: source.name,
+    sha256: source.sha256,
+    proto,
+    blocks,
+    padId: padIdOf(tokenizer, configRaw, tokConfig, parseJson(source.files.specialTokens, 'special_tokens_map.json')),
+    contextLength: contextLengthOf(config, tokConfig),
+    outputName: task.output,
+    tokenizer,
+    decode: (ids: readonly number[]) => tokenizer.decode(ids, { skipSpecialTokens: true }),
+    tokenText: (id: number) => tokenizer.idToToken(id) ?? `#${id}`,
+    feeds: (batch: PaddedBatch) => Object.fromEntries([...feed].map(([n, f]) => [n, f(batch)])),
+    prediction: (logits: Float32Array, dims: readonly number[], row: number, length: number) => rowDistribution(logits, dims, row, dims.length === 3 ? targetOf(task.queryPosition, length) : 0),
+    target: (length: number) => targetOf(task.queryPosition, length),
+  };
+  if (lm) {
+    return {
+      ...base,
+      kind: 'lm',
+      encode: (text, maxLength) => tokenizer.encode(text).slice(0, maxLength),
+      distributions: (logits, dims, row, length) => Array.from({ length: Math.max(0, length - 1) }, (_, t) => rowDistribution(logits, dims, row, t)),
+    };
+  }
+  return {
+    ...base,
+    kind: 'classifier',
+    labels: task.labels,
+    encode: (text, maxLength) => truncateKeepingLast(tokenizer.encode(text), maxLength),
+    distributions: (logits, dims, row, length) => [rowDistribution(logits, dims, row, dims.length === 3 ? targetOf(task.queryPosition, length) : 0)],
+  };
+}
