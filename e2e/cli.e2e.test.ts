@@ -404,4 +404,27 @@ describe('attn import / attn models', () => {
     const again = JSON.parse(attn(['models', '--db', db, '--json', '--cache-dir', join(dir, 'no-cache')]).stdout) as { imported: unknown[] };
     expect(again.imported).toHaveLength(1);
   });
+
+  it('runs a fidelity spec whose model is a Hugging Face folder: imported first, then run on it; a second run reuses the import', () => {
+    const folder = join(root, 'test', 'fixtures', 'hf', 'gpt2-tiny');
+    const db = join(dir, 'folder-run', 'w.sqlite');
+    mkdirSync(join(dir, 'folder-run'));
+    const spec = join(dir, 'folder-run', 'spec.json');
+    const texts = ['the small cat sat on the red mat .', 'a dog ran in the park .', 'she went home .'].map((text) => ({ text }));
+    writeFileSync(spec, JSON.stringify({ kind: 'fidelity', name: 'gpt2 folder', model: folder, data: { source: 'texts', texts }, variants: ['sliding'], windows: [2, 64], batch: 3 }));
+    const r = attn(['run', spec, '--db', db]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/gpt2-tiny: imported as imported:1 \(gpt2-tiny\)/);
+    // a language model: perplexity per point; a window covering the texts keeps it (ratio 1)
+    expect(r.stdout).toMatch(/^sliding 64\s.*\b1\.0000\b/m);
+    expect(r.stdout).toMatch(/run 1 done in [\d.]+ s on cpu \(model gpt2-tiny, sha256 [0-9a-f]{12}…\)/);
+    const second = attn(['run', spec, '--db', db]);
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/already imported as imported:1/);
+    const missing = JSON.parse(readFileSync(spec, 'utf8')) as Record<string, unknown>;
+    writeFileSync(spec, JSON.stringify({ ...missing, model: join(dir, 'no-such-folder') }));
+    const bad = attn(['run', spec, '--db', db]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/looks like a path, and there is nothing there/);
+  }, 120_000);
 });
