@@ -57,6 +57,19 @@ const MASK_ELEMENTWISE = new Set(['Cast', 'Identity', 'Sub', 'Mul', 'Add', 'Wher
  * [B, keys] input at axes {1, 2} (HF's attention_mask[:, None, None, :]), or a Reshape whose
  * target has 1 in the second-last place (nn.MultiheadAttention's [B·H, 1, keys]).
  */
+/**
+ * Is the mask a sum of a causal mask and a mask of one query row, however wide its layout (BART's
+ * decoder adds the expanded padding mask to its causal mask)?
+ */
+export function causalPlusKeyRow(g: GraphIndex, mask: string): boolean {
+  const p = g.producerOf(mask);
+  if (p?.opType !== 'Add' && p?.opType !== 'Min') return false;
+  const [a, b] = (p.input ?? []) as [string?, string?];
+  if (a === undefined || b === undefined || g.isConstant(a) || g.isConstant(b)) return false;
+  const row = (x: string): boolean => causalFromMask(g, x) !== true && oneQueryRow(g, x);
+  return (causalFromMask(g, a) === true && row(b)) || (causalFromMask(g, b) === true && row(a));
+}
+
 export function oneQueryRow(g: GraphIndex, mask: string): boolean {
   const queue = [mask];
   const seen = new Set<string>();
@@ -98,6 +111,7 @@ function unsqueezedToOneRow(g: GraphIndex, value: string): boolean {
     chain.unshift([...axes]);
     cur = p.input?.[0] ?? '';
   }
+  // (a Reshape to a computed [B, keys], GPT-2's attention_mask.view(batch, -1), has the rank of its target)
   if (g.rankOf(cur) !== 2) return false;
   // Replay the insertions on [B, keys]; true marks an inserted axis.
   let layout = [false, false];

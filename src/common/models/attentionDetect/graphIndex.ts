@@ -177,6 +177,23 @@ export class GraphIndex {
     return this.shapes.get(value);
   }
 
+  /** The number of elements of a 1D shape vector: a constant, or a Concat of constants and Unsqueezed scalars (as torch computes Reshape targets). */
+  private vectorLength(value: string): number | undefined {
+    const c = this.constValue(value, 16);
+    if (c !== undefined) return c.values.length;
+    const p = this.producerOf(value);
+    if (p?.opType !== 'Concat') return undefined;
+    let n = 0;
+    for (const i of p.input ?? []) {
+      const part = this.constValue(i, 16);
+      const unsqueezed = this.producerOf(i)?.opType === 'Unsqueeze' ? this.constValue(this.producerOf(i)?.input?.[1] ?? '', 8)?.values.length : undefined;
+      const length = part?.values.length ?? unsqueezed;
+      if (length === undefined) return undefined;
+      n += length;
+    }
+    return n;
+  }
+
   /** The rank of a value: declared, or inferred through shape-preserving and broadcasting ops (bounded). */
   rankOf(value: string, depth = 0): number | undefined {
     const s = this.shapes.get(value);
@@ -190,7 +207,7 @@ export class GraphIndex {
       const pm = intsAttribute(p, 'perm');
       if (pm !== undefined && pm.length > 0) return pm.length;
     }
-    if (op === 'Reshape') return this.constValue(p.input?.[1] ?? '', 16)?.values.length;
+    if (op === 'Reshape') return this.vectorLength(p.input?.[1] ?? '');
     if (op === 'Constant') return this.constValue(value)?.dims.length;
     if (['MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'Identity', 'Softmax', 'Dropout', 'Neg', 'Sqrt', 'Expand'].includes(op)) {
       let r: number | undefined;

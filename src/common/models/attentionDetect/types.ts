@@ -42,7 +42,9 @@ export interface AttentionBlock {
    * True where the mask only removes keys: a mask value of one query row ([.., 1, Sk]), such as
    * the padding bias a BERT-style model builds from its attention_mask input. Graph surgery then
    * passes the allowed keys on to variants and interventions. A causal block can have one too
-   * (GPT-2 adds the padding bias after its causal Where): then both apply.
+   * (GPT-2 adds the padding bias after its causal Where): then both apply. So does a mask that
+   * is the sum of a causal mask and a padding mask expanded to every query row (BART's decoder):
+   * then `values.mask` is that sum, and the keys it allows in any row are the unpadded ones.
    */
   readonly keyMask: boolean;
   readonly heads: number | null;

@@ -10,7 +10,7 @@
  */
 import type { NodeProto } from '../../onnxModel';
 import { intAttribute } from '../../onnxModel';
-import { causalFromMask, oneQueryRow } from '../causalMask';
+import { causalFromMask, causalPlusKeyRow, oneQueryRow } from '../causalMask';
 import type { GraphIndex } from '../graphIndex';
 import { inOnnxDomain, positive } from '../graphWalk';
 import { hasRope } from '../rope';
@@ -97,6 +97,7 @@ function maskKind(g: GraphIndex, back: BackwardsWalk): { readonly causal: boolea
     const nearRow = back.maskValue !== undefined && (near !== undefined ? near.length >= 2 && near[near.length - 2] === 1 : oneQueryRow(g, back.maskValue));
     return { causal: true, keyMask: nearRow };
   }
+  if (causal === true && back.maskValue !== undefined && causalPlusKeyRow(g, back.maskValue)) return { causal, keyMask: true };
   const maskShape = back.maskValue === undefined ? undefined : g.shapeOf(back.maskValue);
   const keyMask = causal === false && back.maskValue !== undefined && (maskShape !== undefined ? maskShape.length >= 2 && maskShape[maskShape.length - 2] === 1 : oneQueryRow(g, back.maskValue));
   return { causal, keyMask };
