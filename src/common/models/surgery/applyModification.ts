@@ -10,6 +10,8 @@ import type { AttentionBlock } from '../attentionDetect';
 import { findAttentionBlocks } from '../attentionDetect';
 import type { ModelProto, NodeProto } from '../onnxModel';
 import { int64ToNumber } from '../onnxModel';
+import type { BlockDims } from './blockDims';
+import { blockDims } from './blockDims';
 import { chooseLayers, describeBlock, requireHeads, requireUnfused } from './blocks';
 import { cutAtEmbeddings } from './cutAtEmbeddings';
 import { GraphEditor, editedGraph } from './graphEditor';
@@ -26,8 +28,9 @@ type Chosen = { [K in BlockOperationName]: Set<AttentionBlock> };
 function checkShape(m: Modification, shape: SurgeryShape | null): void {
   if (!modificationNeedsShape(m)) return;
   if (shape === null) throw new SurgeryError('this modification needs the concrete batch size and sequence length (the modified model is specific to them)');
-  for (const [k, v] of Object.entries(shape)) {
-    if (!Number.isSafeInteger(v) || (v as number) < 1) throw new SurgeryError(`shape.${k} must be a positive integer, got ${String(v)}`);
+  for (const k of ['batch', 'seqLen'] as const) {
+    const v = shape[k];
+    if (!Number.isSafeInteger(v) || v < 1) throw new SurgeryError(`shape.${k} must be a positive integer, got ${String(v)}`);
   }
 }
 
@@ -124,7 +127,13 @@ export function applyModification(original: ModelProto, modificationInput: Modif
   const found = findAttentionBlocks(original);
   const { model, blocks, chosen } = rewriteFused(original, found, chooseBlocks(m, found), sh, notes);
   for (const name of BLOCK_OPERATION_NAMES) checkFor(name, m, chosen);
-  const ctx: SurgeryContext = { ed: new GraphEditor(model.graph as OnnxTypes.IGraphProto), model, shape: sh, notes, exposed: [], addedInputs: [], removedInputs: [] };
+  const dims = modificationNeedsShape(m) ? blockDims(model, blocks, sh) : new Map<number, BlockDims>();
+  const dimsOf = (b: AttentionBlock): BlockDims => {
+    const d = dims.get(b.index);
+    if (d === undefined) throw new SurgeryError(`${describeBlock(b)}: its query and key lengths are not known`);
+    return d;
+  };
+  const ctx: SurgeryContext = { ed: new GraphEditor(model.graph as OnnxTypes.IGraphProto), model, shape: sh, dims: dimsOf, notes, exposed: [], addedInputs: [], removedInputs: [] };
   editBlocks(m, blocks, chosen, ctx);
   if (m.cutAtEmbeddings === true) cutAtEmbeddings(ctx);
   return { model: modifiedModel(model, ctx.ed), blocks, exposed: ctx.exposed, addedInputs: ctx.addedInputs, removedInputs: ctx.removedInputs, notes };

@@ -53,9 +53,12 @@ export function headMask(ed: GraphEditor, H: number, heads: readonly number[], h
   return ed.constBool(hint, [1, H, 1, 1], Array.from({ length: H }, (_, h) => heads.includes(h)));
 }
 
-/** Which keys row i may attend to. */
-export function allowedKeys(causal: boolean, i: number, S: number): number {
-  return causal ? Math.min(i + 1, S) : S;
+/**
+ * How many keys (the first ones) query i of Sq may attend to among Sk: all, or for a causal block
+ * those up to its own position, the queries being the last Sq of the Sk positions (after a past).
+ */
+export function allowedKeys(causal: boolean, i: number, seqQ: number, seqK: number): number {
+  return causal ? Math.max(0, Math.min(i + 1 + seqK - seqQ, seqK)) : seqK;
 }
 
 /** The layers named by an `exposeAttention`-style option: true for every block, a non-empty list, else none. */

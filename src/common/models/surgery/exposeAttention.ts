@@ -15,12 +15,13 @@ export const exposeAttention: BlockOperation<OptionsOf<'exposeAttention'>> = {
   layers: flagLayers,
   edit: (site, _options, ctx) => {
     const { ed, shape } = ctx;
+    const { seqQ, seqK } = ctx.dims(site.block);
     const name = ed.claim(`${EXPOSED_ATTENTION_PREFIX}${site.block.index}`);
     // A Reshape rather than an Identity: a 3D block ([B·H, Sq, Sk], as nn.MultiheadAttention
     // exports) is exposed as [B, H, Sq, Sk] like every other; for a 4D block it changes nothing.
-    const target = ed.constInt64(`surgery/layer${site.block.index}/exposed_shape`, [4], [shape.batch, site.heads, shape.seqLen, shape.seqLen]);
+    const target = ed.constInt64(`surgery/layer${site.block.index}/exposed_shape`, [4], [shape.batch, site.heads, seqQ, seqK]);
     ed.op(site.at, 'Reshape', [site.weights, target], name, [], name);
-    ed.outputs.push(tensorInfo(name, FLOAT, [shape.batch, site.heads, shape.seqLen, shape.seqLen]));
+    ed.outputs.push(tensorInfo(name, FLOAT, [shape.batch, site.heads, seqQ, seqK]));
     ctx.exposed.push(name);
   },
 };

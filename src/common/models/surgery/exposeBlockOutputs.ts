@@ -14,7 +14,7 @@ export const exposeBlockOutputs: BlockOperation<OptionsOf<'exposeBlockOutputs'>>
     if (D === null) throw new SurgeryError(`exposeBlockOutputs: the head size of ${describeBlock(b)} could not be determined from the graph`);
     const name = ed.claim(`${EXPOSED_BLOCK_OUTPUT_PREFIX}${b.index}`);
     ed.op(at + 1, 'Identity', [b.values.output], name, [], name);
-    ed.outputs.push(tensorInfo(name, FLOAT, [shape.batch, heads, shape.seqLen, D]));
+    ed.outputs.push(tensorInfo(name, FLOAT, [shape.batch, heads, ctx.dims(b).seqQ, D]));
     ctx.exposed.push(name);
   },
 };

@@ -5,6 +5,7 @@
  */
 import type { NodeProto } from '../onnxModel';
 import { checkHeads, headMask } from './blocks';
+import { blockIsRank3 } from './keyPadding';
 import type { Intervention, InterventionSite } from './interventions/intervention';
 import { inject } from './interventions/inject';
 import { permute } from './interventions/permute';
@@ -25,10 +26,23 @@ type Options = OptionsOf<'intervene'>;
 
 const whatOf = (options: Options): string => `intervene '${options.kind}'`;
 
-function interventionSite(site: BlockSite, options: Options, ctx: SurgeryContext): InterventionSite {
+/**
+ * The probabilities as [B, H, Sq, Sk], and how the rewritten weights go back to the block's
+ * layout: a block computed as [B·H, Sq, Sk] (torch's nn.MultiheadAttention, BART) is viewed in 4D
+ * for the intervention and reshaped back.
+ */
+function fourD(site: BlockSite, ctx: SurgeryContext, prefix: string): { probs: string; back: (w: string) => string } {
+  const { ed, shape } = ctx;
+  const { block: b, heads: H, at } = site;
+  if (!blockIsRank3(ctx, b)) return { probs: site.probabilities, back: (w) => w };
+  const { seqQ, seqK } = ctx.dims(b);
+  const probs = ed.op(at, 'Reshape', [site.probabilities, ed.constInt64(`${prefix}/probs_4d_shape`, [4], [shape.batch, H, seqQ, seqK])], `${prefix}/probs_4d`);
+  return { probs, back: (w) => ed.op(at, 'Reshape', [w, ed.constInt64(`${prefix}/weights_3d_shape`, [3], [shape.batch * H, seqQ, seqK])], `${prefix}/weights_3d`) };
+}
+
+function interventionSite(site: BlockSite, options: Options, ctx: SurgeryContext, probs: string): InterventionSite {
   const { ed } = ctx;
   const { block: b, heads: H, at } = site;
-  const probs = site.probabilities;
   const prefix = `surgery/layer${b.index}/${options.kind}`;
   const heads = options.heads;
   return {
@@ -54,7 +68,8 @@ export const intervene: BlockOperation<Options> = {
   },
   edit: (site, options, ctx) => {
     const { ed } = ctx;
-    const weights = INTERVENTIONS[options.kind](interventionSite(site, options, ctx), options);
+    const view = fourD(site, ctx, `surgery/layer${site.block.index}/${options.kind}`);
+    const weights = view.back(INTERVENTIONS[options.kind](interventionSite(site, options, ctx, view.probs), options));
     ed.edit(site.at).input = [weights, ...((ed.nodes[site.at] as NodeProto).input ?? []).slice(1)];
     site.weights = weights;
   },

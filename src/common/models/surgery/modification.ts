@@ -47,6 +47,13 @@ export type ModificationInput = z.input<typeof Modification>;
 export interface SurgeryShape {
   readonly batch: number;
   readonly seqLen: number;
+  /**
+   * The concrete shape of each graph input, where queries and keys differ in length: a past of
+   * keys and values (GPT-2 with past: keys = past + new tokens), an encoder and a decoder (BART's
+   * cross-attention). Each block's query and key lengths are then inferred from them; without
+   * them every block attends from seqLen queries over seqLen keys.
+   */
+  readonly inputs?: Readonly<Record<string, readonly number[]>>;
 }
 
 export class SurgeryError extends Error {

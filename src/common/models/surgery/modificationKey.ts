@@ -76,10 +76,10 @@ export function sha256HexPure(data: Uint8Array): string {
  * written by an earlier revision is not read back after surgery changed: bump it with any change
  * to the graphs surgery produces.
  */
-export const SURGERY_REVISION = 4;
+export const SURGERY_REVISION = 5;
 
 export function modificationKey(modelSha256: string, modification: ModificationInput | Modification, shape: SurgeryShape | null): string {
   const m = parseModification(modification);
-  const text = canonical({ surgery: SURGERY_REVISION, model: modelSha256.toLowerCase(), modification: m, shape: shape === null ? null : { batch: shape.batch, seqLen: shape.seqLen } });
+  const text = canonical({ surgery: SURGERY_REVISION, model: modelSha256.toLowerCase(), modification: m, shape: shape === null ? null : { batch: shape.batch, seqLen: shape.seqLen, ...(shape.inputs !== undefined ? { inputs: shape.inputs } : {}) } });
   return sha256HexPure(new TextEncoder().encode(text));
 }

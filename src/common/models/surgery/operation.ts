@@ -5,6 +5,7 @@
  */
 import type { AttentionBlock } from '../attentionDetect';
 import type { ModelProto } from '../onnxModel';
+import type { BlockDims } from './blockDims';
 import type { GraphEditor } from './graphEditor';
 import type { Modification, SurgeryShape } from './modification';
 
@@ -13,6 +14,8 @@ export interface SurgeryContext {
   /** The model being edited (after any fused blocks were rewritten into the explicit form). */
   readonly model: ModelProto;
   readonly shape: SurgeryShape;
+  /** A block's query and key lengths in the modified model. */
+  readonly dims: (block: AttentionBlock) => BlockDims;
   /** Human-readable notes on what was done. */
   readonly notes: string[];
   /** Names of the added outputs. */

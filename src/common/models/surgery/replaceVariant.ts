@@ -36,6 +36,6 @@ export const replaceVariant: BlockOperation<OptionsOf<'replace'>> = {
   },
   finish: (options, chosen, ctx) => {
     const { shape } = ctx;
-    ctx.notes.push(`replaced ${chosen.size} block(s) with ${JSON.stringify(options.variant)} (K/V taken after grouped-query expansion); the model is specific to batch ${shape.batch}, sequence length ${shape.seqLen}`);
+    ctx.notes.push(`replaced ${chosen.size} block(s) with ${JSON.stringify(options.variant)} (K/V taken after grouped-query expansion); the model is specific to batch ${shape.batch}, ${shape.inputs === undefined ? `sequence length ${shape.seqLen}` : `input shapes ${JSON.stringify(shape.inputs)}`}`);
   },
 };

@@ -19,9 +19,10 @@ import type { AttentionBlock } from '../attentionDetect';
 import { defaultOpset, int64ToNumber } from '../onnxModel';
 import { describeBlock, requireCausalKnown, requireHeads } from './blocks';
 import { intsAttr } from './graphEditor';
-import { blockIsRank3, keyLengthsFromBias } from './keyPadding';
+import { blockIsRank3, graphOf, keySpanFromBias } from './keyPadding';
 import { SurgeryError } from './modification';
 import type { SurgeryContext } from './operation';
+import { alignForVariant } from './variantAlignment';
 
 const { onnx } = pkg;
 
@@ -161,13 +162,17 @@ export function spliceVariant(ctx: SurgeryContext, b: AttentionBlock, variant: V
   const prefix = `surgery/layer${b.index}/`;
   const split = splitLayout(ctx, b, { q, k, v, H, D, at, prefix });
   const qk = variantQK(ctx, b, variant, { q: split.q, k: split.k, D, at, prefix });
-  const keyLengths = keyLengthsFromBias(ctx, b, at, what);
-  const dims: AttentionDims = { batch: shape.batch, heads: H, kvHeads: H, seqQ: shape.seqLen, seqK: shape.seqLen, headDim: D, valueDim: D };
+  const span = keySpanFromBias(ctx, b, at, what);
+  const keyLengths = span?.lengths ?? null;
+  const aligned = alignForVariant(ctx, b, { q: qk.q, k: qk.k, v: split.v, at, prefix, causal, span });
+  const { seqQ, seqK } = ctx.dims(b);
+  const dims: AttentionDims = { batch: shape.batch, heads: H, kvHeads: H, seqQ: aligned.seqQ, seqK, headDim: D, valueDim: D };
   const parts = variantGraph(ctx, variant, dims, { causal, probabilities: wantProbs, keyLengths: keyLengths !== null });
-  const out = insertVariant(ctx, parts, { at, prefix, q: qk.q, k: qk.k, v: split.v, keyLengths }, wantProbs);
+  const raw = insertVariant(ctx, parts, { at, prefix, q: aligned.q, k: aligned.k, v: aligned.v, keyLengths }, wantProbs);
+  const out = { o: aligned.restore(raw.o, 'o'), p: raw.p === undefined ? undefined : aligned.restore(raw.p, 'p') };
   if (!split.rank3) return out;
   // Back to the block's own [B·H, Sq, D].
-  const o3 = ctx.ed.op(at, 'Reshape', [out.o, ctx.ed.constInt64(`${prefix}o_rank3_shape`, [3], [shape.batch * H, shape.seqLen, D])], `${prefix}o_rank3`);
+  const o3 = ctx.ed.op(at, 'Reshape', [out.o, ctx.ed.constInt64(`${prefix}o_rank3_shape`, [3], [shape.batch * H, seqQ, D])], `${prefix}o_rank3`);
   return { o: o3, p: out.p };
 }
 
@@ -180,9 +185,18 @@ function splitLayout(ctx: SurgeryContext, b: AttentionBlock, x: { q: string; k: 
   const rank3 = blockIsRank3(ctx, b);
   if (!rank3) return { q: x.q, k: x.k, v: x.v, rank3 };
   if (b.kvHeads !== null && b.kvHeads !== x.H) throw new SurgeryError(`${what}: ${describeBlock(b)} is computed as [batch·heads, S, D] with grouped key/value heads, which is not supported`);
+  // A value that is itself a Reshape's output is reshaped from that Reshape's input: the same
+  // elements, and no Reshape of a Reshape (which ONNX Runtime's graph optimizer can mishandle
+  // when their shape computations are shared, as in BART's decoder).
+  const g = graphOf(ctx);
+  const source = (value: string): string => {
+    const p = g.producerOf(value);
+    return p?.opType === 'Reshape' && (p.domain ?? '') === '' ? (p.input?.[0] ?? value) : value;
+  };
   const to4 = (value: string, name: string, dims: readonly number[]): string =>
-    ed.op(x.at, 'Reshape', [value, ed.constInt64(`${x.prefix}${name}_rank4_shape`, [4], dims)], `${x.prefix}${name}_rank4`);
-  const { batch: B, seqLen: S } = shape;
+    ed.op(x.at, 'Reshape', [source(value), ed.constInt64(`${x.prefix}${name}_rank4_shape`, [4], dims)], `${x.prefix}${name}_rank4`);
+  const B = shape.batch;
+  const { seqQ, seqK } = ctx.dims(b);
   ctx.notes.push(`layer ${b.index}: Q, K and V reshaped from [batch·heads, S, D] to [batch, heads, S, D] for the variant`);
-  return { q: to4(x.q, 'q', [B, x.H, S, x.D]), k: to4(x.k, 'kT', [B, x.H, x.D, S]), v: to4(x.v, 'v', [B, x.H, S, x.D]), rank3 };
+  return { q: to4(x.q, 'q', [B, x.H, seqQ, x.D]), k: to4(x.k, 'kT', [B, x.H, x.D, seqK]), v: to4(x.v, 'v', [B, x.H, seqK, x.D]), rank3 };
 }

@@ -6,7 +6,7 @@ import type { Intervention } from './intervention';
 export const inject: Intervention = ({ ctx, block: b, heads: H, mix }) => {
   const { ed, shape } = ctx;
   const name = ed.claim(`${INJECTED_ATTENTION_PREFIX}${b.index}`);
-  ed.inputs.push(tensorInfo(name, FLOAT, [shape.batch, H, shape.seqLen, shape.seqLen]));
+  ed.inputs.push(tensorInfo(name, FLOAT, [shape.batch, H, ctx.dims(b).seqQ, ctx.dims(b).seqK]));
   ctx.addedInputs.push(name);
   return mix(name);
 };

@@ -2,30 +2,34 @@
 import { defaultOpset } from '../../onnxModel';
 import { allowedKeys, requireCausalKnown } from '../blocks';
 import { reduceSumLast } from '../graphEditor';
-import { allowedKeysFromBias } from '../keyPadding';
+import { allowedKeysFromBias, maskPerHead } from '../keyPadding';
 import type { Intervention } from './intervention';
 
-export const uniform: Intervention = ({ ctx, block: b, at, prefix, what, mix, probsShape }) => {
+export const uniform: Intervention = ({ ctx, block: b, heads, at, prefix, what, mix, probsShape }) => {
   const { ed } = ctx;
-  const S = ctx.shape.seqLen;
+  const { seqQ: Sq, seqK: Sk } = ctx.dims(b);
   if (b.keyMask) {
     // Uniform over each row's allowed keys, read from the padding bias at run time.
     let allowed = allowedKeysFromBias(ed, b, at, what, ctx.model);
+    // A mask with a row per batch·head ([B·H, 1, Sk]) is viewed [B, H, 1, Sk] like the weights.
+    if (maskPerHead(ctx, b)) allowed = ed.op(at, 'Reshape', [allowed, ed.constInt64(`${prefix}/allowed_4d_shape`, [4], [ctx.shape.batch, heads, -1, Sk])], `${prefix}/allowed_4d`);
     if (b.causal === true) {
       // Padding on top of causality (GPT-2): the allowed keys of row i are the unpadded keys j ≤ i.
-      const tril = Float32Array.from({ length: S * S }, (_, i) => (i % S <= Math.floor(i / S) ? 1 : 0));
-      allowed = ed.op(at, 'Mul', [allowed, ed.constFloat(`${prefix}/causal_keys`, [1, 1, S, S], tril)], `${prefix}/allowed_causal`);
+      const tril = Float32Array.from({ length: Sq * Sk }, (_, x) => (x % Sk < allowedKeys(true, Math.floor(x / Sk), Sq, Sk) ? 1 : 0));
+      allowed = ed.op(at, 'Mul', [allowed, ed.constFloat(`${prefix}/causal_keys`, [1, 1, Sq, Sk], tril)], `${prefix}/allowed_causal`);
     }
     const count = reduceSumLast(ed, at, allowed, 4, true, `${prefix}/allowed_count`, defaultOpset(ctx.model) ?? 17);
-    const row = ed.op(at, 'Div', [allowed, count], `${prefix}/row`);
+    // A row with no allowed key (a left-padded query of a causal model sees only padding) gets no weight rather than 0/0.
+    const atLeastOne = ed.op(at, 'Max', [count, ed.constFloat(`${prefix}/one`, [], [1])], `${prefix}/allowed_count_min1`);
+    const row = ed.op(at, 'Div', [allowed, atLeastOne], `${prefix}/row`);
     return mix(ed.op(at, 'Expand', [row, probsShape()], `${prefix}/weights`));
   }
   const causal = requireCausalKnown(b, what);
-  const table = new Float32Array(S * S);
-  for (let i = 0; i < S; i++) {
-    const n = allowedKeys(causal, i, S);
-    for (let j = 0; j < n; j++) table[i * S + j] = 1 / n;
+  const table = new Float32Array(Sq * Sk);
+  for (let i = 0; i < Sq; i++) {
+    const n = allowedKeys(causal, i, Sq, Sk);
+    for (let j = 0; j < n; j++) table[i * Sk + j] = 1 / n;
   }
-  const c = ed.constFloat(`${prefix}/table`, [1, 1, S, S], table);
+  const c = ed.constFloat(`${prefix}/table`, [1, 1, Sq, Sk], table);
   return mix(ed.op(at, 'Expand', [c, probsShape()], `${prefix}/weights`));
 };
