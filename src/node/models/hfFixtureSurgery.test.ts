@@ -241,3 +241,154 @@ describe.each(cases())('$title', (k) => {
     expect(outputsDiff(k, withoutExposed(out), plain, false)).toBeGreaterThan(1e-4);
   });
 });
+
+describe('distilbert-tiny, dynamically quantized (onnx/model_quantized.onnx, no reference of its own)', () => {
+  const float = cases().find((c) => c.title === 'distilbert-tiny') as Case;
+  const k: Case = { ...float, title: 'distilbert-tiny quantized', fixture: loadHfFixture('distilbert-tiny', 'onnx/model_quantized.onnx') };
+
+  it('loads and runs; its blocks are found as in the float model', async () => {
+    checkBlocks(k, findAttentionBlocks(k.fixture.proto));
+    const out = await runCase(k, null);
+    // README: its logits are within about 0.07 of the float reference.
+    expect(maxDiff(out.logits?.data ?? [], referenceOutputs(k).logits ?? [])).toBeLessThan(0.1);
+  });
+
+  it('exposes attention with its outputs unchanged, rows summing to 1 and zero on padded keys', async () => {
+    const plain = await runCase(k, null);
+    const out = await runCase(k, { exposeAttention: true });
+    expect(outputsDiff(k, withoutExposed(out), plain, false)).toBeLessThan(1e-5);
+    exposedNames(k).forEach((name, l) => checkRows(k, l, out[name] as RunResult));
+  });
+});
+
+/** The attention of block l, head h, as rows [b][i][j]. */
+function headRows(k: Case, l: number, a: ArrayLike<number>, h: number): number[][][] {
+  const [B = 0, H = 0, Sq = 0, Sk = 0] = dimsOf(k, l);
+  return Array.from({ length: B }, (_, b) => Array.from({ length: Sq }, (_, i) => Array.from({ length: Sk }, (_, j) => a[((b * H + h) * Sq + i) * Sk + j] as number)));
+}
+
+/** Largest difference of head h of block l between two attention arrays, over real query rows. */
+function headDiff(k: Case, l: number, a: ArrayLike<number>, b: ArrayLike<number>, h: number): number {
+  const real = realQueries(k, l);
+  const [x, y] = [headRows(k, l, a, h), headRows(k, l, b, h)];
+  let d = 0;
+  x.forEach((rows, bi) => rows.forEach((row, i) => {
+    if (real[bi]?.[i] === true) d = Math.max(d, maxDiff(row, y[bi]?.[i] ?? []));
+  }));
+  return d;
+}
+
+function embeddingsFeed(k: Case, scale = 1): ort.Tensor {
+  const table = (k.fixture.proto.graph?.initializer ?? []).find((t) => /(word_embeddings|wte)\.weight$/.test(t.name ?? ''));
+  if (table === undefined) throw new Error(`${k.title}: no word-embedding table`);
+  const [V = 0, dim = 0] = (table.dims ?? []).map(Number);
+  const raw = table.rawData as Uint8Array;
+  const values = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + V * dim * 4));
+  const ids = feedRows(k.run, 'input_ids');
+  const out = new Float32Array(ids.length * (ids[0]?.length ?? 0) * dim);
+  ids.flat().forEach((id, t) => {
+    for (let c = 0; c < dim; c++) out[t * dim + c] = (values[id * dim + c] as number) * scale;
+  });
+  return new ort.Tensor('float32', out, [ids.length, ids[0]?.length ?? 0, dim]);
+}
+
+const zerosLike = (k: Case, l: number): ort.Tensor => {
+  const dims = dimsOf(k, l);
+  return new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+};
+
+describe.each(cases().filter((c) => c.title === 'bert-tiny' || c.title === 'gpt2-tiny'))('every modification kind on $title', (k) => {
+  const ref = (l: number): number[] => flat(k.run.attention[l]);
+
+  it('replace on chosen heads of a chosen layer: those heads take a window of 1, the others stay exact', async () => {
+    const out = await runCase(k, { exposeAttention: [0], replace: { variant: { kind: 'sliding', window: 1 }, layers: [0], heads: [1] } });
+    const a = out['attention.0'] as RunResult;
+    for (const h of [0, 2, 3]) expect(headDiff(k, 0, a.data, ref(0), h), `head ${h}`).toBeLessThan(1e-5);
+    expect(headDiff(k, 0, a.data, ref(0), 1)).toBeGreaterThan(1e-2);
+    const allowed = allowedKeys(k, 0);
+    const real = realQueries(k, 0);
+    headRows(k, 0, a.data, 1).forEach((rows, b) => rows.forEach((row, i) => {
+      if (real[b]?.[i] !== true) return;
+      row.forEach((x, j) => {
+        if (Math.abs(i - j) > 1 || allowed[b]?.[i]?.[j] !== true) expect(x, `b${b} row ${i} key ${j}`).toBe(0);
+      });
+      expect(row.reduce((s, x) => s + x, 0)).toBeCloseTo(1, 5);
+    }));
+  });
+
+  it('uniform on one head of one layer: that head uniform over its allowed keys, every other head as the reference', async () => {
+    const out = await runCase(k, { exposeAttention: true, intervene: { kind: 'uniform', layers: [1], heads: [0] } });
+    const a = out['attention.1'] as RunResult;
+    for (const h of [1, 2, 3]) expect(headDiff(k, 1, a.data, ref(1), h)).toBeLessThan(1e-5);
+    for (let h = 0; h < 4; h++) expect(headDiff(k, 0, (out['attention.0'] as RunResult).data, ref(0), h)).toBeLessThan(1e-5);
+    const allowed = allowedKeys(k, 1);
+    const real = realQueries(k, 1);
+    headRows(k, 1, a.data, 0).forEach((rows, b) => rows.forEach((row, i) => {
+      if (real[b]?.[i] !== true) return;
+      const n = allowed[b]?.[i]?.filter(Boolean).length ?? 0;
+      row.forEach((x, j) => expect(x).toBeCloseTo(allowed[b]?.[i]?.[j] === true ? 1 / n : 0, 6));
+    }));
+  });
+
+  it('permute: every row of the layer holds the reference weights in another order; the outputs change', async () => {
+    const plain = await runCase(k, null);
+    const out = await runCase(k, { exposeAttention: true, intervene: { kind: 'permute', layers: [1], seed: 3 } });
+    const a = out['attention.1'] as RunResult;
+    const sorted = (row: readonly number[]): number[] => [...row].sort((x, y) => x - y);
+    let moved = 0;
+    for (let h = 0; h < 4; h++) {
+      const [x, y] = [headRows(k, 1, a.data, h), headRows(k, 1, ref(1), h)];
+      x.forEach((rows, b) => rows.forEach((row, i) => {
+        if (realQueries(k, 1)[b]?.[i] !== true) return;
+        expect(maxDiff(sorted(row), sorted(y[b]?.[i] ?? []))).toBeLessThan(1e-5);
+        moved = Math.max(moved, maxDiff(row, y[b]?.[i] ?? []));
+      }));
+    }
+    expect(moved).toBeGreaterThan(1e-2);
+    expect(outputsDiff(k, withoutExposed(out), plain, false)).toBeGreaterThan(1e-4);
+  });
+
+  it('zeroing every head of a layer equals injecting zero attention there, and its ·V products are zero', async () => {
+    const zeroed = await runCase(k, { exposeBlockOutputs: [1], intervene: { kind: 'zero-heads', layers: [1] } });
+    const injected = await runCase(k, { intervene: { kind: 'inject', layers: [1] } }, { 'attention_in.1': zerosLike(k, 1) });
+    expect(outputsDiff(k, Object.fromEntries(Object.entries(zeroed).filter(([n]) => !n.startsWith('block_out.'))), injected, false)).toBeLessThan(1e-5);
+    expect((zeroed['block_out.1'] as RunResult).data.every((x) => x === 0)).toBe(true);
+  });
+
+  it('zeroing one head: that head’s exposed weights are 0, the others as the reference', async () => {
+    const out = await runCase(k, { exposeAttention: [1], intervene: { kind: 'zero-heads', layers: [1], heads: [2] } });
+    const a = (out['attention.1'] as RunResult).data;
+    expect(headRows(k, 1, a, 2).flat(2).every((x) => x === 0)).toBe(true);
+    for (const h of [0, 1, 3]) expect(headDiff(k, 1, a, ref(1), h)).toBeLessThan(1e-5);
+  });
+
+  it('injecting the float64 reference attention into every layer reproduces the reference outputs', async () => {
+    const feeds = Object.fromEntries(k.run.attention.map((att, l) => [`attention_in.${l}`, new ort.Tensor('float32', Float32Array.from(flat(att)), dimsOf(k, l))]));
+    const out = await runCase(k, { intervene: { kind: 'inject' } }, feeds);
+    for (const [name, r] of Object.entries(referenceOutputs(k))) expect(maxDiff(out[name]?.data ?? [], r), name).toBeLessThan(1e-4);
+  });
+
+  it('cut at the embeddings: the token embeddings fed as `embeddings` give the same outputs; scaled ones do not', async () => {
+    const plain = await runCase(k, null);
+    const cut = applyModification(k.fixture.proto, { cutAtEmbeddings: true }, null);
+    expect(cut.addedInputs).toEqual(['embeddings']);
+    const feeds = hfFeeds(k.fixture, k.run);
+    const same = await runProto(cut.model, { ...feeds, embeddings: embeddingsFeed(k) });
+    expect(outputsDiff(k, same, plain, false)).toBeLessThan(1e-5);
+    const scaled = await runProto(cut.model, { ...feeds, embeddings: embeddingsFeed(k, 1.5) });
+    expect(outputsDiff(k, scaled, plain, false)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('input shapes surgery cannot work from', () => {
+  const bart = loadHfFixture('bart-cross-tiny');
+  const { decoder_input_ids: _d, decoder_attention_mask: _m, ...encoderOnly } = bart.ref.feed_shapes;
+
+  it('a missing decoder input: the error names the block whose query and key lengths are unknown', () => {
+    expect(() => applyModification(bart.proto, { exposeAttention: true }, { batch: 2, seqLen: 11, inputs: encoderOnly })).toThrow(/block 2 \(unfused, node '[^']+'\): the shape of its scores could not be inferred .*query and key lengths/);
+  });
+
+  it('an input the model does not have is refused by name', () => {
+    expect(() => applyModification(bart.proto, { exposeAttention: true }, { batch: 2, seqLen: 11, inputs: { ...bart.ref.feed_shapes, pixel_values: [2, 3, 32, 32] } })).toThrow(/'pixel_values', which is not an input of the model/);
+  });
+});
