@@ -29,7 +29,8 @@ const JsonlRow = z
   })
   .loose();
 
-function resolveLabel(raw: number | string | undefined, labels: readonly string[] | undefined, where: string): number | undefined {
+/** A label as a class index: an index, or a class name (case-insensitive) of `labels`. */
+export function resolveLabel(raw: number | string | undefined, labels: readonly string[] | undefined, where: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (typeof raw === 'number') {
     if (labels !== undefined && raw >= labels.length) throw new TextDataError(`${where}: label ${raw} is out of range: the model has ${labels.length} classes (0..${labels.length - 1})`);

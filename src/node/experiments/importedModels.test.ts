@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricPoint } from '../../common/contract';
+import type { ExperimentSpecInput } from '../../common/experiments/registry';
 import { REPO_ROOT, SHARED_MODELS, TS_WORKER_BOOTSTRAP, WORKER_TS_ENTRY } from '../../../test/support/paths';
 import type { Service } from '../service/service';
 import { createService } from '../service/service';
@@ -72,7 +73,7 @@ function textsOf(name: string): { text: string }[] {
   return [...own, 'the film was bad and boring , really bad', 'a big red dog sat in the sun'].map((text) => ({ text }));
 }
 
-async function finished(spec: Record<string, unknown>): Promise<MetricPoint[]> {
+async function finished(spec: ExperimentSpecInput): Promise<MetricPoint[]> {
   const { runId } = await svc.call('runs.start', { spec });
   const end = await svc.waitForRun(runId);
   expect(end.error).toBeNull();
@@ -122,6 +123,33 @@ describe.each([
     const aopc = (variant: string): number | undefined => metrics.find((m) => m.name === 'aopc_comprehensiveness:loo' && m.example === 0 && m.variant === variant)?.value;
     expect(aopc('exact')).toBeDefined();
     expect(aopc('sliding')).toBeCloseTo(aopc('exact') as number, 5);
+  });
+});
+
+describe('imported vit-tiny (an image classifier)', () => {
+  let id: number;
+  beforeAll(async () => {
+    const at = (f: string): string => join(HF, 'vit-tiny', f);
+    const files = { model: b64(at('model.onnx')), config: b64(at('config.json')), preprocessor: b64(at('preprocessor_config.json')) };
+    ({ id } = await svc.call('models.import', { importer: 'hf-folder', name: 'vit-tiny', files }));
+  });
+
+  it('runs fidelity on a folder of pictures with labels.csv: exact is right on all three, a covering window equals exact', async () => {
+    const metrics = await finished({ kind: 'fidelity', model: `imported:${id}`, data: { source: 'file', path: join(HF, 'vit-tiny') }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 17] } }], batch: 3 });
+    // the fixture was trained until argmax(logits) matches labels.csv
+    expect(value(metrics, 'accuracy', null)).toBe(1);
+    expect(value(metrics, 'kl_mean', 17)).toBeLessThan(1e-6);
+    expect(value(metrics, 'kl_mean', 1)).toBeGreaterThan(1e-4);
+    const jsd = metrics.filter((m) => m.name === 'attn_jsd' && m.param === 17 && m.head === null && m.layer !== null);
+    expect(jsd).toHaveLength(2);
+    for (const m of jsd) expect(m.value).toBeLessThan(1e-6);
+  });
+
+  it('refuses texts and faithfulness, saying why', async () => {
+    const texts = await svc.call('runs.start', { spec: { kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts: [{ text: 'a red square' }] }, variants: ['sliding'], windows: [4] } });
+    expect((await svc.waitForRun(texts.runId)).error).toMatch(/vit-tiny is an image model: give the data as \{"source": "file"/);
+    const faith = await svc.call('runs.start', { spec: { kind: 'faithfulness', model: `imported:${id}`, data: { source: 'file', path: join(HF, 'vit-tiny') }, methods: ['attention'], variants: ['sliding'], windows: [17] } });
+    expect((await svc.waitForRun(faith.runId)).error).toMatch(/vit-tiny is an image model: faithfulness .* patch occlusion for pictures is not implemented yet/);
   });
 });
 

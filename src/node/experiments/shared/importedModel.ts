@@ -14,12 +14,14 @@ import { findAttentionBlocks } from '../../../common/models/attentionDetect';
 import type { AttentionBlock } from '../../../common/models/attentionDetect';
 import { truncateKeepingLast } from '../../../common/models/classifierInput';
 import type { PaddedBatch } from '../../../common/models/classifierInput';
-import { HfModelConfig } from '../../../common/models/hfConfig';
 import type { ModelInputBinding, ModelTaskOverride, QueryPosition } from '../../../common/models/modelTask';
 import { ModelInputBinding as ModelInputBindingSchema, ModelTask, applyTaskOverride, bindInput } from '../../../common/models/modelTask';
 import type { IoValue, ModelProto } from '../../../common/models/onnxModel';
 import { decodeOnnxModel, modelIo } from '../../../common/models/onnxModel';
 import type { DataSource } from '../../../common/experiments/shared/dataSource';
+import { HfModelConfig, HfPreprocessorConfig } from '../../../common/models/hfConfig';
+import type { RgbaImage } from '../../../common/models/imagePreprocess';
+import { preprocessImage } from '../../../common/models/imagePreprocess';
 import type { HfTokenizer } from '../../models/hfTokenizer';
 import { hfTokenizerFromJson } from '../../models/hfTokenizer';
 
@@ -64,7 +66,9 @@ export interface ImportedPrepared {
   readonly padId: number;
   readonly contextLength: number;
   readonly outputName: string;
-  readonly tokenizer: HfTokenizer;
+  readonly tokenizer: HfTokenizer | null;
+  /** Image models: how pictures become examples (the ids only number the example and its patches). */
+  readonly images?: ImageInput;
   /** Token ids of one text, special tokens included, cut to `maxLength`. */
   encode(text: string, maxLength: number): number[];
   decode(ids: readonly number[]): string;
@@ -73,6 +77,18 @@ export interface ImportedPrepared {
   distributions(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array[];
   prediction(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array;
   target(length: number): number;
+}
+
+/**
+ * An image model's examples: each picture is preprocessed into its pixel_values row, and its
+ * "token ids" are [−(example + 1), 1, 2, …, T − 1] for the model's T tokens (class token, patches),
+ * so the runners pad, batch and label them like texts while the feeds look the pixels up.
+ */
+export interface ImageInput {
+  /** Tokens the model attends over: class token (+ distillation token) + patches. */
+  readonly tokens: number;
+  /** Preprocesses one picture and returns its ids. */
+  add(image: RgbaImage): number[];
 }
 
 export class ImportedModelError extends Error {
@@ -171,7 +187,7 @@ function pastShape(io: IoValue | undefined, blocks: readonly AttentionBlock[], b
 type Feeder = (batch: PaddedBatch) => ort.Tensor;
 
 /** How each graph input is fed from a padded batch; an input with no known role is an error naming it. */
-function feeders(proto: ModelProto, blocks: readonly AttentionBlock[], causal: boolean): Map<string, Feeder> {
+function feeders(proto: ModelProto, blocks: readonly AttentionBlock[], causal: boolean, pixels: PixelStore | null): Map<string, Feeder> {
   const io = new Map(modelIo(proto).inputs.map((i) => [i.name, i]));
   const out = new Map<string, Feeder>();
   for (const [name, value] of io) {
@@ -200,13 +216,62 @@ function feeders(proto: ModelProto, blocks: readonly AttentionBlock[], causal: b
         out.set(name, () => new ort.Tensor('bool', Uint8Array.of(0), [1]));
         break;
       case 'pixel_values':
-        throw new ImportedModelError(`input '${name}' (pixel_values): image models cannot be run by text experiments; give the model a text task or use a text model`);
+        if (pixels === null) throw new ImportedModelError(`input '${name}' (pixel_values): a text task cannot feed pixels; image models run as "image-classifier"`);
+        out.set(name, (x) => pixels.feed(x));
+        break;
       case null:
         throw new ImportedModelError(`input '${name}' cannot be fed: the inputs experiments feed are input_ids, attention_mask, token_type_ids, position_ids, past_key_values.* and use_cache_branch`);
     }
   }
-  if (![...io.keys()].some((n) => bindInput(n).role === 'input_ids')) throw new ImportedModelError(`the model has no input_ids input (inputs: ${[...io.keys()].join(', ')})`);
+  const needed = pixels === null ? 'input_ids' : 'pixel_values';
+  if (![...io.keys()].some((n) => bindInput(n).role === needed)) throw new ImportedModelError(`the model has no ${needed} input (inputs: ${[...io.keys()].join(', ')})`);
   return out;
+}
+
+/** Preprocessed pictures by example, fed as pixel_values [B, C, H, W] for the examples a batch's ids name. */
+class PixelStore {
+  private readonly rows: Float32Array[] = [];
+  private dims: readonly number[] | null = null;
+
+  constructor(
+    private readonly config: HfPreprocessorConfig,
+    private readonly channels: number,
+    readonly tokens: number,
+  ) {}
+
+  add(image: RgbaImage): number[] {
+    const { data, dims } = preprocessImage(image, this.config, this.channels);
+    if (this.dims !== null && dims.join() !== this.dims.join()) throw new ImportedModelError(`pictures preprocess to different sizes (${dims.join('×')} and ${this.dims.join('×')}): the preprocessor must resize to one size`);
+    this.dims = dims;
+    this.rows.push(data);
+    return [-this.rows.length, ...Array.from({ length: this.tokens - 1 }, (_, j) => j + 1)];
+  }
+
+  feed(batch: PaddedBatch): ort.Tensor {
+    const dims = this.dims;
+    if (dims === null) throw new ImportedModelError('no picture was added');
+    const size = dims.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(batch.batch * size);
+    for (let r = 0; r < batch.batch; r++) {
+      const example = -Number(batch.inputIds[r * batch.length]) - 1;
+      const row = this.rows[example];
+      if (row === undefined) throw new ImportedModelError(`batch row ${r} names no picture (${example})`);
+      out.set(row, r * size);
+    }
+    return new ort.Tensor('float32', out, [batch.batch, ...dims]);
+  }
+}
+
+/** Tokens of a vision transformer: (image_size / patch_size)² patches + the class token (+ DeiT's distillation token). */
+function visionTokens(config: HfModelConfig | undefined, id: string): number {
+  const image = config?.image_size;
+  const patch = config?.patch_size;
+  const side = (v: typeof image): number | undefined => (typeof v === 'number' ? v : Array.isArray(v) ? (v[0] as number) : undefined);
+  const [h, p] = [side(image), side(patch)];
+  if (h === undefined || p === undefined || h % p !== 0) throw new ImportedModelError(`${id}: config.json needs image_size and patch_size (a multiple of it) to know how many tokens the image model attends over`);
+  const w = Array.isArray(image) ? (image[1] as number) : h;
+  const pw = Array.isArray(patch) ? (patch[1] as number) : p;
+  return (h / p) * (w / pw) + 1 + (config?.model_type === 'deit' ? 1 : 0);
 }
 
 async function readVerified(source: ImportedModelSource): Promise<Uint8Array> {
@@ -252,38 +317,66 @@ function rowDistribution(logits: Float32Array, dims: readonly number[], row: num
 }
 
 /** An imported model ready for the fidelity and faithfulness runners. */
-export async function prepareImported(spec: ImportedSpecPart, source: ImportedModelSource): Promise<ImportedPrepared> {
-  if (spec.data.source === 'builtin') throw new ImportedModelError(`data source "builtin" (the committed test subset) is only available for built-in models: give imported:${source.id} texts or a file`);
-  const task = taskOf(source, spec.task);
-  if (task.kind === 'image-classifier' || task.kind === 'embedding') {
-    throw new ImportedModelError(`imported:${source.id} (${source.name}) is ${task.kind === 'embedding' ? 'an embedding model' : 'an image classifier'}: in-model experiments run classifier and next-token models so far; give a "task" override if the model is one of those`);
-  }
-  const bytes = await readVerified(source);
-  const proto = decodeOnnxModel(bytes, source.name);
-  if (!modelIo(proto).outputs.some((o) => o.name === task.output)) throw new ImportedModelError(`imported:${source.id} (${source.name}) has no output '${task.output}' (outputs: ${modelIo(proto).outputs.map((o) => o.name).join(', ')})`);
-  const configRaw = parseJson(source.files.config, 'config.json');
-  const config = configRaw === undefined ? undefined : HfModelConfig.parse(configRaw);
-  const tokConfig = parseJson(source.files.tokenizerConfig, 'tokenizer_config.json');
-  const tokenizer = tokenizerOf(source, tokConfig);
-  const blocks = findAttentionBlocks(proto);
-  const lm = task.kind === 'next-token';
-  const feed = feeders(proto, blocks, lm);
-  const base = {
+/** The pixel store of an image classifier: preprocessor_config.json, channels and tokens from config.json. */
+function pixelStoreOf(source: ImportedModelSource, config: HfModelConfig | undefined): PixelStore {
+  const id = `imported:${source.id} (${source.name})`;
+  const raw = parseJson(source.files.preprocessor, 'preprocessor_config.json');
+  if (raw === undefined) throw new ImportedModelError(`${id} is an image model without a preprocessor_config.json: import its folder with it, so pictures can be resized and normalised as the model expects`);
+  const parsed = HfPreprocessorConfig.safeParse(raw);
+  if (!parsed.success) throw new ImportedModelError(`${id}: preprocessor_config.json is not valid: ${parsed.error.issues[0]?.message ?? ''}`);
+  return new PixelStore(parsed.data, config?.num_channels ?? 3, visionTokens(config, id));
+}
+
+/** What every task shares: the model, its blocks, the output read and the explained position. */
+function commonPart(source: ImportedModelSource, proto: ModelProto, blocks: readonly AttentionBlock[], task: ReturnType<typeof applyTaskOverride>, feed: Map<string, Feeder>) {
+  return {
     name: source.name,
     sha256: source.sha256,
     proto,
     blocks,
-    padId: padIdOf(tokenizer, configRaw, tokConfig, parseJson(source.files.specialTokens, 'special_tokens_map.json')),
-    contextLength: contextLengthOf(config, tokConfig),
     outputName: task.output,
-    tokenizer,
-    decode: (ids: readonly number[]) => tokenizer.decode(ids, { skipSpecialTokens: true }),
-    tokenText: (id: number) => tokenizer.idToToken(id) ?? `#${id}`,
     feeds: (batch: PaddedBatch) => Object.fromEntries([...feed].map(([n, f]) => [n, f(batch)])),
     prediction: (logits: Float32Array, dims: readonly number[], row: number, length: number) => rowDistribution(logits, dims, row, dims.length === 3 ? targetOf(task.queryPosition, length) : 0),
     target: (length: number) => targetOf(task.queryPosition, length),
   };
-  if (lm) {
+}
+
+function refuseUnsupported(source: ImportedModelSource, task: ReturnType<typeof applyTaskOverride>): asserts task is Exclude<typeof task, { kind: 'embedding' }> {
+  if (task.kind === 'embedding') {
+    throw new ImportedModelError(`imported:${source.id} (${source.name}) is an embedding model (a bare encoder): in-model experiments run classifiers, next-token and image-classifier models so far; give a "task" override if the model is one of those`);
+  }
+}
+
+/** An imported model ready for the fidelity and faithfulness runners. */
+export async function prepareImported(spec: ImportedSpecPart, source: ImportedModelSource): Promise<ImportedPrepared> {
+  if (spec.data.source === 'builtin') throw new ImportedModelError(`data source "builtin" (the committed test subset) is only available for built-in models: give imported:${source.id} texts or a file`);
+  const task = taskOf(source, spec.task);
+  refuseUnsupported(source, task);
+  const proto = decodeOnnxModel(await readVerified(source), source.name);
+  if (!modelIo(proto).outputs.some((o) => o.name === task.output)) throw new ImportedModelError(`imported:${source.id} (${source.name}) has no output '${task.output}' (outputs: ${modelIo(proto).outputs.map((o) => o.name).join(', ')})`);
+  const configRaw = parseJson(source.files.config, 'config.json');
+  const config = configRaw === undefined ? undefined : HfModelConfig.parse(configRaw);
+  const blocks = findAttentionBlocks(proto);
+  if (task.kind === 'image-classifier') {
+    const pixels = pixelStoreOf(source, config);
+    const common = commonPart(source, proto, blocks, task, feeders(proto, blocks, false, pixels));
+    const tokenText = (id: number): string => (id < 0 ? '[CLS]' : config?.model_type === 'deit' && id === 1 ? '[DIST]' : `patch ${id - (config?.model_type === 'deit' ? 2 : 1)}`);
+    const distributions = (logits: Float32Array, dims: readonly number[], row: number): Float64Array[] => [rowDistribution(logits, dims, row, 0)];
+    return { ...common, kind: 'classifier', labels: task.labels, padId: 0, contextLength: pixels.tokens, tokenizer: null, images: pixels, encode: () => [], decode: () => '', tokenText, distributions };
+  }
+  const tokConfig = parseJson(source.files.tokenizerConfig, 'tokenizer_config.json');
+  const tokenizer = tokenizerOf(source, tokConfig);
+  const lm = task.kind === 'next-token';
+  const common = commonPart(source, proto, blocks, task, feeders(proto, blocks, lm, null));
+  const base = {
+    ...common,
+    padId: padIdOf(tokenizer, configRaw, tokConfig, parseJson(source.files.specialTokens, 'special_tokens_map.json')),
+    contextLength: contextLengthOf(config, tokConfig),
+    tokenizer,
+    decode: (ids: readonly number[]) => tokenizer.decode(ids, { skipSpecialTokens: true }),
+    tokenText: (id: number) => tokenizer.idToToken(id) ?? `#${id}`,
+  };
+  if (task.kind === 'next-token') {
     return {
       ...base,
       kind: 'lm',

@@ -21,7 +21,8 @@ import type { FetchCatalogModelOptions, FetchedModel } from '../../models/modelS
 import { fetchCatalogModel } from '../../models/modelStore';
 import type { DataSource } from '../../../common/experiments/shared/dataSource';
 import type { ModelTaskOverride } from '../../../common/models/modelTask';
-import type { ImportedModelSource, ImportedPrepared } from './importedModel';
+import type { ImageInput, ImportedModelSource, ImportedPrepared } from './importedModel';
+import { decodeImage, isImageData, readImageExamples } from '../../data/images';
 import { importedModelId, prepareImported } from './importedModel';
 
 export interface PreparedExample {
@@ -49,6 +50,8 @@ export interface PreparedModel {
   tokenText?(id: number): string;
   /** The output holding logits. */
   readonly outputName: string;
+  /** Image models: the tokens (class token + patches) each picture is; the examples' ids only number them. */
+  readonly imageTokens?: number;
   feeds(batch: PaddedBatch): Record<string, ort.Tensor>;
   /** Output distributions of batch row `row` (real length `length`): classifier one, LM one per position 0..length-2. */
   distributions(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array[];
@@ -153,6 +156,31 @@ export async function prepareFidelityModel(spec: ModelSpecPart, builtinDir: stri
   };
 }
 
+async function textExamples(spec: ModelSpecPart, m: ImportedPrepared, maxLength: number): Promise<PreparedExample[]> {
+  let texts = await loadExamples(spec.data, m.labels, undefined);
+  if (spec.limit !== undefined) texts = texts.slice(0, spec.limit);
+  const examples = texts.map((t) => ({ id: t.id, text: t.text, ids: m.encode(t.text, maxLength), ...(t.label !== undefined ? { label: t.label } : {}) }));
+  if (m.kind === 'lm' && examples.every((e) => e.ids.length < 2)) throw new ExperimentModelError(`${m.name}: no example has a token to predict (each needs at least two tokens)`);
+  if (examples.some((e) => e.ids.length === 0)) throw new ExperimentModelError(`${m.name}: an example encodes to no tokens`);
+  return examples;
+}
+
+/** An image model's examples: a folder of pictures (optional labels.csv) or a JSONL of {"image", "label"?}. */
+async function imageExamples(spec: ModelSpecPart, name: string, images: ImageInput, labels: readonly string[] | undefined): Promise<PreparedExample[]> {
+  if (spec.data.source !== 'file' || !isImageData(spec.data.path)) {
+    throw new ExperimentModelError(`${name} is an image model: give the data as {"source": "file", "path": ...} naming a folder of PNG/JPEG pictures (optional labels.csv: file,label) or a JSONL of {"image": path, "label"?}`);
+  }
+  try {
+    let list = readImageExamples(spec.data.path, labels);
+    if (spec.limit !== undefined) list = list.slice(0, spec.limit);
+    const out: PreparedExample[] = [];
+    for (const e of list) out.push({ id: e.id, text: e.id, ids: images.add(decodeImage(new Uint8Array(await readFile(e.path)), e.id)), ...(e.label !== undefined ? { label: e.label } : {}) });
+    return out;
+  } catch (e) {
+    throw new ExperimentModelError((e as Error).message);
+  }
+}
+
 /** An imported model (`imported:<id>`, resolved by the service): its examples tokenised with its own tokenizer. */
 async function prepareImportedModel(spec: ModelSpecPart, log: (m: string) => void, source: ImportedModelSource | undefined): Promise<PreparedModel> {
   const id = importedModelId(spec.model);
@@ -164,15 +192,12 @@ async function prepareImportedModel(spec: ModelSpecPart, log: (m: string) => voi
     throw new ExperimentModelError((e as Error).message);
   }
   const maxLength = spec.maxLength ?? m.contextLength;
+  if (m.images !== undefined && spec.maxLength !== undefined) throw new ExperimentModelError(`maxLength does not apply to ${m.name}, an image model: every picture is ${m.images.tokens} tokens`);
   if (maxLength > m.contextLength) throw new ExperimentModelError(`maxLength ${maxLength} exceeds what ${m.name} takes (${m.contextLength} positions)`);
-  let texts = await loadExamples(spec.data, m.labels, undefined);
-  if (spec.limit !== undefined) texts = texts.slice(0, spec.limit);
-  const examples = texts.map((t) => ({ id: t.id, text: t.text, ids: m.encode(t.text, maxLength), ...(t.label !== undefined ? { label: t.label } : {}) }));
-  if (m.kind === 'lm' && examples.every((e) => e.ids.length < 2)) throw new ExperimentModelError(`${m.name}: no example has a token to predict (each needs at least two tokens)`);
-  if (examples.some((e) => e.ids.length === 0)) throw new ExperimentModelError(`${m.name}: an example encodes to no tokens`);
+  const examples = m.images !== undefined ? await imageExamples(spec, m.name, m.images, m.labels) : await textExamples(spec, m, maxLength);
   log(`${m.name} (imported:${source.id}, ${m.kind}): ${m.blocks.length} attention blocks (${m.blocks.map((b) => b.description).slice(0, 1).join('')})`);
-  const { tokenizer: _tokenizer, encode: _encode, ...rest } = m;
-  return { ...rest, examples };
+  const { tokenizer: _tokenizer, encode: _encode, images, ...rest } = m;
+  return { ...rest, examples, ...(images !== undefined ? { imageTokens: images.tokens } : {}) };
 }
 
 /**
