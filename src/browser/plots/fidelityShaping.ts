@@ -20,6 +20,8 @@ export const LAYER_METRICS: readonly string[] = ['attn_jsd', 'attn_topk_overlap'
 
 /** Output metrics offered by the chart, in this order when present. */
 const OUTPUT_ORDER: readonly string[] = [
+  'cosine_mean',
+  'cosine_min',
   'agreement',
   'kl_mean',
   'kl_max',
@@ -41,6 +43,8 @@ const LABELS: Readonly<Record<string, string>> = {
   tvd_mean: 'mean TVD to exact',
   perplexity: 'perplexity',
   perplexity_ratio: 'perplexity ratio to exact',
+  cosine_mean: 'mean cosine of the pooled embedding to exact',
+  cosine_min: 'min cosine of the pooled embedding to exact',
   nll: 'mean NLL (nats/token)',
   time_ms_per_example: 'time per example (ms)',
   attn_jsd: 'attention JSD',
@@ -66,6 +70,10 @@ export function summaryColumns(rows: readonly FidelityPointRow[]): SummaryColumn
   const cols: SummaryColumn[] = [];
   if (q === 'accuracy') cols.push({ metric: 'accuracy', label: 'accuracy', signed: false }, { metric: 'accuracy_delta', label: 'Δ accuracy', signed: true });
   if (q === 'perplexity') cols.push({ metric: 'perplexity', label: 'perplexity', signed: false }, { metric: 'perplexity_ratio', label: 'perplexity ratio', signed: false });
+  if (q === 'cosine') {
+    cols.push({ metric: 'cosine_mean', label: 'cosine mean', signed: false }, { metric: 'cosine_min', label: 'cosine min', signed: false }, { metric: 'time_ms_per_example', label: 'time/example (ms)', signed: false });
+    return cols;
+  }
   cols.push(
     { metric: 'agreement', label: 'agreement', signed: false },
     { metric: 'kl_mean', label: 'KL mean', signed: false },

@@ -153,6 +153,19 @@ describe('imported vit-tiny (an image classifier)', () => {
   });
 });
 
+describe('a model run as an embedding (task override)', () => {
+  it('fidelity compares pooled vectors: cosine 1 for a covering window, below 1 for a window of 1; faithfulness refuses it', async () => {
+    const id = await importFixture('gpt2-tiny');
+    const task = { kind: 'embedding' as const, output: 'logits', pooling: 'mean' as const };
+    const metrics = await finished({ kind: 'fidelity', model: `imported:${id}`, task, data: { source: 'texts', texts: textsOf('gpt2-tiny') }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 64] } }], batch: 4 });
+    expect(value(metrics, 'cosine_mean', 64)).toBeGreaterThan(1 - 1e-9);
+    expect(value(metrics, 'cosine_min', 1)).toBeLessThan(1 - 1e-6);
+    expect(metrics.some((m) => m.name === 'kl_mean')).toBe(false);
+    const faith = await svc.call('runs.start', { spec: { kind: 'faithfulness', model: `imported:${id}`, task, data: { source: 'texts', texts: textsOf('gpt2-tiny') }, methods: ['attention'], variants: ['sliding'], windows: [64] } });
+    expect((await svc.waitForRun(faith.runId)).error).toMatch(/is an embedding model: faithfulness .* not implemented yet/);
+  });
+});
+
 describe('imported models: bad specs', () => {
   it('refuses an id the store does not have, naming the ids it has', async () => {
     const id = await importFixture('bert-tiny');

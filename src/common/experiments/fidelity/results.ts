@@ -58,7 +58,8 @@ export function fidelityPointRows(metrics: readonly MetricPoint[]): FidelityPoin
 }
 
 /** Whether the run measured accuracy (labelled classifier), perplexity (language model) or neither. */
-export function qualityKind(rows: readonly FidelityPointRow[]): 'accuracy' | 'perplexity' | null {
+export function qualityKind(rows: readonly FidelityPointRow[]): 'accuracy' | 'perplexity' | 'cosine' | null {
+  if (rows.some((r) => r.values['cosine_mean'] !== undefined)) return 'cosine';
   if (rows.some((r) => r.values['accuracy'] !== undefined)) return 'accuracy';
   if (rows.some((r) => r.values['perplexity'] !== undefined)) return 'perplexity';
   return null;

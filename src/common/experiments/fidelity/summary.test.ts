@@ -45,3 +45,19 @@ describe('fidelity summary', () => {
     expect(lines[2]).toMatch(/^sliding 4\s+0\.9000\s+-0\.0900\s+0\.9100\s+0\.2000\s+-\s+0\.2000\s+-$/);
   });
 });
+
+describe('fidelity summary of an embedding model', () => {
+  it('prints the cosine columns instead of accuracy and KL', () => {
+    const text = formatFidelitySummary([
+      m('time_ms_per_example', 2, 'exact', null),
+      m('cosine_mean', 0.98765, 'sliding', 4),
+      m('cosine_min', 0.5, 'sliding', 4),
+      m('attn_jsd', 0.25, 'sliding', 4, { layer: 0 }),
+      m('time_ms_per_example', 3, 'sliding', 4),
+    ]);
+    const lines = text.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^point\s+cosine mean\s+cosine min\s+attn JSD\s+ms\/example$/);
+    expect(lines[1]).toMatch(/^exact\s+2\.00$/);
+    expect(lines[2]).toMatch(/^sliding 4\s+0\.9877\s+0\.5000\s+0\.2500\s+3\.00$/);
+  });
+});

@@ -37,8 +37,26 @@ function fmt(v: number | undefined, digits = 4): string {
   return v.toFixed(digits);
 }
 
+function table(header: readonly string[], body: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  return [line(header), ...body.map(line)].join('\n') + '\n';
+}
+
+/** An embedding model's table: the cosine of each point's pooled vectors to exact's. */
+function embeddingSummary(rows: readonly FidelitySummaryRow[]): string {
+  const header = ['point', 'cosine mean', 'cosine min', 'attn JSD', 'ms/example'];
+  const body = rows.map((r) => {
+    const v = r.values;
+    const exact = r.variant === 'exact';
+    return [r.param === null ? r.variant : `${r.variant} ${r.param}`, exact ? '' : fmt(v['cosine_mean']), exact ? '' : fmt(v['cosine_min']), exact ? '' : fmt(v['attn_jsd_mean']), fmt(v['time_ms_per_example'], 2)];
+  });
+  return table(header, body);
+}
+
 export function formatFidelitySummary(metrics: readonly SummaryMetric[]): string {
   const rows = fidelitySummaryRows(metrics);
+  if (rows.some((r) => r.values['cosine_mean'] !== undefined)) return embeddingSummary(rows);
   const lm = rows.some((r) => r.values['perplexity'] !== undefined);
   const header = lm
     ? ['point', 'perplexity', 'ppl ratio', 'top-1 agree', 'KL mean', 'TVD mean', 'attn JSD', 'ms/example']
@@ -56,7 +74,5 @@ export function formatFidelitySummary(metrics: readonly SummaryMetric[]): string
       fmt(v['time_ms_per_example'], 2),
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
-  return [line(header), ...body.map(line)].join('\n') + '\n';
+  return table(header, body);
 }

@@ -78,6 +78,9 @@ export interface FaithfulnessOptions {
 
 export async function runFaithfulness(spec: FaithfulnessSpec, cb: FaithfulnessCallbacks, options: FaithfulnessOptions = {}): Promise<'done' | 'cancelled'> {
   const model = await prepareFidelityModel(spec, options.builtinDir, cb.log, options.fetch);
+  if (model.kind === 'embedding') {
+    throw new Error(`${model.name} is an embedding model: faithfulness explains a predicted class or token, and explaining an embedding (by its cosine to the unmodified one) is not implemented yet; run fidelity on it`);
+  }
   if (model.imageTokens !== undefined) {
     throw new Error(`${model.name} is an image model: faithfulness erases and attributes tokens of a text, and patch occlusion for pictures is not implemented yet; run fidelity on it`);
   }

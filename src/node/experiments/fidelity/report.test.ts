@@ -78,6 +78,15 @@ describe('fidelity report section', () => {
     expect(html).not.toMatch(/<script/i);
   });
 
+  it('shows an embedding model\'s cosine columns and charts instead of agreement and KL', () => {
+    const cos = [m('time_ms_per_example', 2, 'exact', null), m('cosine_mean', 0.99, 'sliding', 4), m('cosine_min', 0.9, 'sliding', 4), m('time_ms_per_example', 1.5, 'sliding', 4), m('cosine_mean', 0.999, 'sliding', 16), m('cosine_min', 0.98, 'sliding', 16)];
+    const html = fidelitySection(run({ metrics: cos }));
+    expect(html).toContain('<th>cosine mean</th><th>cosine min</th><th>ms / example</th>');
+    expect(html).toContain('<td>sliding</td><td>window=4</td><td>0.99</td><td>0.9</td><td>1.5</td>');
+    expect(html).toContain('mean cosine of the pooled embedding to exact vs window');
+    expect(html).not.toContain('KL mean');
+  });
+
   it('escapes a malicious variant name everywhere', () => {
     const html = renderRunReport(run(), 0);
     expect(html).not.toContain(EVIL);

@@ -29,6 +29,8 @@ const LABELS: Readonly<Record<string, string>> = {
   tvd_mean: 'mean TVD to exact',
   accuracy_delta: 'Δ accuracy vs exact',
   perplexity_ratio: 'perplexity ratio to exact',
+  cosine_mean: 'mean cosine of the pooled embedding to exact',
+  cosine_min: 'min cosine of the pooled embedding to exact',
   attn_jsd: 'attention JSD',
 };
 
@@ -243,14 +245,15 @@ ${blocks.join('\n')}`;
 }
 
 type PointRows = readonly FidelityPointRow[];
-type Quality = 'accuracy' | 'perplexity' | null;
+type Quality = 'accuracy' | 'perplexity' | 'cosine' | null;
 
 /** The per-point summary table. */
 function summaryTable(rows: PointRows, quality: Quality, nameOf: (variant: string) => string): string {
   const cols: { metric: string; label: string; signed?: boolean }[] = [];
   if (quality === 'accuracy') cols.push({ metric: 'accuracy', label: 'accuracy' }, { metric: 'accuracy_delta', label: 'Δ accuracy', signed: true });
   if (quality === 'perplexity') cols.push({ metric: 'perplexity', label: 'perplexity' }, { metric: 'perplexity_ratio', label: 'perplexity ratio' });
-  cols.push(
+  if (quality === 'cosine') cols.push({ metric: 'cosine_mean', label: 'cosine mean' }, { metric: 'cosine_min', label: 'cosine min' }, { metric: 'time_ms_per_example', label: 'ms / example' });
+  else cols.push(
     { metric: 'agreement', label: 'agreement' },
     { metric: 'kl_mean', label: 'KL mean' },
     { metric: 'kl_max', label: 'KL max' },
@@ -274,7 +277,8 @@ ${body}
 
 /** The output metrics against the swept parameter. */
 function outputChartsHtml(rows: PointRows, quality: Quality, xLabel: string): string {
-  const outputMetrics = ['agreement', 'kl_mean', quality === 'accuracy' ? 'accuracy_delta' : quality === 'perplexity' ? 'perplexity_ratio' : 'tvd_mean'];
+  const outputMetrics =
+    quality === 'cosine' ? ['cosine_mean', 'cosine_min'] : ['agreement', 'kl_mean', quality === 'accuracy' ? 'accuracy_delta' : quality === 'perplexity' ? 'perplexity_ratio' : 'tvd_mean'];
   return outputMetrics
     .map((metric) => {
       const label = LABELS[metric] ?? metric;

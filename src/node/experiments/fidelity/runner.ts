@@ -322,6 +322,7 @@ function attentionArtifact(key: string, out: BatchOutputs, example: PreparedExam
 
 /** Accuracy (labelled classifiers) or perplexity (language models) of one set of outputs. */
 function outputQuality(model: PreparedModel, examples: readonly PreparedExample[], rows: readonly RowOutputs[]): Record<string, number> {
+  if (model.kind === 'embedding') return {};
   if (model.kind === 'classifier') {
     let n = 0;
     let correct = 0;
@@ -345,8 +346,18 @@ function outputQuality(model: PreparedModel, examples: readonly PreparedExample[
   return count === 0 ? {} : { perplexity: Math.exp(nll / count), nll: nll / count };
 }
 
+/** Embedding drift: per example the cosine of the variant's pooled vector to exact's, its mean and minimum. */
+function embeddingMetrics(exact: readonly RowOutputs[], variant: readonly RowOutputs[]): MetricInput[] {
+  const out: MetricInput[] = [];
+  const cosines = exact.map((e, i) => cosineSimilarity(e.dists[0] as Float64Array, (variant[i] as RowOutputs).dists[0] as Float64Array));
+  cosines.forEach((c, i) => out.push({ name: 'cosine', value: c, example: i }));
+  out.push({ name: 'cosine_mean', value: cosines.reduce((a, b) => a + b, 0) / Math.max(1, cosines.length) }, { name: 'cosine_min', value: Math.min(...cosines) });
+  return out;
+}
+
 /** Output drift of a variant point against exact: aggregates and per-example values. */
 function pointMetrics(model: PreparedModel, examples: readonly PreparedExample[], exact: readonly RowOutputs[], variant: readonly RowOutputs[], exactQuality: Record<string, number>): MetricInput[] {
+  if (model.kind === 'embedding') return embeddingMetrics(exact, variant);
   const out: MetricInput[] = [];
   let klSum = 0;
   let klMax = 0;

@@ -59,7 +59,7 @@ export function importedModelId(model: string): number | null {
 export interface ImportedPrepared {
   readonly name: string;
   readonly sha256: string;
-  readonly kind: 'classifier' | 'lm';
+  readonly kind: 'classifier' | 'lm' | 'embedding';
   readonly proto: ModelProto;
   readonly blocks: readonly AttentionBlock[];
   readonly labels?: readonly string[];
@@ -74,6 +74,7 @@ export interface ImportedPrepared {
   decode(ids: readonly number[]): string;
   tokenText(id: number): string;
   feeds(batch: PaddedBatch): Record<string, ort.Tensor>;
+  /** Classifier: one class distribution; LM: one next-token distribution per position; embedding: the pooled vector. */
   distributions(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array[];
   prediction(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array;
   target(length: number): number;
@@ -341,17 +342,25 @@ function commonPart(source: ImportedModelSource, proto: ModelProto, blocks: read
   };
 }
 
-function refuseUnsupported(source: ImportedModelSource, task: ReturnType<typeof applyTaskOverride>): asserts task is Exclude<typeof task, { kind: 'embedding' }> {
-  if (task.kind === 'embedding') {
-    throw new ImportedModelError(`imported:${source.id} (${source.name}) is an embedding model (a bare encoder): in-model experiments run classifiers, next-token and image-classifier models so far; give a "task" override if the model is one of those`);
-  }
+/**
+ * An embedding model's vector for one row: a [B, D] output's row, or of [B, S, D] the query
+ * position's vector (pooling "cls": the explained position, "first" by default) or the mean over
+ * the real tokens (pooling "mean").
+ */
+export function pooledRow(out: Float32Array, dims: readonly number[], row: number, length: number, pooling: 'cls' | 'mean', position: number): Float64Array {
+  const D = dims[dims.length - 1] as number;
+  if (dims.length === 2) return Float64Array.from(out.subarray(row * D, (row + 1) * D));
+  const S = dims[1] as number;
+  if (pooling === 'cls') return Float64Array.from(out.subarray((row * S + position) * D, (row * S + position + 1) * D));
+  const v = new Float64Array(D);
+  for (let t = 0; t < length; t++) for (let k = 0; k < D; k++) v[k] = (v[k] as number) + (out[(row * S + t) * D + k] as number) / length;
+  return v;
 }
 
 /** An imported model ready for the fidelity and faithfulness runners. */
 export async function prepareImported(spec: ImportedSpecPart, source: ImportedModelSource): Promise<ImportedPrepared> {
   if (spec.data.source === 'builtin') throw new ImportedModelError(`data source "builtin" (the committed test subset) is only available for built-in models: give imported:${source.id} texts or a file`);
   const task = taskOf(source, spec.task);
-  refuseUnsupported(source, task);
   const proto = decodeOnnxModel(await readVerified(source), source.name);
   if (!modelIo(proto).outputs.some((o) => o.name === task.output)) throw new ImportedModelError(`imported:${source.id} (${source.name}) has no output '${task.output}' (outputs: ${modelIo(proto).outputs.map((o) => o.name).join(', ')})`);
   const configRaw = parseJson(source.files.config, 'config.json');
@@ -382,6 +391,16 @@ export async function prepareImported(spec: ImportedSpecPart, source: ImportedMo
       kind: 'lm',
       encode: (text, maxLength) => tokenizer.encode(text).slice(0, maxLength),
       distributions: (logits, dims, row, length) => Array.from({ length: Math.max(0, length - 1) }, (_, t) => rowDistribution(logits, dims, row, t)),
+    };
+  }
+  if (task.kind === 'embedding') {
+    const pooled = (logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array => pooledRow(logits, dims, row, length, task.pooling, targetOf(task.queryPosition, length));
+    return {
+      ...base,
+      kind: 'embedding',
+      encode: (text, maxLength) => truncateKeepingLast(tokenizer.encode(text), maxLength),
+      distributions: (logits, dims, row, length) => [pooled(logits, dims, row, length)],
+      prediction: pooled,
     };
   }
   return {

@@ -36,7 +36,8 @@ export interface PreparedExample {
 export interface PreparedModel {
   readonly name: string;
   readonly sha256: string;
-  readonly kind: 'classifier' | 'lm';
+  /** embedding: a bare encoder, its output a pooled vector (imported models). */
+  readonly kind: 'classifier' | 'lm' | 'embedding';
   readonly proto: ModelProto;
   readonly blocks: readonly AttentionBlock[];
   readonly labels?: readonly string[];
