@@ -46,6 +46,10 @@ describe('models page', () => {
     await expect.poll(async () => inspection.getAttribute('data-model-id'), { timeout: 30_000 }).toBe('builtin:spam-encoder');
     await expect.poll(async () => inspection.locator('[data-testid^="model-block-"]').count()).toBe(4);
     expect(await page.getByTestId('model-block-3').locator('[data-field="heads"]').textContent()).toBe('4');
+    // the effective scale 1/√32 (head size 32), divided after the product
+    expect(await page.getByTestId('model-block-3').locator('[data-field="scale"]').textContent()).toBe('0.1768 (1/√32)');
+    expect(await page.getByTestId('model-block-3').locator('[data-field="scaled-on"]').textContent()).toBe('scores');
+    expect(await inspection.textContent()).toContain('scale 0.1768 (1/√32): scores ÷ √32 after the product');
     expect(await page.getByTestId('model-inputs').textContent()).toContain('attention_mask');
     expect(errors).toEqual([]);
   }, 60_000);
@@ -165,6 +169,16 @@ describe('models page', () => {
     await expect.poll(async () => inspection.getAttribute('data-model-id'), { timeout: 30_000 }).toBe(id);
     await expect.poll(async () => inspection.locator('[data-testid^="model-block-"]').count()).toBe(4);
     expect(await page.getByTestId('model-import-status').textContent()).toBe('Imported spam-folder.');
+
+    // splitqk-tiny: 1/√8 split over Q and K
+    await page.getByTestId('model-import-folder-input').setInputFiles(join(root, 'test', 'fixtures', 'hf', 'splitqk-tiny'));
+    const split = page.locator('[data-testid^="model-row-"][data-name="splitqk-tiny"]');
+    await split.waitFor({ timeout: 60_000 });
+    const splitId = (await split.getAttribute('data-testid'))!.replace('model-row-', '');
+    await expect.poll(async () => inspection.getAttribute('data-model-id'), { timeout: 30_000 }).toBe(splitId);
+    await expect.poll(async () => inspection.locator('[data-testid^="model-block-"]').count()).toBe(2);
+    expect(await page.getByTestId('model-block-1').locator('[data-field="scale"]').textContent()).toBe('0.3536 (1/√8)');
+    expect(await page.getByTestId('model-block-1').locator('[data-field="scaled-on"]').textContent()).toBe('Q+K');
 
     // several files chosen together with two candidate models: refused, both listed
     const a = join(dir, 'model_fp16.onnx');

@@ -198,6 +198,25 @@ export const AttentionBlockInfo = z.object({
   form: z.enum(['unfused', 'com.microsoft.Attention', 'com.microsoft.MultiHeadAttention', 'com.microsoft.GroupQueryAttention', 'onnx.Attention']),
   scaling: z.enum(['div', 'mul', 'prescaled-q', 'attribute', 'none']),
   scale: z.number().nullable(),
+  /**
+   * Every constant factor on Q, K and the scores multiplied together (1/√d for standard
+   * attention, however the export splits it); 1 where nothing scales (the scale may be folded
+   * into the weights); null where a factor is computed at run time.
+   */
+  effectiveScale: z.number().nullable(),
+  /**
+   * Where the factors of effectiveScale are applied, one entry per scaling node: on Q or K before
+   * the product, on the scores after it, or inside a fused op (its scale attribute or its default
+   * 1/√d). Empty where the graph scales nothing.
+   */
+  scaleSites: z.array(
+    z.object({
+      on: z.enum(['q', 'k', 'scores', 'fused']),
+      op: z.enum(['div', 'mul', 'attribute', 'default']),
+      /** The factor it multiplies by (a Div by √d: 1/√d); null where not a constant. */
+      factor: z.number().nullable(),
+    }),
+  ),
   masking: z.enum(['add', 'where', 'attribute', 'none']),
   causal: z.union([z.boolean(), z.literal('unknown')]),
   heads: z.number().int().nullable(),

@@ -102,6 +102,7 @@ describe('attn import: a Hugging Face folder', () => {
     expect(o.folderFiles).toEqual(['config', 'tokenizer']);
     expect(o.inspection.blocks).toHaveLength(4);
     for (const b of o.inspection.blocks) expect(b).toMatchObject({ form: 'unfused', heads: 4, headSize: 32, masking: 'add', causal: false });
+    for (const b of o.inspection.blocks) expect(b.effectiveScale).toBeCloseTo(1 / Math.sqrt(32), 6);
     // the stored file is the model as it was, named by its sha256, beside the store
     expect(o.path).toBe(join(importedDir(), `${o.sha256}.onnx`));
     expect(readFileSync(o.path).equals(readFileSync(join(SPAM, 'model.onnx')))).toBe(true);

@@ -5,8 +5,10 @@ import pkg from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildMlpClassifier, buildTestModel } from '../../../test/support/testModels';
 import { decodeOnnxModel } from '../../common/models/onnxModel';
-import { formatInspection, inspectModelFile } from './inspectCommand';
-import { STORIES260K_DIR } from '../../../test/support/paths';
+import { formatInspection, inspectModelFile, scaleLines } from './inspectCommand';
+import { BUILTIN_MODELS_DIR, REPO_ROOT, STORIES260K_DIR } from '../../../test/support/paths';
+import { ModelInspectionInfo } from '../../common/contract';
+import { inspectionInfo } from './modelLibrary';
 
 const { onnx } = pkg;
 const STORIES = STORIES260K_DIR;
@@ -59,7 +61,7 @@ describe('inspectModelFile', () => {
     expect(text).toContain('attention blocks: 2');
     const rows = text.split('\n').filter((l) => /^\s+\d+\s+unfused/.test(l));
     expect(rows).toHaveLength(2);
-    expect(rows[1]?.trim().split(/\s+/)).toEqual(['1', 'unfused', '4', '2', '8', 'yes', 'mul', 'add', 'yes']);
+    expect(rows[1]?.trim().split(/\s+/)).toEqual(['1', 'unfused', '4', '2', '8', 'yes', 'mul', 'add', 'yes', '0.3536(1/√8)', 'scores']);
   });
 
   it('lists fused blocks with the com.microsoft opset', async () => {
@@ -120,5 +122,84 @@ describe('inspectModelFile', () => {
 
   it('recognises a real llama2.c checkpoint as not ONNX and points to the converter', async () => {
     await expect(inspectModelFile(join(STORIES, 'stories260K.bin'))).rejects.toThrow(/stories260K\.bin is not an ONNX model.*attn convert/);
+  });
+});
+
+const HF = join(REPO_ROOT, 'test', 'fixtures', 'hf');
+const D8 = 1 / Math.sqrt(8);
+
+/** The block table's rows of a report, split into cells. */
+function blockRows(text: string): string[][] {
+  return text
+    .split('\n')
+    .filter((l) => /^\s+\d+\s+unfused/.test(l))
+    .map((l) => l.trim().split(/\s+/));
+}
+
+describe('inspection: the effective scale and where it comes from', () => {
+  it('splitqk-tiny: 1/√8 split as 8^-¼ on Q and on K, nothing after the product', async () => {
+    const i = await inspectModelFile(join(HF, 'splitqk-tiny', 'model.onnx'));
+    expect(i.blocks).toHaveLength(2);
+    for (const b of i.blocks) {
+      expect(b.scaling).toBe('prescaled-q');
+      expect(b.effectiveScale).toBeCloseTo(D8, 6);
+      expect(b.scaleSites.map((s) => [s.on, s.op])).toEqual([
+        ['q', 'mul'],
+        ['k', 'mul'],
+      ]);
+      for (const s of b.scaleSites) expect(s.factor).toBeCloseTo(Math.pow(8, -0.25), 6);
+    }
+    const text = formatInspection(i);
+    for (const row of blockRows(text)) expect(row.slice(-2)).toEqual(['0.3536(1/√8)', 'Q+K']);
+    expect(text).toContain('  scale 0.3536 (1/√8): Q × 8^-¼ before the product, K × 8^-¼ before the product');
+    // --json: the inspection as it is, with both fields
+    const j = JSON.parse(JSON.stringify(i)) as { blocks: { effectiveScale: number; scaleSites: { on: string }[] }[] };
+    expect(j.blocks[0]?.effectiveScale).toBeCloseTo(D8, 6);
+    expect(j.blocks[0]?.scaleSites.map((s) => s.on)).toEqual(['q', 'k']);
+  });
+
+  it('bert-tiny divides the scores by √8; distilbert-tiny divides Q; torch-mha divides Q and multiplies the scores by 1', async () => {
+    const bert = await inspectModelFile(join(HF, 'bert-tiny', 'model.onnx'));
+    for (const b of bert.blocks) {
+      expect(b.effectiveScale).toBeCloseTo(D8, 6);
+      expect(b.scaleSites).toEqual([{ on: 'scores', op: 'div', factor: b.scale }]);
+    }
+    expect(formatInspection(bert)).toContain('  scale 0.3536 (1/√8): scores ÷ √8 after the product');
+    const distil = await inspectModelFile(join(HF, 'distilbert-tiny', 'onnx', 'model.onnx'));
+    for (const b of distil.blocks) expect(b.scaleSites.map((s) => [s.on, s.op])).toEqual([['q', 'div']]);
+    expect(formatInspection(distil)).toContain('scale 0.3536 (1/√8): Q ÷ √8 before the product');
+    const mha = await inspectModelFile(join(HF, 'torch-mha-encoder', 'model.onnx'));
+    for (const b of mha.blocks) {
+      expect(b.scale).toBe(1);
+      expect(b.effectiveScale).toBeCloseTo(D8, 6);
+      expect(b.scaleSites.map((s) => [s.on, s.op])).toEqual([
+        ['q', 'div'],
+        ['scores', 'mul'],
+      ]);
+    }
+    expect(blockRows(formatInspection(mha))[0]?.slice(-2)).toEqual(['0.3536(1/√8)', 'Q+scores']);
+  });
+
+  it("the spam-encoder's blocks scale by 1/√32, in the contract's view too", async () => {
+    const i = await inspectModelFile(join(BUILTIN_MODELS_DIR, 'spam-encoder', 'model.onnx'));
+    expect(i.blocks).toHaveLength(4);
+    for (const b of i.blocks) expect(b.effectiveScale).toBeCloseTo(1 / Math.sqrt(32), 6);
+    expect(blockRows(formatInspection(i)).map((r) => r.slice(-2))).toEqual(Array(4).fill(['0.1768(1/√32)', 'scores']));
+    const info = ModelInspectionInfo.parse(inspectionInfo(i, null, 'spam-encoder'));
+    for (const b of info.blocks) {
+      expect(b.effectiveScale).toBeCloseTo(1 / Math.sqrt(32), 6);
+      expect(b.scaleSites).toEqual([{ on: 'scores', op: 'div', factor: b.scale }]);
+    }
+  });
+
+  it('fused blocks: the scale attribute or the default 1/√d; blocks that differ are listed by layer', async () => {
+    const i = await inspectModelFile(await put('mha.onnx', buildTestModel('ms-gqa', { layers: 2 }).bytes));
+    for (const b of i.blocks) expect(b.scaleSites).toEqual([{ on: 'fused', op: b.description.includes('default scale') ? 'default' : 'attribute', factor: b.effectiveScale }]);
+    const none = { effectiveScale: 1, scaleSites: [] };
+    const lines = scaleLines([
+      { ...i.blocks[0]!, ...none, index: 0 },
+      { ...i.blocks[0]!, index: 1, effectiveScale: 0.25, scaleSites: [{ on: 'scores', op: 'mul', factor: 0.25 }] },
+    ]);
+    expect(lines).toEqual(['layer 0: scale 1: nothing scales the scores in the graph (the scale may be folded into the Q or K weights)', 'layer 1: scale 0.2500 (1/√16): scores × 1/√16 after the product']);
   });
 });

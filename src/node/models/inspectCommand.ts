@@ -7,8 +7,17 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { AttentionBlock } from '../../common/models/attentionDetect';
 import { ATTENTION_PATTERNS_LOOKED_FOR, findAttentionBlocks } from '../../common/models/attentionDetect';
+import type { AttentionScaleSite } from '../../common/models/attentionScale';
+import { describeScale, formatScale, scaleSitesShort } from '../../common/models/attentionScale';
 import type { IoValue, OpsetImport } from '../../common/models/onnxModel';
 import { OnnxModelError, decodeOnnxModel, int64ToNumber, modelIo, opsetImports } from '../../common/models/onnxModel';
+import { modelScaleSites } from './scaleSites';
+
+/** A block as inspection reports it: what detection found, and where its scale factors are applied. */
+export interface InspectedBlock extends AttentionBlock {
+  /** One entry per scaling node (Q's and K's before the product, the scores' after it, a fused op's); their factors multiply to effectiveScale. */
+  readonly scaleSites: readonly AttentionScaleSite[];
+}
 
 export interface ModelInspection {
   readonly path: string;
@@ -20,7 +29,7 @@ export interface ModelInspection {
   readonly inputs: readonly IoValue[];
   readonly outputs: readonly IoValue[];
   readonly nodeCount: number;
-  readonly blocks: readonly AttentionBlock[];
+  readonly blocks: readonly InspectedBlock[];
   /** Set when no attention block was found: what was looked for. */
   readonly message?: string;
 }
@@ -29,7 +38,9 @@ export interface ModelInspection {
 export function inspectModelBytes(bytes: Uint8Array, path: string): ModelInspection {
   const model = decodeOnnxModel(bytes, basename(path));
   const { inputs, outputs } = modelIo(model);
-  const blocks = findAttentionBlocks(model);
+  const found = findAttentionBlocks(model);
+  const sites = modelScaleSites(model, found);
+  const blocks = found.map((b, i): InspectedBlock => ({ ...b, scaleSites: sites[i] ?? [] }));
   const producer = [model.producerName ?? '', model.producerVersion ?? ''].filter((s) => s !== '').join(' ');
   const inspection: ModelInspection = {
     path,
@@ -91,10 +102,13 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
-/** What the block table shows of a block (an AttentionBlock, or the contract's AttentionBlockInfo). */
-export type BlockRow = Pick<AttentionBlock, 'index' | 'form' | 'heads' | 'kvHeads' | 'headSize' | 'causal' | 'scaling' | 'masking' | 'rope'>;
+/** What the block table shows of a block (an InspectedBlock, or the contract's AttentionBlockInfo). */
+export type BlockRow = Pick<InspectedBlock, 'index' | 'form' | 'heads' | 'kvHeads' | 'headSize' | 'causal' | 'scaling' | 'masking' | 'rope' | 'effectiveScale' | 'scaleSites'>;
 
-/** The attention blocks as a table, one row per block (layer, form, heads, kv heads, head size, causal, scaling, masking, rope). */
+/**
+ * The attention blocks as a table, one row per block (layer, form, heads, kv heads, head size,
+ * causal, scaling, masking, rope, effective scale, where the scale is applied).
+ */
 export function blockTableLines(blocks: readonly BlockRow[]): string[] {
   const rows = blocks.map((b) => [
     String(b.index),
@@ -106,8 +120,21 @@ export function blockTableLines(blocks: readonly BlockRow[]): string[] {
     b.scaling,
     b.masking,
     b.rope ? 'yes' : 'no',
+    formatScale(b.effectiveScale).replace(/ /g, ''),
+    scaleSitesShort(b.scaleSites),
   ]);
-  return table(['layer', 'form', 'heads', 'kv heads', 'head size', 'causal', 'scaling', 'masking', 'rope'], rows);
+  return table(['layer', 'form', 'heads', 'kv heads', 'head size', 'causal', 'scaling', 'masking', 'rope', 'scale', 'scaled on'], rows);
+}
+
+/** One line per distinct scale of the blocks: its value and where it comes from (the layers it is in, where they differ). */
+export function scaleLines(blocks: readonly BlockRow[]): string[] {
+  const byText = new Map<string, number[]>();
+  for (const b of blocks) {
+    const text = describeScale(b.effectiveScale, b.scaleSites);
+    byText.set(text, [...(byText.get(text) ?? []), b.index]);
+  }
+  if (byText.size === 1) return [...byText.keys()];
+  return [...byText].map(([text, layers]) => `layer${layers.length > 1 ? 's' : ''} ${layers.join(', ')}: ${text}`);
 }
 
 /** A human-readable report. */
@@ -133,5 +160,6 @@ export function formatInspection(i: ModelInspection): string {
   const descriptions = [...new Set(i.blocks.map((b) => b.description))];
   lines.push('');
   for (const d of descriptions) lines.push(`  ${d}`);
+  for (const l of scaleLines(i.blocks)) lines.push(`  ${l}`);
   return lines.join('\n');
 }

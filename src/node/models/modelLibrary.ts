@@ -155,6 +155,8 @@ export function inspectionInfo(i: ModelInspection, id: number | null, name: stri
       form: b.form,
       scaling: b.scaling,
       scale: b.scale,
+      effectiveScale: b.effectiveScale,
+      scaleSites: b.scaleSites.map((s) => ({ on: s.on, op: s.op, factor: s.factor })),
       masking: b.masking,
       causal: b.causal,
       heads: b.heads,

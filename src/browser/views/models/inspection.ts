@@ -1,5 +1,6 @@
 /** The inspection card of the Models page: a model's interface and its attention blocks per layer. */
 import type { AttentionBlockInfo, ModelInspectionInfo } from '../../../common/contract';
+import { describeScale, formatScale, scaleSitesShort } from '../../../common/models/attentionScale';
 import { clear, h } from '../../dom';
 import { formatBytes, formatDims, shapeText } from '../../modelFormat';
 import type { ModelsPage } from './page';
@@ -26,6 +27,8 @@ function blockRow(b: AttentionBlockInfo): HTMLTableRowElement {
     h('td', {}, scaling),
     h('td', {}, b.masking),
     h('td', {}, b.rope ? 'yes' : 'no'),
+    h('td', { class: 'num', 'data-field': 'scale', title: describeScale(b.effectiveScale, b.scaleSites) }, formatScale(b.effectiveScale)),
+    h('td', { 'data-field': 'scaled-on' }, scaleSitesShort(b.scaleSites)),
   );
 }
 
@@ -62,12 +65,12 @@ export function renderInspection(i: ModelInspectionInfo): HTMLElement {
             h(
               'thead',
               {},
-              h('tr', {}, ['Layer', 'Form', 'Heads', 'KV heads', 'Head size', 'Causal', 'Scaling', 'Masking', 'RoPE'].map((t, i) => h('th', { scope: 'col', class: i === 0 || (i >= 2 && i <= 4) ? 'num' : null }, t))),
+              h('tr', {}, ['Layer', 'Form', 'Heads', 'KV heads', 'Head size', 'Causal', 'Scaling', 'Masking', 'RoPE', 'Scale', 'Scaled on'].map((t, i) => h('th', { scope: 'col', class: i === 0 || (i >= 2 && i <= 4) || i === 9 ? 'num' : null }, t))),
             ),
             h('tbody', {}, i.blocks.map(blockRow)),
           ),
         );
-  const descriptions = [...new Set(i.blocks.map((b) => b.description))];
+  const descriptions = [...new Set([...i.blocks.map((b) => b.description), ...i.blocks.map((b) => describeScale(b.effectiveScale, b.scaleSites))])];
   return h(
     'div',
     { class: 'model-inspection-body' },
