@@ -11,7 +11,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeNpy } from '../../common/npy';
 import type { MetricPoint } from '../../common/contract';
 import type { ExperimentSpecInput } from '../../common/experiments/registry';
 import { REPO_ROOT, SHARED_MODELS, TS_WORKER_BOOTSTRAP, WORKER_TS_ENTRY } from '../../../test/support/paths';
@@ -145,11 +147,41 @@ describe('imported vit-tiny (an image classifier)', () => {
     for (const m of jsd) expect(m.value).toBeLessThan(1e-6);
   });
 
-  it('refuses texts and faithfulness, saying why', async () => {
+  it('runs faithfulness by occluding patches: LOO of a patch is what onnxruntime gives with that patch set to the mean colour', async () => {
+    const { runId } = await svc.call('runs.start', { spec: { kind: 'faithfulness', model: `imported:${id}`, data: { source: 'file', path: join(HF, 'vit-tiny') }, limit: 1, methods: ['attention', 'rollout', 'loo', 'shap'], shapSamples: 64, variants: ['sliding'], windows: [17], permutations: 4 } });
+    const end = await svc.waitForRun(runId);
+    expect(end.error).toBeNull();
+    const run = await svc.call('runs.get', { runId });
+    const art = run.artifacts.find((a) => a.kind === 'token-importance' && a.name === 'importance/exact/0');
+    expect(art).toBeDefined();
+    const got = await svc.call('runs.artifact', { runId, artifactId: art!.id });
+    const record = JSON.parse(Buffer.from(got.dataBase64, 'base64').toString('utf8')) as { tokens: string[]; predicted: number; probs: number[]; importance: Record<string, number[]> };
+    expect(record.tokens.slice(0, 3)).toEqual(['[CLS]', 'patch 0', 'patch 1']);
+    expect(record.tokens).toHaveLength(17);
+    expect(record.predicted).toBe(0);
+    // independent: the fixture's own pixel_values row 0, one 8×8 patch zeroed, through plain onnxruntime
+    const pixels = decodeNpy(new Uint8Array(readFileSync(join(HF, 'vit-tiny', 'pixel_values.npy'))));
+    const session = await ort.InferenceSession.create(join(HF, 'vit-tiny', 'model.onnx'));
+    const probsWith = async (patch: number | null): Promise<number[]> => {
+      const x = Float32Array.from(pixels.data.subarray(0, 3 * 32 * 32));
+      if (patch !== null) for (let c = 0; c < 3; c++) for (let y = 0; y < 8; y++) x.fill(0, (c * 32 + Math.floor(patch / 4) * 8 + y) * 32 + (patch % 4) * 8, (c * 32 + Math.floor(patch / 4) * 8 + y) * 32 + (patch % 4) * 8 + 8);
+      const out = (await session.run({ pixel_values: new ort.Tensor('float32', x, [1, 3, 32, 32]) }))['logits']!.data as Float32Array;
+      const top = Math.max(...out);
+      const z = [...out].reduce((a, v) => a + Math.exp(v - top), 0);
+      return [...out].map((v) => Math.exp(v - top) / z);
+    };
+    const base = await probsWith(null);
+    expect(record.probs[0]).toBeCloseTo(base[0]!, 5);
+    for (const patch of [0, 5, 15]) expect(record.importance['loo']![patch + 1]).toBeCloseTo(base[0]! - (await probsWith(patch))[0]!, 5);
+    expect(record.importance['loo']![0]).toBe(0);
+    await session.release();
+  });
+
+  it('refuses texts and gradient methods, saying why', async () => {
     const texts = await svc.call('runs.start', { spec: { kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts: [{ text: 'a red square' }] }, variants: ['sliding'], windows: [4] } });
     expect((await svc.waitForRun(texts.runId)).error).toMatch(/vit-tiny is an image model: give the data as \{"source": "file"/);
-    const faith = await svc.call('runs.start', { spec: { kind: 'faithfulness', model: `imported:${id}`, data: { source: 'file', path: join(HF, 'vit-tiny') }, methods: ['attention'], variants: ['sliding'], windows: [17] } });
-    expect((await svc.waitForRun(faith.runId)).error).toMatch(/vit-tiny is an image model: faithfulness .* patch occlusion for pictures is not implemented yet/);
+    const faith = await svc.call('runs.start', { spec: { kind: 'faithfulness', model: `imported:${id}`, data: { source: 'file', path: join(HF, 'vit-tiny') }, methods: ['attention', 'ig'], variants: ['sliding'], windows: [17] } });
+    expect((await svc.waitForRun(faith.runId)).error).toMatch(/vit-tiny is an image model: the gradient methods \(grad_input, ig\)/);
   });
 });
 

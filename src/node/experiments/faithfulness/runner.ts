@@ -81,8 +81,8 @@ export async function runFaithfulness(spec: FaithfulnessSpec, cb: FaithfulnessCa
   if (model.kind === 'embedding') {
     throw new Error(`${model.name} is an embedding model: faithfulness explains a predicted class or token, and explaining an embedding (by its cosine to the unmodified one) is not implemented yet; run fidelity on it`);
   }
-  if (model.imageTokens !== undefined) {
-    throw new Error(`${model.name} is an image model: faithfulness erases and attributes tokens of a text, and patch occlusion for pictures is not implemented yet; run fidelity on it`);
+  if (model.imageTokens !== undefined && (spec.methods.includes('grad_input') || spec.methods.includes('ig'))) {
+    throw new Error(`${model.name} is an image model: the gradient methods (grad_input, ig) work through a token-embedding table, and an image model embeds patches by a convolution; use attention, rollout, flow, loo and shap (which occlude patches with the mean colour)`);
   }
   cb.onModel?.(model.name, model.sha256);
   const examples = model.examples;

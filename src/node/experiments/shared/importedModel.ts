@@ -88,6 +88,8 @@ export interface ImportedPrepared {
 export interface ImageInput {
   /** Tokens the model attends over: class token (+ distillation token) + patches. */
   readonly tokens: number;
+  /** Tokens before the first patch (1, DeiT 2): never erased. */
+  readonly prefix: number;
   /** Preprocesses one picture and returns its ids. */
   add(image: RgbaImage): number[];
 }
@@ -229,23 +231,56 @@ function feeders(proto: ModelProto, blocks: readonly AttentionBlock[], causal: b
   return out;
 }
 
-/** Preprocessed pictures by example, fed as pixel_values [B, C, H, W] for the examples a batch's ids name. */
+/** The patch grid of a vision transformer: patch height and width, patches per row, tokens before the first patch. */
+export interface PatchGrid {
+  readonly patch: readonly [number, number];
+  readonly columns: number;
+  readonly rows: number;
+  readonly prefix: number;
+}
+
+/**
+ * Preprocessed pictures by example, fed as pixel_values [B, C, H, W] for the examples a batch's
+ * ids name. A patch whose id is missing from a row (faithfulness erased it) is occluded: its
+ * pixels are set to 0, the per-channel mean after normalisation.
+ */
 class PixelStore {
   private readonly rows: Float32Array[] = [];
   private dims: readonly number[] | null = null;
+  readonly tokens: number;
+  readonly prefix: number;
 
   constructor(
     private readonly config: HfPreprocessorConfig,
     private readonly channels: number,
-    readonly tokens: number,
-  ) {}
+    private readonly grid: PatchGrid,
+  ) {
+    this.tokens = grid.rows * grid.columns + grid.prefix;
+    this.prefix = grid.prefix;
+  }
 
   add(image: RgbaImage): number[] {
     const { data, dims } = preprocessImage(image, this.config, this.channels);
     if (this.dims !== null && dims.join() !== this.dims.join()) throw new ImportedModelError(`pictures preprocess to different sizes (${dims.join('×')} and ${this.dims.join('×')}): the preprocessor must resize to one size`);
+    if (dims[1] !== this.grid.rows * this.grid.patch[0] || dims[2] !== this.grid.columns * this.grid.patch[1]) {
+      throw new ImportedModelError(`pictures preprocess to ${dims[1]}×${dims[2]}, but config.json's image_size and patch_size make a ${this.grid.rows}×${this.grid.columns} grid of ${this.grid.patch.join('×')} patches`);
+    }
     this.dims = dims;
     this.rows.push(data);
     return [-this.rows.length, ...Array.from({ length: this.tokens - 1 }, (_, j) => j + 1)];
+  }
+
+  /** Zero the patches of `row` (an example's pixels, [C, H, W]) whose token ids are not in `kept`. */
+  private occlude(row: Float32Array, kept: ReadonlySet<number>): void {
+    const [C, H, W] = this.dims as [number, number, number];
+    const { patch, columns, prefix } = this.grid;
+    for (let t = prefix; t < this.tokens; t++) {
+      if (kept.has(t)) continue;
+      const p = t - prefix;
+      const y0 = Math.floor(p / columns) * patch[0];
+      const x0 = (p % columns) * patch[1];
+      for (let c = 0; c < C; c++) for (let y = y0; y < y0 + patch[0]; y++) row.fill(0, (c * H + y) * W + x0, (c * H + y) * W + x0 + patch[1]);
+    }
   }
 
   feed(batch: PaddedBatch): ort.Tensor {
@@ -257,14 +292,23 @@ class PixelStore {
       const example = -Number(batch.inputIds[r * batch.length]) - 1;
       const row = this.rows[example];
       if (row === undefined) throw new ImportedModelError(`batch row ${r} names no picture (${example})`);
-      out.set(row, r * size);
+      const length = batch.lengths[r] as number;
+      if (length === this.tokens) {
+        out.set(row, r * size);
+        continue;
+      }
+      const kept = new Set<number>();
+      for (let j = 1; j < length; j++) kept.add(Number(batch.inputIds[r * batch.length + j]));
+      const copy = Float32Array.from(row);
+      this.occlude(copy, kept);
+      out.set(copy, r * size);
     }
     return new ort.Tensor('float32', out, [batch.batch, ...dims]);
   }
 }
 
-/** Tokens of a vision transformer: (image_size / patch_size)² patches + the class token (+ DeiT's distillation token). */
-function visionTokens(config: HfModelConfig | undefined, id: string): number {
+/** The patch grid of a vision transformer: (image_size / patch_size)² patches after the class token (and DeiT's distillation token). */
+function visionGrid(config: HfModelConfig | undefined, id: string): PatchGrid {
   const image = config?.image_size;
   const patch = config?.patch_size;
   const side = (v: typeof image): number | undefined => (typeof v === 'number' ? v : Array.isArray(v) ? (v[0] as number) : undefined);
@@ -272,7 +316,8 @@ function visionTokens(config: HfModelConfig | undefined, id: string): number {
   if (h === undefined || p === undefined || h % p !== 0) throw new ImportedModelError(`${id}: config.json needs image_size and patch_size (a multiple of it) to know how many tokens the image model attends over`);
   const w = Array.isArray(image) ? (image[1] as number) : h;
   const pw = Array.isArray(patch) ? (patch[1] as number) : p;
-  return (h / p) * (w / pw) + 1 + (config?.model_type === 'deit' ? 1 : 0);
+  if (w % pw !== 0) throw new ImportedModelError(`${id}: config.json's image width ${w} is not a multiple of its patch width ${pw}`);
+  return { patch: [p, pw], rows: h / p, columns: w / pw, prefix: 1 + (config?.model_type === 'deit' ? 1 : 0) };
 }
 
 async function readVerified(source: ImportedModelSource): Promise<Uint8Array> {
@@ -325,7 +370,7 @@ function pixelStoreOf(source: ImportedModelSource, config: HfModelConfig | undef
   if (raw === undefined) throw new ImportedModelError(`${id} is an image model without a preprocessor_config.json: import its folder with it, so pictures can be resized and normalised as the model expects`);
   const parsed = HfPreprocessorConfig.safeParse(raw);
   if (!parsed.success) throw new ImportedModelError(`${id}: preprocessor_config.json is not valid: ${parsed.error.issues[0]?.message ?? ''}`);
-  return new PixelStore(parsed.data, config?.num_channels ?? 3, visionTokens(config, id));
+  return new PixelStore(parsed.data, config?.num_channels ?? 3, visionGrid(config, id));
 }
 
 /** What every task shares: the model, its blocks, the output read and the explained position. */

@@ -53,6 +53,12 @@ export interface PreparedModel {
   readonly outputName: string;
   /** Image models: the tokens (class token + patches) each picture is; the examples' ids only number them. */
   readonly imageTokens?: number;
+  /**
+   * The positions faithfulness ranks and erases, for a sequence of n tokens (default: all but the
+   * first and the last, i.e. [CLS]/[SEP] or BOS and the explained position). An image model's
+   * patches (erasing one occludes it with the mean colour).
+   */
+  erasable?(n: number): number[];
   feeds(batch: PaddedBatch): Record<string, ort.Tensor>;
   /** Output distributions of batch row `row` (real length `length`): classifier one, LM one per position 0..length-2. */
   distributions(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array[];
@@ -198,7 +204,8 @@ async function prepareImportedModel(spec: ModelSpecPart, log: (m: string) => voi
   const examples = m.images !== undefined ? await imageExamples(spec, m.name, m.images, m.labels) : await textExamples(spec, m, maxLength);
   log(`${m.name} (imported:${source.id}, ${m.kind}): ${m.blocks.length} attention blocks (${m.blocks.map((b) => b.description).slice(0, 1).join('')})`);
   const { tokenizer: _tokenizer, encode: _encode, images, ...rest } = m;
-  return { ...rest, examples, ...(images !== undefined ? { imageTokens: images.tokens } : {}) };
+  if (images === undefined) return { ...rest, examples };
+  return { ...rest, examples, imageTokens: images.tokens, erasable: (n) => Array.from({ length: Math.max(0, n - images.prefix) }, (_, j) => j + images.prefix) };
 }
 
 /**

@@ -37,7 +37,8 @@ interface EraserCase {
 
 /** The erased sequences of every method and fraction (comprehensiveness, then sufficiency), and what each one is. */
 function eraserCases(ex: ExampleState, importance: Importance, names: readonly ImportanceMethod[]): { seqs: number[][]; where: EraserCase[] } {
-  const { ids, n, candidates } = ex;
+  const { ids, candidates } = ex;
+  const ranked = new Set(candidates);
   const seqs: number[][] = [];
   const where: EraserCase[] = [];
   for (const name of names) {
@@ -45,7 +46,8 @@ function eraserCases(ex: ExampleState, importance: Importance, names: readonly I
       const r = new Set(topFraction(importance[name] as Float64Array, fraction, candidates));
       seqs.push(without(ex, r));
       where.push({ method: name, pct: Math.round(fraction * 100), kind: 'comprehensiveness' });
-      seqs.push(ids.filter((_, j) => j === 0 || j === n - 1 || r.has(j)));
+      // what is never ranked (the first and the last token; an image's class token) always stays
+      seqs.push(ids.filter((_, j) => !ranked.has(j) || r.has(j)));
       where.push({ method: name, pct: Math.round(fraction * 100), kind: 'sufficiency' });
     }
   }

@@ -39,7 +39,7 @@ async function startExample(ctx: Context, ex: PreparedExample, index: number): P
   const n = ids.length;
   if (n < 3) throw new Error(`example ${index} has ${n} tokens: faithfulness needs at least one token besides the first and the explained position`);
   const target = model.target(n);
-  const candidates = range(n).slice(1, n - 1);
+  const candidates = model.erasable?.(n) ?? range(n).slice(1, n - 1);
   const base = await basePass(ctx, ids);
   const yhat = argmax(base.p);
   const pY = base.p[yhat] as number;
