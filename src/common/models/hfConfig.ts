@@ -34,7 +34,10 @@ export const HfModelConfig = z.looseObject({
 });
 export type HfModelConfig = z.infer<typeof HfModelConfig>;
 
-/** The sizes a config gives, under the workbench's names (GPT-2's n_head / n_embd / n_layer / n_positions included). */
+/**
+ * The sizes a config gives, under the workbench's names, whichever architecture's names it uses
+ * (SIZE_NAMES: BERT's, GPT-2's, DistilBERT's, BART's, T5's). An encoder-decoder's are its encoder's.
+ */
 export interface HfConfigSummary {
   readonly architectures: readonly string[];
   readonly modelType: string | null;
@@ -43,19 +46,48 @@ export interface HfConfigSummary {
   readonly kvHeads: number | null;
   readonly hidden: number | null;
   readonly layers: number | null;
+  /** The feed-forward (intermediate) size: intermediate_size, GPT-2's n_inner, DistilBERT's hidden_dim. */
+  readonly intermediate: number | null;
   readonly maxPositions: number | null;
 }
 
+/**
+ * The first of `names` that the config sets to a positive integer. The names beyond the checked
+ * fields of HfModelConfig are read this way, so that a config using one of them for something
+ * else is not refused.
+ */
+function firstCount(c: HfModelConfig, names: readonly string[]): number | null {
+  for (const n of names) {
+    const v = c[n];
+    if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+  }
+  return null;
+}
+
+/**
+ * Each size under each architecture's names, in order: BERT/ViT/Llama, GPT-2, DistilBERT, BART
+ * and other encoder-decoders (their encoder's), T5.
+ */
+const SIZE_NAMES = {
+  heads: ['num_attention_heads', 'n_head', 'n_heads', 'encoder_attention_heads', 'num_heads'],
+  hidden: ['hidden_size', 'n_embd', 'dim', 'd_model'],
+  layers: ['num_hidden_layers', 'n_layer', 'n_layers', 'encoder_layers', 'num_layers'],
+  // DistilBERT's hidden_dim is its feed-forward size, not its hidden size (that is dim).
+  intermediate: ['intermediate_size', 'n_inner', 'hidden_dim', 'encoder_ffn_dim', 'd_ff'],
+  maxPositions: ['max_position_embeddings', 'n_positions', 'n_ctx'],
+} as const;
+
 export function configSummary(c: HfModelConfig): HfConfigSummary {
-  const heads = c.num_attention_heads ?? c.n_head ?? null;
+  const heads = firstCount(c, SIZE_NAMES.heads);
   return {
     architectures: c.architectures ?? [],
     modelType: c.model_type ?? null,
     heads,
     kvHeads: c.num_key_value_heads ?? heads,
-    hidden: c.hidden_size ?? c.n_embd ?? null,
-    layers: c.num_hidden_layers ?? c.n_layer ?? null,
-    maxPositions: c.max_position_embeddings ?? c.n_positions ?? null,
+    hidden: firstCount(c, SIZE_NAMES.hidden),
+    layers: firstCount(c, SIZE_NAMES.layers),
+    intermediate: firstCount(c, SIZE_NAMES.intermediate),
+    maxPositions: firstCount(c, SIZE_NAMES.maxPositions),
   };
 }
 

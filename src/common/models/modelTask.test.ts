@@ -75,7 +75,7 @@ describe('deriveModelTask', () => {
 describe('config.json and the task override', () => {
   it('reads the sizes under either naming and keeps unknown fields; refuses wrong types', () => {
     const gpt2 = config({ architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', n_head: 12, n_embd: 768, n_layer: 12, n_positions: 1024, n_ctx: 1024 });
-    expect(configSummary(gpt2)).toEqual({ architectures: ['GPT2LMHeadModel'], modelType: 'gpt2', heads: 12, kvHeads: 12, hidden: 768, layers: 12, maxPositions: 1024 });
+    expect(configSummary(gpt2)).toEqual({ architectures: ['GPT2LMHeadModel'], modelType: 'gpt2', heads: 12, kvHeads: 12, hidden: 768, layers: 12, intermediate: null, maxPositions: 1024 });
     expect(gpt2['n_ctx']).toBe(1024);
     expect(configSummary(config({ num_attention_heads: 32, num_key_value_heads: 8 }))).toMatchObject({ heads: 32, kvHeads: 8, hidden: null });
     expect(configSummary(config({ num_key_value_heads: null }))).toMatchObject({ heads: null, kvHeads: null });
