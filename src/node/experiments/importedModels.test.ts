@@ -163,7 +163,7 @@ describe('imported vit-tiny (an image classifier)', () => {
     const pixels = decodeNpy(new Uint8Array(readFileSync(join(HF, 'vit-tiny', 'pixel_values.npy'))));
     const session = await ort.InferenceSession.create(join(HF, 'vit-tiny', 'model.onnx'));
     const probsWith = async (patch: number | null): Promise<number[]> => {
-      const x = Float32Array.from(pixels.data.subarray(0, 3 * 32 * 32));
+      const x = Float32Array.from((pixels.data as Float32Array).subarray(0, 3 * 32 * 32));
       if (patch !== null) for (let c = 0; c < 3; c++) for (let y = 0; y < 8; y++) x.fill(0, (c * 32 + Math.floor(patch / 4) * 8 + y) * 32 + (patch % 4) * 8, (c * 32 + Math.floor(patch / 4) * 8 + y) * 32 + (patch % 4) * 8 + 8);
       const out = (await session.run({ pixel_values: new ort.Tensor('float32', x, [1, 3, 32, 32]) }))['logits']!.data as Float32Array;
       const top = Math.max(...out);
@@ -186,15 +186,53 @@ describe('imported vit-tiny (an image classifier)', () => {
 });
 
 describe('a model run as an embedding (task override)', () => {
-  it('fidelity compares pooled vectors: cosine 1 for a covering window, below 1 for a window of 1; faithfulness refuses it', async () => {
+  it('fidelity compares pooled vectors: cosine 1 for a covering window, below 1 for a window of 1', async () => {
     const id = await importFixture('gpt2-tiny');
     const task = { kind: 'embedding' as const, output: 'logits', pooling: 'mean' as const };
     const metrics = await finished({ kind: 'fidelity', model: `imported:${id}`, task, data: { source: 'texts', texts: textsOf('gpt2-tiny') }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 64] } }], batch: 4 });
     expect(value(metrics, 'cosine_mean', 64)).toBeGreaterThan(1 - 1e-9);
     expect(value(metrics, 'cosine_min', 1)).toBeLessThan(1 - 1e-6);
     expect(metrics.some((m) => m.name === 'kl_mean')).toBe(false);
-    const faith = await svc.call('runs.start', { spec: { kind: 'faithfulness', model: `imported:${id}`, task, data: { source: 'texts', texts: textsOf('gpt2-tiny') }, methods: ['attention'], variants: ['sliding'], windows: [64] } });
-    expect((await svc.waitForRun(faith.runId)).error).toMatch(/is an embedding model: faithfulness .* not implemented yet/);
+  });
+
+  it('faithfulness explains the cosine to the example\'s own embedding: LOO of a token is (1 − cos)/2, computed here with onnxruntime', async () => {
+    const id = await importFixture('gpt2-tiny');
+    const task = { kind: 'embedding' as const, output: 'logits', pooling: 'mean' as const };
+    const text = 'the small cat sat on the red mat .';
+    const { runId } = await svc.call('runs.start', { spec: { kind: 'faithfulness', model: `imported:${id}`, task, data: { source: 'texts', texts: [{ text }] }, methods: ['attention', 'loo', 'grad_input'], variants: ['sliding'], windows: [64], permutations: 4 } });
+    expect((await svc.waitForRun(runId)).error).toBeNull();
+    const run = await svc.call('runs.get', { runId });
+    const art = run.artifacts.find((a) => a.kind === 'token-importance' && a.name === 'importance/exact/0')!;
+    const record = JSON.parse(Buffer.from((await svc.call('runs.artifact', { runId, artifactId: art.id })).dataBase64, 'base64').toString('utf8')) as { probs: number[]; importance: Record<string, number[]> };
+    expect(record.probs).toEqual([1, 0]);
+    // independent: mean-pooled logits of the text and of the text without token j, by plain onnxruntime
+    const vocab = (JSON.parse(readFileSync(join(HF, 'gpt2-tiny', 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } }).model.vocab;
+    const ids = text.split(' ').map((w) => vocab[w]!);
+    const session = await ort.InferenceSession.create(join(HF, 'gpt2-tiny', 'model.onnx'));
+    const pooled = async (seq: number[]): Promise<Float64Array> => {
+      const n = seq.length;
+      const feeds = {
+        input_ids: new ort.Tensor('int64', BigInt64Array.from(seq, BigInt), [1, n]),
+        attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
+        position_ids: new ort.Tensor('int64', BigInt64Array.from(seq, (_, i) => BigInt(i)), [1, n]),
+      };
+      const out = (await session.run(feeds))['logits']!;
+      const V = out.dims[2]!;
+      const v = new Float64Array(V);
+      for (let t = 0; t < n; t++) for (let k = 0; k < V; k++) v[k]! += (out.data as Float32Array)[t * V + k]! / n;
+      return v;
+    };
+    const cos = (a: Float64Array, b: Float64Array): number => {
+      let ab = 0;
+      let aa = 0;
+      let bb = 0;
+      a.forEach((x, i) => ((ab += x * b[i]!), (aa += x * x), (bb += b[i]! * b[i]!)));
+      return ab / Math.sqrt(aa * bb);
+    };
+    const full = await pooled(ids);
+    for (const j of [1, 3, 6]) expect(record.importance['loo']![j]).toBeCloseTo((1 - cos(full, await pooled(ids.filter((_, i) => i !== j)))) / 2, 5);
+    expect(record.importance['grad_input']).toHaveLength(ids.length);
+    await session.release();
   });
 });
 

@@ -78,9 +78,6 @@ export interface FaithfulnessOptions {
 
 export async function runFaithfulness(spec: FaithfulnessSpec, cb: FaithfulnessCallbacks, options: FaithfulnessOptions = {}): Promise<'done' | 'cancelled'> {
   const model = await prepareFidelityModel(spec, options.builtinDir, cb.log, options.fetch);
-  if (model.kind === 'embedding') {
-    throw new Error(`${model.name} is an embedding model: faithfulness explains a predicted class or token, and explaining an embedding (by its cosine to the unmodified one) is not implemented yet; run fidelity on it`);
-  }
   if (model.imageTokens !== undefined && (spec.methods.includes('grad_input') || spec.methods.includes('ig'))) {
     throw new Error(`${model.name} is an image model: the gradient methods (grad_input, ig) work through a token-embedding table, and an image model embeds patches by a convolution; use attention, rollout, flow, loo and shap (which occlude patches with the mean colour)`);
   }

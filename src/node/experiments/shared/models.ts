@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { LabelledText } from '../../../common/data/texts';
 import { parseTexts } from '../../../common/data/texts';
-import { softmax } from '../../../common/metrics/distributions';
+import { cosineSimilarity, softmax } from '../../../common/metrics/distributions';
 import type { AttentionBlock } from '../../../common/models/attentionDetect';
 import { findCatalogEntry } from '../../../common/models/catalog';
 import { findAttentionBlocks } from '../../../common/models/attentionDetect';
@@ -59,6 +59,12 @@ export interface PreparedModel {
    * patches (erasing one occludes it with the mean colour).
    */
   erasable?(n: number): number[];
+  /**
+   * Embedding models: what faithfulness explains about an output `raw` (the pooled vector), given
+   * the example's own vector `reference`: the cosine mapped to the distribution [s, 1 − s],
+   * s = (1 + cos)/2, so the unmodified input has s = 1 and erasing what matters lowers it.
+   */
+  relativeTo?(reference: Float64Array): (raw: Float64Array) => Float64Array;
   feeds(batch: PaddedBatch): Record<string, ort.Tensor>;
   /** Output distributions of batch row `row` (real length `length`): classifier one, LM one per position 0..length-2. */
   distributions(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array[];
@@ -163,6 +169,12 @@ export async function prepareFidelityModel(spec: ModelSpecPart, builtinDir: stri
   };
 }
 
+/** [s, 1 − s] with s = (1 + cos(raw, reference)) / 2. */
+export function cosineAsDistribution(raw: Float64Array, reference: Float64Array): Float64Array {
+  const s = (1 + cosineSimilarity(raw, reference)) / 2;
+  return Float64Array.of(s, 1 - s);
+}
+
 async function textExamples(spec: ModelSpecPart, m: ImportedPrepared, maxLength: number): Promise<PreparedExample[]> {
   let texts = await loadExamples(spec.data, m.labels, undefined);
   if (spec.limit !== undefined) texts = texts.slice(0, spec.limit);
@@ -204,6 +216,7 @@ async function prepareImportedModel(spec: ModelSpecPart, log: (m: string) => voi
   const examples = m.images !== undefined ? await imageExamples(spec, m.name, m.images, m.labels) : await textExamples(spec, m, maxLength);
   log(`${m.name} (imported:${source.id}, ${m.kind}): ${m.blocks.length} attention blocks (${m.blocks.map((b) => b.description).slice(0, 1).join('')})`);
   const { tokenizer: _tokenizer, encode: _encode, images, ...rest } = m;
+  if (rest.kind === 'embedding') return { ...rest, examples, relativeTo: (reference) => (raw) => cosineAsDistribution(raw, reference) };
   if (images === undefined) return { ...rest, examples };
   return { ...rest, examples, imageTokens: images.tokens, erasable: (n) => Array.from({ length: Math.max(0, n - images.prefix) }, (_, j) => j + images.prefix) };
 }

@@ -59,7 +59,7 @@ export async function eraserMetrics(ctx: Context, ex: ExampleState, importance: 
   const { metrics } = ex;
   await ctx.timed('eraser', async () => {
     const { seqs, where } = eraserCases(ex, importance, names);
-    const probs = await probsOf(ctx, seqs);
+    const probs = await probsOf(ctx, ex, seqs);
     const byMethod = new Map<string, { c: number[]; s: number[] }>();
     where.forEach((w, k) => {
       const value = ex.pY - ((probs[k] as Float64Array)[ex.yhat] as number);

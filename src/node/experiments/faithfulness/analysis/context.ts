@@ -60,6 +60,11 @@ export interface ExampleState {
   readonly pY: number;
   /** The attention row of the explained query by layer, then head, over the real keys. */
   readonly perHead: readonly (readonly Float64Array[])[];
+  /**
+   * The explained prediction of a model output (identity, but for an embedding model: the
+   * output's cosine to the example's own embedding, as the distribution [s, 1 − s], s = (1 + cos)/2).
+   */
+  readonly explain: (raw: Float64Array) => Float64Array;
   /** Metrics of the example, in the order they are found. */
   readonly metrics: MetricInput[];
 }
@@ -81,6 +86,7 @@ export function without(ex: ExampleState, drop: ReadonlySet<number>): number[] {
  */
 export async function probsOf(
   ctx: Context,
+  ex: Pick<ExampleState, 'explain'>,
   seqs: readonly (readonly number[])[],
   extra?: (offset: number, rows: number) => Record<string, ort.Tensor>,
   ref: SessionRef = ctx.sessions.plain,
@@ -95,7 +101,7 @@ export async function probsOf(
     const r = await ref.session.run(feeds);
     const logits = r[ctx.model.outputName];
     if (logits === undefined) throw new Error(`the model has no output '${ctx.model.outputName}'`);
-    for (let k = 0; k < chunk.length; k++) out.push(ctx.model.prediction(logits.data as Float32Array, logits.dims, k, b.lengths[k] as number));
+    for (let k = 0; k < chunk.length; k++) out.push(ex.explain(ctx.model.prediction(logits.data as Float32Array, logits.dims, k, b.lengths[k] as number)));
   }
   return out;
 }

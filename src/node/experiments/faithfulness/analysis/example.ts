@@ -40,7 +40,9 @@ async function startExample(ctx: Context, ex: PreparedExample, index: number): P
   if (n < 3) throw new Error(`example ${index} has ${n} tokens: faithfulness needs at least one token besides the first and the explained position`);
   const target = model.target(n);
   const candidates = model.erasable?.(n) ?? range(n).slice(1, n - 1);
-  const base = await basePass(ctx, ids);
+  const raw = await basePass(ctx, ids);
+  const explain = model.relativeTo?.(raw.p) ?? ((p: Float64Array): Float64Array => p);
+  const base = { ...raw, p: explain(raw.p) };
   const yhat = argmax(base.p);
   const pY = base.p[yhat] as number;
   /** The attention row of the explained query (target) in layer l, head h, over the real keys. */
@@ -51,7 +53,7 @@ async function startExample(ctx: Context, ex: PreparedExample, index: number): P
   };
   const perHead: Float64Array[][] = [];
   for (let l = 0; l < L; l++) perHead.push(range(H).map((h) => clsRow(l, h)));
-  return { index, ids, n, target, candidates, base, yhat, pY, perHead, metrics: [] };
+  return { index, ids, n, target, candidates, base, yhat, pY, perHead, explain, metrics: [] };
 }
 
 /** Token importance by every method the spec asks for, in the order attention, rollout, flow, loo, grad_input, ig, shap. */

@@ -48,7 +48,7 @@ async function evaluateEmbeddings(ctx: Context, ex: ExampleState, embed: Session
     const r = await embed.session.run(embeddingFeeds(ctx, ex, chunk, rows, d, padRow));
     const logits = r[model.outputName];
     if (logits === undefined) throw new Error(`the model has no output '${model.outputName}'`);
-    for (let k = 0; k < chunk.length; k++) out.push(logOdds(model.prediction(logits.data as Float32Array, logits.dims, k, ex.n)[ex.yhat] as number));
+    for (let k = 0; k < chunk.length; k++) out.push(logOdds(ex.explain(model.prediction(logits.data as Float32Array, logits.dims, k, ex.n))[ex.yhat] as number));
   }
   return out;
 }

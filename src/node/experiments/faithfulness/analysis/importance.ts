@@ -31,7 +31,7 @@ export async function attentionImportances(ctx: Context, ex: ExampleState, impor
 /** Leave-one-out: the drop in the predicted probability when each ranked token is deleted. */
 export async function looImportance(ctx: Context, ex: ExampleState): Promise<Float64Array> {
   return ctx.timed('loo', async () => {
-    const probs = await probsOf(ctx, ex.candidates.map((j) => without(ex, new Set([j]))));
+    const probs = await probsOf(ctx, ex, ex.candidates.map((j) => without(ex, new Set([j]))));
     const imp = new Float64Array(ex.n);
     ex.candidates.forEach((j, k) => (imp[j] = ex.pY - ((probs[k] as Float64Array)[ex.yhat] as number)));
     return imp;
@@ -45,7 +45,7 @@ export async function shapImportance(ctx: Context, ex: ExampleState): Promise<Fl
   return ctx.timed('shap', async () => {
     const evaluate = async (masks: readonly Uint8Array[]): Promise<number[]> => {
       const seqs = masks.map((m) => without(ex, new Set(candidates.filter((_, k) => m[k] === 0))));
-      return (await probsOf(ctx, seqs)).map((p) => p[ex.yhat] as number);
+      return (await probsOf(ctx, ex, seqs)).map((p) => p[ex.yhat] as number);
     };
     // At least 4 coalitions per token; when the sampled coalitions still leave the regression
     // singular, twice as many (up to three times) — the count used is stored.

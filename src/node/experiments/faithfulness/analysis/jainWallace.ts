@@ -34,7 +34,7 @@ function withClsRows(ctx: Context, ex: ExampleState, l: number, rows: readonly F
 async function tvdsWith(ctx: Context, ex: ExampleState, l: number, weights: readonly Float32Array[]): Promise<number[]> {
   const ref = ctx.sessions.inject.get(l);
   if (ref === undefined) throw new Error(`no inject model for layer ${l}`);
-  const probs = await probsOf(ctx, weights.map(() => ex.ids), injectFeeds(ctx, l, weights), ref);
+  const probs = await probsOf(ctx, ex, weights.map(() => ex.ids), injectFeeds(ctx, l, weights), ref);
   return probs.map((p) => totalVariation(ex.base.p, p));
 }
 
