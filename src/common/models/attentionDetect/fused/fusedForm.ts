@@ -4,7 +4,7 @@
  * file reads heads, head size, causality, mask and rotary; the scale and the block are common.
  */
 import type { DimValue, NodeProto } from '../../onnxModel';
-import { floatAttribute } from '../../onnxModel';
+import { floatAttribute, intAttribute, intsAttribute } from '../../onnxModel';
 import type { GraphIndex } from '../graphIndex';
 import { nodeInput, positive } from '../graphWalk';
 import type { AttentionFormDetector, AttentionMasking, FoundBlock, FusedAttentionForm } from '../types';
@@ -24,9 +24,31 @@ export interface FusedReading {
   readonly headSize: number | null;
   readonly causal: boolean | 'unknown';
   readonly maskValue?: string | undefined;
+  /** A key-padding mask input ([B, Sk] 0/1 or [B] key lengths) removes keys. */
+  readonly keyMask?: boolean;
   readonly rope: boolean;
   readonly k?: string | undefined;
   readonly v?: string | undefined;
+}
+
+/**
+ * The rank of a fused op's int32 mask input: declared, reasoned from its producers (Cast, a graph
+ * input), or a ReduceSum without keepdims (ORT's key lengths, ReduceSum(mask, axis 1)).
+ */
+export function maskRank(g: GraphIndex, value: string, depth = 0): number | undefined {
+  const r = g.shapeOf(value)?.length ?? g.rankOf(value);
+  if (r !== undefined || depth > 8) return r;
+  const p = g.producerOf(value);
+  if (p === undefined) return undefined;
+  if (p.opType === 'Cast' || p.opType === 'Identity') return maskRank(g, p.input?.[0] ?? '', depth + 1);
+  if (p.opType === 'ReduceSum') {
+    const inner = maskRank(g, p.input?.[0] ?? '', depth + 1);
+    const axes = intsAttribute(p, 'axes') ?? g.constValue(p.input?.[1] ?? '', 8)?.values;
+    if (inner === undefined) return undefined;
+    if (intAttribute(p, 'keepdims') !== 0) return inner;
+    return axes === undefined || axes.length === 0 ? 0 : inner - axes.length;
+  }
+  return undefined;
 }
 
 /** The last dimension of a shape where it is a known positive number. */
@@ -39,7 +61,7 @@ function fusedBlock(g: GraphIndex, index: number, form: FusedAttentionForm, read
   const scaleAttr = floatAttribute(node, 'scale');
   const explicitScale = scaleAttr !== undefined && scaleAttr !== 0 ? scaleAttr : null;
   const q = nodeInput(node, 0) ?? '';
-  const { heads, kvHeads, headSize, causal, maskValue, rope, k, v } = read({ g, node, q, qShape: g.shapeOf(q) });
+  const { heads, kvHeads, headSize, causal, maskValue, keyMask, rope, k, v } = read({ g, node, q, qShape: g.shapeOf(q) });
   const masking: AttentionMasking = causal === true || maskValue !== undefined ? 'attribute' : 'none';
   const scaleText = explicitScale !== null ? `scale ${explicitScale.toPrecision(4)}` : 'default scale 1/√d';
   return {
@@ -49,14 +71,14 @@ function fusedBlock(g: GraphIndex, index: number, form: FusedAttentionForm, read
     effectiveScale: explicitScale ?? (headSize !== null ? 1 / Math.sqrt(headSize) : null),
     masking,
     causal,
-    keyMask: false,
+    keyMask: keyMask === true,
     heads,
     kvHeads,
     headSize,
     nodes: { fused: g.ref(index) },
     values: { q, ...(k !== undefined ? { k } : {}), ...(v !== undefined ? { v } : {}), ...(maskValue !== undefined ? { mask: maskValue } : {}), output: node.output?.[0] ?? '' },
     rope,
-    description: `fused ${form} node (${scaleText}${causal === true ? ', causal' : ''}${maskValue !== undefined ? ', mask input' : ''}${rope ? ', rotary' : ''})`,
+    description: `fused ${form} node (${scaleText}${causal === true ? ', causal' : ''}${keyMask === true ? ', key-padding mask' : maskValue !== undefined ? ', mask input' : ''}${rope ? ', rotary' : ''})`,
   };
 }
 

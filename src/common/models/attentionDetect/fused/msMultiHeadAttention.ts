@@ -1,13 +1,14 @@
 /**
  * com.microsoft MultiHeadAttention: separate Q, K, V (3D [B, S, hidden], or Q 5D packed), num_heads,
- * unidirectional, a key_padding_mask (input 4) or an attention_bias (input 5).
+ * unidirectional, a key_padding_mask (input 4: [B, Sk] 0/1 or [B] key lengths, key padding) and/or an
+ * attention_bias (input 5).
  */
 import { intAttribute } from '../../onnxModel';
 import { causalFromMask } from '../causalMask';
 import { isMicrosoftOp, nodeInput, positive } from '../graphWalk';
 import { hasRope } from '../rope';
 import type { FusedNode, FusedReading } from './fusedForm';
-import { fusedForm, lastDim } from './fusedForm';
+import { fusedForm, lastDim, maskRank } from './fusedForm';
 
 function readMultiHeadAttention({ g, node, q, qShape }: FusedNode): FusedReading {
   const heads = positive(intAttribute(node, 'num_heads') ?? null);
@@ -22,7 +23,9 @@ function readMultiHeadAttention({ g, node, q, qShape }: FusedNode): FusedReading
   const bias = nodeInput(node, 5);
   const padding = nodeInput(node, 4);
   const causal = intAttribute(node, 'unidirectional') === 1 ? true : bias !== undefined ? causalFromMask(g, bias) : false;
-  return { heads, kvHeads: heads, headSize, causal, maskValue: bias ?? padding, rope: hasRope(g, [q, ...(k !== undefined ? [k] : [])]), k, v };
+  const paddingRank = padding === undefined ? undefined : maskRank(g, padding);
+  const keyMask = paddingRank === 1 || paddingRank === 2;
+  return { heads, kvHeads: heads, headSize, causal, maskValue: bias ?? padding, keyMask, rope: hasRope(g, [q, ...(k !== undefined ? [k] : [])]), k, v };
 }
 
 export const msMultiHeadAttention = fusedForm('com.microsoft.MultiHeadAttention', (node) => isMicrosoftOp(node, 'MultiHeadAttention'), readMultiHeadAttention);
