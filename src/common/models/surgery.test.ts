@@ -291,7 +291,7 @@ describe('graph surgery on the small test models', () => {
     expect(Array.from(get(outs, 'y').data)).toEqual(Array.from((feeds['x'] as ort.Tensor).data as Float32Array));
   });
 
-  for (const pattern of ['ms-mha', 'ms-gqa', 'onnx-attention'] as const) {
+  for (const pattern of ['ms-mha', 'ms-gqa', 'onnx-attention', 'ms-attention'] as const) {
     it(`${pattern}: the fused block is rewritten explicitly; expose, uniform and inject behave`, async () => {
       const tm = buildTestModel(pattern, { seqLen: 6, layers: 2 });
       const model = decodeOnnxModel(tm.bytes);
@@ -333,8 +333,10 @@ describe('graph surgery on the small test models', () => {
 
   it('refuses a fused block it cannot rewrite with an error naming the block and its form', () => {
     const model = decodeOnnxModel(buildTestModel('ms-attention').bytes);
+    const fused = (model.graph?.node ?? []).filter((n) => n.opType === 'Attention')[1];
+    if (fused !== undefined) (fused.attribute ??= []).push(onnx.AttributeProto.create({ name: 'do_rotary', type: onnx.AttributeProto.AttributeType.INT, i: 1 }));
     expect(() => applyModification(model, { exposeAttention: [1] }, { batch: 1, seqLen: 8 })).toThrow(
-      /rewriting block 1 \(com\.microsoft\.Attention, node '[^']+'\) into explicit attention: packed-QKV com\.microsoft Attention is not supported/,
+      /rewriting block 1 \(com\.microsoft\.Attention, node '[^']+'\) into explicit attention: do_rotary \(rotary embeddings inside the op\) is not supported/,
     );
   });
 

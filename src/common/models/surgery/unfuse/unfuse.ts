@@ -1,23 +1,26 @@
 /**
- * Rewriting fused attention blocks (com.microsoft MultiHeadAttention and GroupQueryAttention, ONNX
- * Attention) into the explicit form that the other operations edit. What each form supports is in
+ * Rewriting fused attention blocks (com.microsoft Attention, MultiHeadAttention and
+ * GroupQueryAttention, ONNX Attention) into the explicit form that the other operations edit. What each form supports is in
  * ./unfuseForms.ts; anything else is refused with an error naming the block.
  */
 import pkg from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { AttentionBlock } from '../../attentionDetect';
+import { GraphIndex } from '../../attentionDetect/graphIndex';
 import type { ModelProto, NodeProto } from '../../onnxModel';
 import { describeBlock } from '../blocks';
 import { GraphEditor, editedGraph } from '../graphEditor';
 import type { SurgeryShape } from '../modification';
 import { SurgeryError } from '../modification';
 import { writeExplicitAttention } from './explicitAttention';
-import { UNFUSE_FORMS, fusedNodeReader } from './unfuseForms';
+import type { UnfuseSite } from './fusedNode';
+import { fusedNodeReader } from './fusedNode';
+import { UNFUSE_FORMS } from './unfuseForms';
 
 const { onnx } = pkg;
 
 /** Rewrite one fused block before its node and remove the node. */
-function unfuseBlock(ed: GraphEditor, b: AttentionBlock, shape: SurgeryShape, usedValues: ReadonlySet<string>): void {
+function unfuseBlock(ed: GraphEditor, graph: GraphIndex, b: AttentionBlock, shape: SurgeryShape, usedValues: ReadonlySet<string>): void {
   const ref = b.nodes.fused;
   if (ref === undefined || b.form === 'unfused') return;
   const node = ed.nodes[ref.index] as NodeProto;
@@ -25,22 +28,21 @@ function unfuseBlock(ed: GraphEditor, b: AttentionBlock, shape: SurgeryShape, us
   const fail = (why: string): never => {
     throw new SurgeryError(`${what}: ${why}`);
   };
-  // Extra outputs (present K/V, QK output) must be unused.
-  (node.output ?? []).slice(1).forEach((o) => {
-    if (o !== '' && usedValues.has(o)) fail(`its output '${o}' (past/present state or scores) is used; only the attention output can be rewritten`);
-  });
   const form = UNFUSE_FORMS[b.form];
   if (!form.supported) throw new SurgeryError(`${what}: ${form.why}`);
   const H = b.heads ?? fail('the number of heads is unknown');
   const KV = b.kvHeads ?? fail('the number of key/value heads is unknown');
   const D = b.headSize ?? fail('the head size is unknown');
-  const reader = fusedNodeReader(node, fail);
-  const q = reader.input(0);
-  const k = reader.input(1);
-  const v = reader.input(2);
-  if (q === undefined || k === undefined || v === undefined) throw new SurgeryError(`${what}: Q, K and V must be separate inputs (packed QKV is not supported)`);
-  const explicit = { ...form.read(reader), q, k, v, output: node.output?.[0] ?? '', heads: H, kvHeads: KV, headSize: D, scale: reader.attrF('scale') };
-  writeExplicitAttention(ed, ref.index, `surgery/unfused${b.index}/`, shape, explicit, fail);
+  const prefix = `surgery/unfused${b.index}/`;
+  const site: UnfuseSite = { ed, at: ref.index, prefix, shape, graph, block: b, heads: H, headSize: D };
+  const reader = fusedNodeReader(node, site, fail);
+  const inputs = form.read(reader);
+  // Extra outputs (present K/V, QK output) must be unused, except those the rewrite writes.
+  (node.output ?? []).slice(1).forEach((o) => {
+    if (o !== '' && o !== inputs.present && usedValues.has(o)) fail(`its output '${o}' (past/present state or scores) is used; only the attention output can be rewritten`);
+  });
+  const explicit = { ...inputs, output: node.output?.[0] ?? '', heads: H, kvHeads: KV, headSize: D, scale: reader.attrF('scale') };
+  writeExplicitAttention(ed, ref.index, prefix, shape, explicit, fail);
   ed.remove(ref.index);
 }
 
@@ -55,6 +57,7 @@ export function unfuse(model: ModelProto, chosen: readonly AttentionBlock[], sha
   const graphOutputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
   const consumed = new Set((graph.node ?? []).flatMap((n) => n.input ?? []));
   const usedValues = new Set([...graphOutputs, ...consumed]);
-  for (const b of chosen) unfuseBlock(ed, b, shape, usedValues);
+  const index = new GraphIndex(model);
+  for (const b of chosen) unfuseBlock(ed, index, b, shape, usedValues);
   return onnx.ModelProto.create({ ...model, graph: editedGraph(graph, ed) });
 }

@@ -1,0 +1,158 @@
+/**
+ * Surgery on the fused forms ONNX Runtime's transformer optimizer writes (test/support/fusedModels.ts):
+ * com.microsoft Attention (packed QKV weights; mask_index as a [B, S] key mask or [B] key lengths;
+ * attention_bias; unidirectional with an empty past; qkv_hidden_sizes) and MultiHeadAttention
+ * (bias, key_padding_mask, packed QKV / KV). Every check runs the original fused model in
+ * onnxruntime-node (packed MHA: the same model unpacked in the graph, which ORT's CPU provider runs)
+ * against the rewritten one, over a batch of two rows, the second right-padded.
+ */
+import * as ort from 'onnxruntime-node';
+import pkg from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { findAttentionBlocks } from '../../common/models/attentionDetect';
+import type { ModelProto } from '../../common/models/onnxModel';
+import { decodeOnnxModel } from '../../common/models/onnxModel';
+import type { ModificationInput, SurgeryShape } from '../../common/models/surgery';
+import { applyModification } from '../../common/models/surgery';
+import type { FusedModel, FusedModelForm } from '../../../test/support/fusedModels';
+import { FUSED_MODEL_FORMS, buildFusedModel, fusedFeeds } from '../../../test/support/fusedModels';
+
+const { onnx } = pkg;
+
+const S = 6;
+const LENGTHS = [6, 4];
+const SHAPE: SurgeryShape = { batch: LENGTHS.length, seqLen: S };
+
+interface Out {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+async function run(model: ModelProto | Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Record<string, Out>> {
+  const bytes = model instanceof Uint8Array ? model : onnx.ModelProto.encode(model).finish();
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
+  try {
+    const out = await session.run(feeds);
+    const result: Record<string, Out> = {};
+    for (const [k, t] of Object.entries(out)) result[k] = { data: t.data as Float32Array, dims: t.dims };
+    return result;
+  } finally {
+    await session.release();
+  }
+}
+
+function get(outs: Record<string, Out>, name: string): Out {
+  const o = outs[name];
+  if (o === undefined) throw new Error(`no output ${name}; have ${Object.keys(outs).join(', ')}`);
+  return o;
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? 0) - (b[i] ?? 0)));
+  return m;
+}
+
+/** Is key j allowed for query i of batch row r? */
+function allowed(m: FusedModel, r: number, i: number, j: number): boolean {
+  return j < (LENGTHS[r] ?? S) && (!m.causal || j <= i);
+}
+
+/** Every row of attention [B, H, S, S] sums to 1 over the allowed keys and is exactly 0 elsewhere; `uniform`: each allowed key has 1/count. */
+function expectRows(m: FusedModel, p: Out, uniform: boolean): void {
+  expect(p.dims).toEqual([LENGTHS.length, m.heads, S, S]);
+  let worst = 0;
+  for (let r = 0; r < LENGTHS.length; r++) {
+    for (let h = 0; h < m.heads; h++) {
+      for (let i = 0; i < S; i++) {
+        let sum = 0;
+        let count = 0;
+        for (let j = 0; j < S; j++) if (allowed(m, r, i, j)) count++;
+        for (let j = 0; j < S; j++) {
+          const x = p.data[((r * m.heads + h) * S + i) * S + j] ?? NaN;
+          if (!allowed(m, r, i, j)) expect(x).toBe(0);
+          else if (uniform) worst = Math.max(worst, Math.abs(x - 1 / count));
+          sum += x;
+        }
+        worst = Math.max(worst, Math.abs(sum - 1));
+      }
+    }
+  }
+  expect(worst).toBeLessThan(1e-5);
+}
+
+/** The model as ORT runs it (packed forms: unpacked in the graph) and its output y. */
+async function reference(form: FusedModelForm): Promise<{ m: FusedModel; model: ModelProto; feeds: Record<string, ort.Tensor>; y: Float32Array }> {
+  const m = buildFusedModel(form, { seqLen: S });
+  const packed = form === 'mha-packed-qkv' || form === 'mha-packed-kv';
+  const oracle = packed ? buildFusedModel(form, { seqLen: S, unpackedReference: true }) : m;
+  const feeds = fusedFeeds(m, S, LENGTHS);
+  return { m, model: decodeOnnxModel(m.bytes), feeds, y: get(await run(oracle.bytes, feeds), 'y').data };
+}
+
+const modify = (model: ModelProto, mod: ModificationInput): ModelProto => applyModification(model, mod, SHAPE).model;
+
+describe('detection of the fused forms ORT writes', () => {
+  for (const form of FUSED_MODEL_FORMS) {
+    it(`${form}: heads, head size, scale, causality and key padding`, () => {
+      const m = buildFusedModel(form);
+      const blocks = findAttentionBlocks(decodeOnnxModel(m.bytes));
+      expect(blocks).toHaveLength(m.layers);
+      for (const b of blocks) {
+        expect(b).toMatchObject({
+          form: form.startsWith('attention') ? 'com.microsoft.Attention' : 'com.microsoft.MultiHeadAttention',
+          heads: 4,
+          kvHeads: 4,
+          headSize: m.headSize,
+          causal: m.causal,
+          keyMask: true,
+        });
+        expect(b.scale).toBeCloseTo(m.scale ?? 1 / Math.sqrt(m.headSize), 6);
+      }
+    });
+  }
+});
+
+describe('surgery on the fused forms ORT writes, against onnxruntime-node running the fused model', () => {
+  for (const form of FUSED_MODEL_FORMS) {
+    it(`${form}: expose leaves y unchanged and rows are distributions over the allowed keys; inject of its own attention reproduces y`, async () => {
+      const { m, model, feeds, y } = await reference(form);
+      const r = applyModification(model, { exposeAttention: true }, SHAPE);
+      expect(r.notes.filter((n) => n.includes('rewritten as explicit'))).toHaveLength(m.layers);
+      for (const b of r.blocks) expect(b).toMatchObject({ form: 'unfused', heads: 4, headSize: m.headSize, causal: m.causal, keyMask: form !== 'attention-bias' });
+      const exposed = await run(r.model, feeds);
+      expect(maxAbsDiff(get(exposed, 'y').data, y)).toBeLessThanOrEqual(1e-5);
+      for (let l = 0; l < m.layers; l++) expectRows(m, get(exposed, `attention.${l}`), false);
+      const injected: Record<string, ort.Tensor> = { ...feeds };
+      for (let l = 0; l < m.layers; l++) injected[`attention_in.${l}`] = new ort.Tensor('float32', get(exposed, `attention.${l}`).data, [LENGTHS.length, m.heads, S, S]);
+      expect(maxAbsDiff(get(await run(modify(model, { intervene: { kind: 'inject', layers: [0, 1] } }), injected), 'y').data, y)).toBeLessThanOrEqual(1e-5);
+    });
+
+    if (form === 'attention-bias' || form === 'attention-v-width') continue;
+    it(`${form}: a sliding window covering the sequence equals exact, a window of 1 differs; uniform weighs the allowed keys alike`, async () => {
+      const { m, model, feeds, y } = await reference(form);
+      const full = await run(modify(model, { replace: { variant: { kind: 'sliding', window: S }, layers: [0, 1] } }), feeds);
+      expect(maxAbsDiff(get(full, 'y').data, y)).toBeLessThanOrEqual(1e-5);
+      const narrow = await run(modify(model, { replace: { variant: { kind: 'sliding', window: 1 }, layers: [0, 1] } }), feeds);
+      expect(maxAbsDiff(get(narrow, 'y').data, y)).toBeGreaterThan(1e-3);
+      const uniform = await run(modify(model, { exposeAttention: true, intervene: { kind: 'uniform', layers: [0, 1] } }), feeds);
+      for (let l = 0; l < m.layers; l++) expectRows(m, get(uniform, `attention.${l}`), true);
+    });
+  }
+
+  it('attention-bias: a variant is refused (it cannot carry an additive bias of a row per query)', async () => {
+    const { model } = await reference('attention-bias');
+    expect(() => modify(model, { replace: { variant: { kind: 'sliding', window: S }, layers: [0] } })).toThrow(/block 0 .*row per query/);
+  });
+
+  it('attention-causal-past: the present output is the new keys and values', async () => {
+    const { m, model, feeds } = await reference('attention-causal-past');
+    const original = await run(model, feeds);
+    const rewritten = await run(modify(model, { exposeAttention: true }), feeds);
+    for (let l = 0; l < m.layers; l++) {
+      expect(get(rewritten, `present.${l}`).dims).toEqual([2, LENGTHS.length, m.heads, S, m.headSize]);
+      expect(maxAbsDiff(get(rewritten, `present.${l}`).data, get(original, `present.${l}`).data)).toBeLessThanOrEqual(1e-5);
+    }
+  });
+});
