@@ -107,6 +107,8 @@ export const SystemInfo = z.object({
   dbPath: z.string(),
   providers: z.array(z.object({ name: z.string(), available: z.boolean() })),
   versions: z.record(z.string(), z.string()),
+  /** Whether `models.importLocal` can open a picker here (the desktop app), so imports need no upload. */
+  localImport: z.boolean(),
 });
 export type SystemInfo = z.infer<typeof SystemInfo>;
 
@@ -288,6 +290,17 @@ export const methods = {
   /** Inspection of a built-in model (files checked against its card first). */
   'models.inspectBuiltin': { input: z.object({ name: z.string().min(1).max(100) }).strict(), output: ModelInspectionInfo },
   'models.delete': { input: z.object({ id: ModelId }).strict(), output: z.object({ deleted: z.boolean() }) },
+  /**
+   * Opens the host's own picker (the desktop app: a native dialog in the main process, a folder or
+   * an .onnx file) and imports what the user chose from disk as `attn import` does, with the same
+   * checks and no upload size limits; the path never comes from the page. `id` null and
+   * `cancelled` true when the dialog was closed. A host without a picker (the web host: see
+   * system.info's localImport) refuses it (invalid-argument); upload with models.import there.
+   */
+  'models.importLocal': {
+    input: z.object({ pick: z.enum(['folder', 'file']).default('folder') }).strict(),
+    output: z.object({ id: ModelId.nullable(), name: z.string().nullable(), cancelled: z.boolean(), added: z.boolean() }),
+  },
 } as const;
 
 export const RunProgress = z.object({

@@ -126,6 +126,19 @@ function createWindow(): BrowserWindow {
   return win;
 }
 
+/**
+ * models.importLocal's picker: a native dialog owned by our window; the chosen path goes straight
+ * to the model library (the page never sends a path).
+ */
+async function pickLocalModel(pick: 'folder' | 'file'): Promise<string | null> {
+  const options: Electron.OpenDialogOptions =
+    pick === 'folder'
+      ? { title: 'Import a model folder', properties: ['openDirectory'] }
+      : { title: 'Import an ONNX model', properties: ['openFile'], filters: [{ name: 'ONNX models', extensions: ['onnx'] }] };
+  const r = mainWindow !== null ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+  return r.canceled ? null : (r.filePaths[0] ?? null);
+}
+
 async function start(): Promise<void> {
   hardenSession();
   const sqliteBinding = process.env['ATTN_SQLITE_BINDING'];
@@ -135,6 +148,7 @@ async function start(): Promise<void> {
     workerPath,
     ...(sqliteBinding ? { sqliteNativeBinding: sqliteBinding } : {}),
     log: (message) => console.log(message),
+    pickLocalModel,
   });
   const handler = service;
 

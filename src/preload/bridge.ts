@@ -31,6 +31,7 @@ export const METHOD_ALLOW_LIST = [
   'models.inspect',
   'models.inspectBuiltin',
   'models.delete',
+  'models.importLocal',
 ] as const satisfies readonly MethodName[];
 
 export const EVENT_ALLOW_LIST = ['run.progress', 'run.finished', 'model.progress', 'model.fetched'] as const satisfies readonly EventName[];

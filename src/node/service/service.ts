@@ -4,6 +4,7 @@
  * worker threads that execute them (runQueue.ts); it validates every argument where it enters
  * (dispatch.ts). The handlers are per domain under handlers/, composed here into one `Handlers`.
  */
+import type { LocalModelPicker } from './handlers/handlers';
 import { modelOfSpec } from '../../common/experiments/registry';
 import { importedSourceOf } from './importedSource';
 import type { z } from 'zod';
@@ -36,6 +37,8 @@ export interface ServiceOptions {
   readonly log?: (message: string) => void;
   /** Mirror for catalog model fetches (a folder or URL); default $ATTN_MODEL_MIRROR, else upstream. */
   readonly modelMirror?: string;
+  /** The host's picker for models.importLocal (the desktop app's native dialog); without it the method is refused. */
+  readonly pickLocalModel?: LocalModelPicker;
 }
 
 export interface Service extends ContractHandler {
@@ -85,7 +88,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       return model === null ? undefined : importedSourceOf(store, model);
     },
   });
-  const handlers = composeHandlers({ store, host: opts.host, versions, log, events, queue, models });
+  const handlers = composeHandlers({ store, host: opts.host, versions, log, events, queue, models, ...(opts.pickLocalModel !== undefined ? { pickLocalModel: opts.pickLocalModel } : {}) });
   const dispatch = createDispatch(handlers, { log, isClosed: () => closed });
 
   return {

@@ -8,7 +8,7 @@ import { buildTestModel } from '../../../test/support/testModels';
 import { convertedName, displayName } from '../models/modelLibrary';
 import type { Service } from './service';
 import { createService } from './service';
-import { BUILTIN_MODELS_DIR, SHARED_MODELS, TS_WORKER_BOOTSTRAP } from '../../../test/support/paths';
+import { BUILTIN_MODELS_DIR, REPO_ROOT, SHARED_MODELS, TS_WORKER_BOOTSTRAP } from '../../../test/support/paths';
 import pkg from 'onnx-proto';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../web/webHost';
 
@@ -324,5 +324,38 @@ describe('service: models.fetch', () => {
     expect(done.modelId).toBeNull();
     expect(done.error).toMatch(/stories260K/);
     expect((await svc.call('models.list', {})).imported).toEqual([]);
+  });
+});
+
+describe('service: models.importLocal (the desktop app picks a folder itself)', () => {
+  it('imports the folder its picker chose from disk, reports a cancelled dialog, and is refused without a picker', async () => {
+    const picked: ('folder' | 'file' | null)[] = [];
+    let next: string | null = join(REPO_ROOT, 'test', 'fixtures', 'hf', 'bert-tiny');
+    const local = await createService({
+      dbPath: join(dir, 'local.sqlite'),
+      host: 'test',
+      workerPath,
+      pickLocalModel: async (pick) => {
+        picked.push(pick);
+        return next;
+      },
+    });
+    try {
+      expect((await local.call('system.info', {})).localImport).toBe(true);
+      const first = await local.call('models.importLocal', {});
+      expect(first).toMatchObject({ name: 'bert-tiny', cancelled: false, added: true });
+      const listed = (await local.call('models.list', {})).imported;
+      expect(listed).toEqual([expect.objectContaining({ id: first.id, name: 'bert-tiny', task: { kind: 'classifier', labels: ['NEGATIVE', 'POSITIVE'], output: 'logits' }, attentionBlocks: 2 })]);
+      expect(await local.call('models.importLocal', { pick: 'folder' })).toMatchObject({ id: first.id, added: false });
+      next = null;
+      expect(await local.call('models.importLocal', { pick: 'file' })).toEqual({ id: null, name: null, cancelled: true, added: false });
+      expect(picked).toEqual(['folder', 'folder', 'file']);
+    } finally {
+      await local.close();
+    }
+    expect((await svc.call('system.info', {})).localImport).toBe(false);
+    const refused = await svc.dispatch('models.importLocal', {});
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.error).toEqual({ code: 'invalid-argument', message: expect.stringMatching(/only the desktop app can/) });
   });
 });

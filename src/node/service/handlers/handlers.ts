@@ -27,4 +27,9 @@ export interface ServiceContext {
   readonly events: EventHub;
   readonly queue: RunQueue;
   readonly models: ModelLibrary;
+  /** The host's own picker of a local model folder or file (the desktop app's dialog); absent elsewhere. */
+  readonly pickLocalModel?: LocalModelPicker;
 }
+
+/** Asks the user for a model folder or .onnx file on this machine; null when they cancel. */
+export type LocalModelPicker = (pick: 'folder' | 'file') => Promise<string | null>;

@@ -9,7 +9,7 @@ import { ModelRequestError, inspectionInfo } from '../../models/modelLibrary';
 import { ServiceError } from '../serviceError';
 import type { HandlerMap, ServiceContext } from './handlers';
 
-type ModelMethod = 'models.list' | 'models.inspectBuiltin' | 'models.fetch' | 'models.import' | 'models.inspect' | 'models.delete';
+type ModelMethod = 'models.list' | 'models.inspectBuiltin' | 'models.fetch' | 'models.import' | 'models.inspect' | 'models.delete' | 'models.importLocal';
 
 /** Runs a model library call, turning its request errors into service errors. */
 async function modelCall<T>(f: () => Promise<T> | T): Promise<T> {
@@ -21,8 +21,8 @@ async function modelCall<T>(f: () => Promise<T> | T): Promise<T> {
   }
 }
 
-export function modelHandlers(ctx: Pick<ServiceContext, 'models' | 'log'>): HandlerMap<ModelMethod> {
-  const { models, log } = ctx;
+export function modelHandlers(ctx: Pick<ServiceContext, 'models' | 'log' | 'pickLocalModel'>): HandlerMap<ModelMethod> {
+  const { models, log, pickLocalModel } = ctx;
   return {
     'models.list': async () => ({ builtin: (await listBuiltinModels(undefined, log)).map((b) => ({ ...b, labels: [...b.labels] })), ...(await models.list()) }),
     'models.inspectBuiltin': (input) =>
@@ -39,5 +39,13 @@ export function modelHandlers(ctx: Pick<ServiceContext, 'models' | 'log'>): Hand
     'models.import': (input) => modelCall(() => models.importModel(decodeImportRequest(input))),
     'models.inspect': (input) => modelCall(() => models.inspect(input.id)),
     'models.delete': (input) => modelCall(async () => ({ deleted: await models.delete(input.id) })),
+    'models.importLocal': (input) =>
+      modelCall(async () => {
+        if (pickLocalModel === undefined) throw new ModelRequestError('invalid-argument', 'this host cannot open a local folder or file (only the desktop app can); upload the model with models.import, or use attn import PATH');
+        const path = await pickLocalModel(input.pick);
+        if (path === null) return { id: null, name: null, cancelled: true, added: false };
+        const outcome = await models.importFromDisk(path);
+        return { id: outcome.id, name: outcome.name, cancelled: false, added: outcome.added };
+      }),
   };
 }

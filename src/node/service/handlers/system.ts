@@ -2,7 +2,7 @@
 import { availableProviders } from '../../ort/session';
 import type { HandlerMap, ServiceContext } from './handlers';
 
-export function systemHandlers(ctx: Pick<ServiceContext, 'store' | 'host' | 'versions'>): HandlerMap<'system.info'> {
+export function systemHandlers(ctx: Pick<ServiceContext, 'store' | 'host' | 'versions' | 'pickLocalModel'>): HandlerMap<'system.info'> {
   return {
     'system.info': async () => ({
       appVersion: ctx.versions['workbench'] ?? '0.0.0',
@@ -10,6 +10,7 @@ export function systemHandlers(ctx: Pick<ServiceContext, 'store' | 'host' | 'ver
       dbPath: ctx.store.path,
       providers: (await availableProviders()).map((p) => ({ name: p.name, available: p.available })),
       versions: ctx.versions,
+      localImport: ctx.pickLocalModel !== undefined,
     }),
   };
 }
