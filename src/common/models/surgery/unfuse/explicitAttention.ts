@@ -84,14 +84,18 @@ export function writeExplicitAttention(ed: GraphEditor, at: number, prefix: stri
   const vHeads = toHeads(a.v, KV, Dv, 'v');
   writePresent(w, kHeads, vHeads);
   const kh = expand(kHeads, D, 'k');
-  const vh = expand(vHeads, Dv, 'v');
+  // V heads narrower than Q's and K's are padded with zero columns to D (sliced off after ·V), so that variants see one head size.
+  const vPadded = Dv < D ? ed.op(at, 'Concat', [vHeads, ed.constFloat(`${p}v_pad`, [B, KV, S, D - Dv], new Float32Array(B * KV * S * (D - Dv)))], `${p}v_padded`, [intAttr('axis', -1)]) : vHeads;
+  const vh = expand(vPadded, Math.max(D, Dv), 'v');
   const kt = ed.op(at, 'Transpose', [kh], `${p}k_t`, [intsAttr('perm', [0, 1, 3, 2])]);
   const scores = ed.op(at, 'MatMul', [qh, kt], `${p}scores`);
   const scale = a.scale;
   const scaled = ed.op(at, 'Mul', [scores, ed.constFloat(`${p}scale`, [], [scale !== undefined && scale !== 0 ? scale : 1 / Math.sqrt(D)])], `${p}scaled`);
   const probs = ed.op(at, 'Softmax', [addMasks(w, scaled)], `${p}probs`, [intAttr('axis', -1)]);
   if (rank3) {
-    const ctx = ed.op(at, 'MatMul', [probs, vh], `${p}ctx`);
+    const product = ed.op(at, 'MatMul', [probs, vh], `${p}ctx`);
+    const c = (n: string, v: number): string => ed.constInt64(`${p}ctx_${n}`, [1], [v]);
+    const ctx = Dv < D ? ed.op(at, 'Slice', [product, c('start', 0), c('end', Dv), c('axis', -1)], `${p}ctx_unpadded`) : product;
     const t = ed.op(at, 'Transpose', [ctx], `${p}ctx_t`, [intsAttr('perm', [0, 2, 1, 3])]);
     ed.op(at, 'Reshape', [t, ed.constInt64(`${p}out_shape`, [3], [B, S, H * Dv])], `${p}out`, [], a.output);
   } else {
