@@ -222,6 +222,20 @@ describe('attn run / runs / export', () => {
 
 describe('attn fetch / convert / inspect / models', () => {
   const mirror = resolve(root, '..', 'shared', 'models');
+  it('attn inspect reports the effective scale and where it is applied (splitqk-tiny: 1/√8 as 8^-¼ on Q and K)', () => {
+    const model = join(root, 'test', 'fixtures', 'hf', 'splitqk-tiny', 'model.onnx');
+    const text = attn(['inspect', model]);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/layer\s+form\s+heads\s+kv heads\s+head size\s+causal\s+scaling\s+masking\s+rope\s+scale\s+scaled on/);
+    expect(text.stdout).toMatch(/\n\s+0\s+unfused\s+4\s+4\s+8\s+no\s+prescaled-q\s+add\s+no\s+0\.3536\(1\/√8\)\s+Q\+K\n/);
+    expect(text.stdout).toContain('scale 0.3536 (1/√8): Q × 8^-¼ before the product, K × 8^-¼ before the product');
+    const json = attn(['inspect', model, '--json']);
+    const info = JSON.parse(json.stdout) as { blocks: { effectiveScale: number; scaleSites: { on: string; op: string; factor: number }[] }[] };
+    for (const b of info.blocks) {
+      expect(b.effectiveScale).toBeCloseTo(1 / Math.sqrt(8), 6);
+      expect(b.scaleSites.map((s) => s.on)).toEqual(['q', 'k']);
+    }
+  });
   it('fetches stories260K from the mirror, converts it, and finds its five attention blocks', () => {
     const cache = join(dir, 'model-cache');
     const fetched = attn(['fetch', 'stories260K', '--mirror', mirror, '--cache-dir', cache]);
