@@ -5,7 +5,8 @@
  * runs page shows the run's progress until it is done, and its detail page draws its plots; a
  * fidelity run on an uploaded CSV file completes; a fidelity run cancelled from the runs page is
  * resumed and finishes; the fidelity-lm preset (stories260K from ../shared/models through
- * ATTN_MODEL_MIRROR) shows its greedy continuations.
+ * ATTN_MODEL_MIRROR) shows its greedy continuations; a model imported through the Models page is
+ * among the form's model choices as imported:<id>, the built-in data disabled for it.
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -107,6 +108,33 @@ describe('New experiment form', () => {
     await expect.poll(async () => page.getByTestId('exp-validation').isHidden()).toBe(true);
     expect(await preview()).toMatchObject({ kind: 'kernel-scaling', seqLens: [32, 64], windows: [4], variants: ['exact', 'sliding'] });
   });
+
+  it('lists an imported model (imported:<id>, with its task) and disables the built-in data for it', async () => {
+    // import test/fixtures/hf/bert-tiny through the service (the Models page's folder picker)
+    await page.getByTestId('nav-models').click();
+    await page.getByTestId('model-import-folder-input').setInputFiles(join(root, 'test', 'fixtures', 'hf', 'bert-tiny'));
+    const row = page.locator('[data-testid^="model-row-"][data-name="bert-tiny"]');
+    await row.waitFor({ timeout: 60_000 });
+    const id = (await row.getAttribute('data-testid'))!.replace('model-row-', '');
+
+    await page.getByTestId('nav-runs').click();
+    await page.getByTestId('new-experiment').click();
+    await page.getByTestId('exp-kind').selectOption('fidelity');
+    const option = page.getByTestId('exp-model').locator(`option[value="imported:${id}"]`);
+    await option.waitFor({ state: 'attached', timeout: 15_000 });
+    expect(await option.textContent()).toBe(`imported:${id} · bert-tiny (classifier: NEGATIVE, POSITIVE)`);
+    await page.getByTestId('exp-model').selectOption(`imported:${id}`);
+    // the built-in test subset is the built-in models' own: disabled, and the form moved to typed texts
+    expect(await page.getByTestId('exp-data').locator('option[value="builtin"]').isDisabled()).toBe(true);
+    expect(await page.getByTestId('exp-data').inputValue()).toBe('texts');
+    await page.getByTestId('exp-data-texts').fill('POSITIVE\ta good film\nNEGATIVE\ta dull film');
+    await expect.poll(async () => page.getByTestId('exp-validation').isHidden()).toBe(true);
+    expect(await preview()).toMatchObject({ kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts: [{ text: 'a good film', label: 1 }, { text: 'a dull film', label: 0 }] } });
+    // back on the built-in model, the subset can be chosen again
+    await page.getByTestId('exp-model').selectOption('spam-encoder');
+    expect(await page.getByTestId('exp-data').locator('option[value="builtin"]').isDisabled()).toBe(false);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 
   it('kernel scaling: starts, finishes and draws the line chart', async () => {
     const runId = await startFromForm(async () => {

@@ -171,7 +171,7 @@ export function mountNewExperimentView(root: HTMLElement, ctx: ViewContext): Vie
   ctx.client.call('models.list', {}).then(
     (list) => {
       if (state.disposed) return;
-      state.models = { builtin: list.builtin, catalog: list.catalog };
+      state.models = { builtin: list.builtin, catalog: list.catalog, imported: list.imported };
       for (const listener of state.modelListeners) listener();
       refresh(state, parts);
     },

@@ -41,4 +41,17 @@ describe('faithfulness form', () => {
     });
     expect(errors).toEqual(['Methods: choose at least one', 'Limit: 0 is below the minimum 1', 'Adversarial ε: 2 is above the maximum 1']);
   });
+  it('explains an imported classifier or language model; refuses an embedding model with the reason', () => {
+    const typed = (model: string) =>
+      formSpec('faithfulness', faithfulnessForm, (f) => {
+        f.model = model;
+        f.data.source = 'texts';
+        f.data.typed = 'neg\ta dull film';
+      });
+    const bert = typed('imported:3');
+    expect(bert.errors).toEqual([]);
+    expect(bert.spec).toMatchObject({ model: 'imported:3', data: { source: 'texts', texts: [{ text: 'a dull film', label: 0 }] } });
+    expect(ExperimentSpec.safeParse(bert.spec).success).toBe(true);
+    expect(typed('imported:5').errors).toEqual(['Model: imported:5 (encoder) cannot run from this form: faithfulness does not explain embedding models (fidelity runs them)']);
+  });
 });

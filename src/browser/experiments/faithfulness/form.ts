@@ -87,7 +87,7 @@ export const faithfulnessForm: ExperimentFormDefinition<'faithfulness', Faithful
   panel(f, env) {
     const changed = env.changed;
     return [
-      modelSection(f, env),
+      modelSection(f, env, 'faithfulness'),
       methodsSection(f, changed),
       jainWallaceSection(f, changed),
       variantsSection(f.variants, null, changed),
@@ -107,7 +107,7 @@ export const faithfulnessForm: ExperimentFormDefinition<'faithfulness', Faithful
     return withDefined({
       kind: 'faithfulness' as const,
       name,
-      ...modelDataSpec(f, models, errors),
+      ...modelDataSpec(f, models, errors, 'faithfulness'),
       maxLength: parseNumberField(f.maxLength, 'Max length', { integer: true, min: 4, max: 8192 }, errors),
       methods,
       igSteps: f.methods.ig ? parseNumberField(f.igSteps, 'IG steps', { integer: true, min: 1, max: 256 }, errors) : undefined,

@@ -46,6 +46,24 @@ describe('fidelity form', () => {
     // before models.list has answered there is no model to run
     expect(formSpec('fidelity', fidelityForm, (f) => (f.model = '')).errors[0]).toMatch(/^Model: choose a model/);
   });
+  it('runs an imported model (imported:<id>) on typed texts labelled with its class names; refuses one it cannot run', () => {
+    const { spec, errors } = formSpec('fidelity', fidelityForm, (f) => {
+      f.model = 'imported:3';
+      f.data.source = 'texts';
+      f.data.typed = 'pos\tgood film\nneg\tbad film';
+    });
+    expect(errors).toEqual([]);
+    expect(spec).toMatchObject({ model: 'imported:3', data: { source: 'texts', texts: [{ text: 'good film', label: 1 }, { text: 'bad film', label: 0 }] } });
+    expect(formSpec('fidelity', fidelityForm, (f) => (f.model = 'imported:5')).errors.filter((e) => e.startsWith('Model'))).toEqual([]);
+    const vit = formSpec('fidelity', fidelityForm, (f) => {
+      f.model = 'imported:6';
+      f.data.source = 'texts';
+      f.data.typed = 'x';
+    });
+    expect(vit.errors).toEqual(['Model: imported:6 (vit-tiny) cannot run from this form: an image model runs on pictures, which this form cannot send: run it with a spec whose data names a folder of pictures (attn run)']);
+    // the built-in test subset is not an imported model's
+    expect(formSpec('fidelity', fidelityForm, (f) => (f.model = 'imported:3')).errors[0]).toMatch(/built-in test subset belongs to the built-in models/);
+  });
   it('needs a variant other than exact for fidelity', () => {
     expect(formSpec('fidelity', fidelityForm, (f) => (f.variants.sliding = false)).errors).toEqual(['Variants: choose at least one (exact is always run as the reference)']);
   });

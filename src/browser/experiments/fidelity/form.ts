@@ -24,7 +24,7 @@ export const fidelityForm: ExperimentFormDefinition<'fidelity', FidelityForm> = 
   panel(f, env) {
     const changed = env.changed;
     return [
-      modelSection(f, env),
+      modelSection(f, env, 'fidelity'),
       variantsSection(f.variants, null, changed),
       fieldset(
         'Where and how',
@@ -43,7 +43,7 @@ export const fidelityForm: ExperimentFormDefinition<'fidelity', FidelityForm> = 
     return withDefined({
       kind: 'fidelity' as const,
       name,
-      ...modelDataSpec(f, models, errors),
+      ...modelDataSpec(f, models, errors, 'fidelity'),
       variants: entries,
       windows,
       layers: optionalList(parseNumberList(f.layers, 'Layers', INDEX_RULE, errors)),

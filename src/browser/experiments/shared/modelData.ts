@@ -3,8 +3,8 @@
  * model, where its examples come from (the built-in test subset, typed texts or an uploaded
  * JSONL / CSV file parsed here, never a path) and how many, and the spec fields they make. Pure.
  */
-import type { ModelChoices } from './modelChoices';
-import { defaultModel, isBuiltinModel, labelNamesOf } from './modelChoices';
+import type { InModelExperiment, ModelChoices } from './modelChoices';
+import { defaultModel, isBuiltinModel, labelNamesOf, modelProblem } from './modelChoices';
 import type { ParsedText } from './dataTexts';
 import { parseDataFile, parseTypedTexts } from './dataTexts';
 import { parseNumberField } from './numberFields';
@@ -87,10 +87,19 @@ export function dataSourceOf(d: DataForm, model: string, models: ModelChoices, e
   }
 }
 
-/** The spec's model, data and limit; messages go to `errors`. */
-export function modelDataSpec(f: ModelDataForm, models: ModelChoices, errors: string[]): { model: string; data: FormDataSource | undefined; limit: number | undefined } {
+/** The data source "builtin" (a built-in model's own test subset) can go with this model (or the list has not answered yet). */
+export function builtinDataAllowed(models: ModelChoices, model: string): boolean {
+  return model === '' || isBuiltinModel(models, model) || (models.builtin.length === 0 && models.catalog.length === 0 && models.imported.length === 0);
+}
+
+/** The spec's model, data and limit for `experiment`; messages go to `errors`. */
+export function modelDataSpec(f: ModelDataForm, models: ModelChoices, errors: string[], experiment: InModelExperiment): { model: string; data: FormDataSource | undefined; limit: number | undefined } {
   let data: FormDataSource | undefined;
   if (f.model === '') errors.push('Model: choose a model (the model list is loading or empty)');
-  else data = dataSourceOf(f.data, f.model, models, errors);
+  else {
+    const problem = modelProblem(models, f.model, experiment);
+    if (problem !== undefined) errors.push(problem);
+    data = dataSourceOf(f.data, f.model, models, errors);
+  }
   return { model: f.model, data, limit: parseNumberField(f.limit, 'Limit', { integer: true, min: 1, max: 100_000 }, errors) };
 }

@@ -1,15 +1,17 @@
 /**
- * The "Model and data" section of an in-model experiment's panel: the model select (built-in and
- * catalog models from models.list, refreshed in place when the list arrives), the data choice
- * with its typed texts or file upload (read and parsed here), and the limit.
+ * The "Model and data" section of an in-model experiment's panel: the model select (built-in,
+ * catalog and imported models from models.list, refreshed in place when the list arrives), the
+ * data choice with its typed texts or file upload (read and parsed here; the built-in test subset
+ * disabled for a model other than a built-in one), and the limit.
  */
 import { clear, h } from '../../dom';
 import { errorMessage } from '../../format';
 import { selectField, textField } from './formFields';
 import type { FormEnv } from './kind';
+import type { InModelExperiment } from './modelChoices';
 import { defaultModel, modelOptions } from './modelChoices';
 import type { DataChoice, DataForm, ModelDataForm } from './modelData';
-import { fileStatus, parseUpload } from './modelData';
+import { builtinDataAllowed, fileStatus, parseUpload } from './modelData';
 
 /** Uploaded data files larger than this are refused before reading (the spec holds at most 10 000 texts). */
 const MAX_DATA_FILE_BYTES = 32 * 1024 * 1024;
@@ -73,16 +75,20 @@ function fileUpload(f: ModelDataForm, env: FormEnv): HTMLElement[] {
   ];
 }
 
-/** The model select; its options follow the page's model list, and a form without a model takes the default one. */
-function modelSelect(f: ModelDataForm, env: FormEnv, dataHost: HTMLElement): HTMLElement {
+/**
+ * The model select; its options follow the page's model list, and a form without a model takes
+ * the default one. `modelChanged` runs after the model or the list changed.
+ */
+function modelSelect(f: ModelDataForm, env: FormEnv, dataHost: HTMLElement, experiment: InModelExperiment, modelChanged: () => void): HTMLElement {
   const field = selectField(
     'Model',
     'exp-model',
-    modelOptions(env.models()),
+    modelOptions(env.models(), experiment),
     () => f.model,
     (m) => {
       f.model = m;
       reparse();
+      modelChanged();
     },
     env.changed,
   );
@@ -97,9 +103,10 @@ function modelSelect(f: ModelDataForm, env: FormEnv, dataHost: HTMLElement): HTM
     if (f.model === '') f.model = defaultModel(env.models());
     // refresh the options in place (re-rendering would drop the inputs' focus)
     clear(select);
-    for (const o of modelOptions(env.models())) select.append(h('option', { value: o.value }, o.label));
+    for (const o of modelOptions(env.models(), experiment)) select.append(h('option', { value: o.value }, o.label));
     select.value = f.model;
     reparse();
+    modelChanged();
   };
   fill();
   env.onModels(() => {
@@ -109,7 +116,23 @@ function modelSelect(f: ModelDataForm, env: FormEnv, dataHost: HTMLElement): HTM
   return field;
 }
 
-export function modelSection(f: ModelDataForm, env: FormEnv): HTMLElement {
+/**
+ * Disables the built-in test subset for a model other than a built-in one (an imported or catalog
+ * model); a form on it moves to typed texts.
+ */
+function syncBuiltinData(f: ModelDataForm, env: FormEnv, dataSelect: HTMLElement, renderData: () => void): void {
+  const select = dataSelect.querySelector('select') as HTMLSelectElement;
+  const option = select.querySelector('option[value="builtin"]') as HTMLOptionElement;
+  const allowed = builtinDataAllowed(env.models(), f.model);
+  option.disabled = !allowed;
+  option.textContent = allowed ? 'built-in test subset' : 'built-in test subset (built-in models only)';
+  if (allowed || f.data.source !== 'builtin') return;
+  f.data.source = 'texts';
+  select.value = 'texts';
+  renderData();
+}
+
+export function modelSection(f: ModelDataForm, env: FormEnv, experiment: InModelExperiment): HTMLElement {
   const dataHost = h('div', { class: 'exp-data' });
   const renderData = (): void => {
     clear(dataHost);
@@ -121,11 +144,12 @@ export function modelSection(f: ModelDataForm, env: FormEnv): HTMLElement {
     renderData();
     env.changed();
   });
+  const models = modelSelect(f, env, dataHost, experiment, () => syncBuiltinData(f, env, dataSelect, renderData));
   return h(
     'fieldset',
     { class: 'form-section' },
     h('legend', {}, 'Model and data'),
-    h('div', { class: 'form-grid' }, modelSelect(f, env, dataHost), dataSelect, textField('Limit (examples)', 'exp-limit', () => f.limit, (s) => (f.limit = s), env.changed, { placeholder: 'all' })),
+    h('div', { class: 'form-grid' }, models, dataSelect, textField('Limit (examples)', 'exp-limit', () => f.limit, (s) => (f.limit = s), env.changed, { placeholder: 'all' })),
     dataHost,
   );
 }
