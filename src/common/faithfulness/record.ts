@@ -10,4 +10,9 @@ export interface ExampleRecord {
   readonly importance: Record<string, number[]>;
   /** The explained query's attention row in each layer, averaged over heads: [L][n]. */
   readonly attentionByLayer: number[][];
+  /**
+   * Image models: the patch grid the tokens after `prefix` cover (row-major), and the name of the
+   * run's `picture` artifact ([height, width, 4] RGBA, the picture as the model sees it).
+   */
+  readonly grid?: { readonly rows: number; readonly columns: number; readonly prefix: number; readonly picture: string };
 }

@@ -125,7 +125,7 @@ function centerCrop(src: Float64Array, h: number, w: number, c: number, ch: numb
 }
 
 /** The model input [channels, height, width] of one image (`channels` 3: RGB, or 1: grey). */
-export function preprocessImage(image: RgbaImage, cfg: HfPreprocessorConfig, channels = 3): { data: Float32Array; dims: [number, number, number] } {
+export function preprocessImage(image: RgbaImage, cfg: HfPreprocessorConfig, channels = 3): { data: Float32Array; dims: [number, number, number]; display: RgbaImage } {
   if (channels !== 3 && channels !== 1) throw new ImagePreprocessError(`${channels} input channels are not supported (1 or 3)`);
   const { width: w0, height: h0, data } = image;
   if (data.length !== w0 * h0 * 4) throw new ImagePreprocessError(`the image's pixel data has ${data.length} bytes, not ${w0}×${h0}×4`);
@@ -153,5 +153,11 @@ export function preprocessImage(image: RgbaImage, cfg: HfPreprocessorConfig, cha
   for (let k = 0; k < channels; k++) {
     for (let i = 0; i < h * w; i++) out[k * h * w + i] = ((px[i * channels + k] as number) * factor - (mean[k] as number)) / (std[k] as number);
   }
-  return { data: out, dims: [channels, h, w] };
+  // what the model sees, resized and cropped, as 8-bit RGBA for the views
+  const rgba = new Uint8Array(h * w * 4);
+  for (let i = 0; i < h * w; i++) {
+    for (let k = 0; k < 3; k++) rgba[i * 4 + k] = Math.min(255, Math.max(0, Math.round(px[i * channels + (channels === 3 ? k : 0)] as number)));
+    rgba[i * 4 + 3] = 255;
+  }
+  return { data: out, dims: [channels, h, w], display: { width: w, height: h, data: rgba } };
 }

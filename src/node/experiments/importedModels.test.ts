@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../common/npy';
+import { decodeImage } from '../data/images';
 import type { MetricPoint } from '../../common/contract';
 import type { ExperimentSpecInput } from '../../common/experiments/registry';
 import { REPO_ROOT, SHARED_MODELS, TS_WORKER_BOOTSTRAP, WORKER_TS_ENTRY } from '../../../test/support/paths';
@@ -157,6 +158,14 @@ describe('imported vit-tiny (an image classifier)', () => {
     const got = await svc.call('runs.artifact', { runId, artifactId: art!.id });
     const record = JSON.parse(Buffer.from(got.dataBase64, 'base64').toString('utf8')) as { tokens: string[]; predicted: number; probs: number[]; importance: Record<string, number[]> };
     expect(record.tokens.slice(0, 3)).toEqual(['[CLS]', 'patch 0', 'patch 1']);
+    expect(record.grid).toEqual({ rows: 4, columns: 4, prefix: 1, picture: 'picture/0' });
+    // the picture as the model sees it, for the views: the fixture's red square, unresized
+    const pic = run.artifacts.find((a) => a.kind === 'picture' && a.name === 'picture/0')!;
+    expect(pic.shape).toEqual([32, 32, 4]);
+    const rgba = Buffer.from((await svc.call('runs.artifact', { runId, artifactId: pic.id })).dataBase64, 'base64');
+    const png = decodeImage(new Uint8Array(readFileSync(join(HF, 'vit-tiny', 'images', 'red_square.png'))), 'red_square.png');
+    expect(Buffer.compare(rgba, Buffer.from(png.data))).toBe(0);
+    expect(run.artifacts.filter((a) => a.kind === 'picture')).toHaveLength(1);
     expect(record.tokens).toHaveLength(17);
     expect(record.predicted).toBe(0);
     // independent: the fixture's own pixel_values row 0, one 8×8 patch zeroed, through plain onnxruntime

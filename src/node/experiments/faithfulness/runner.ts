@@ -34,7 +34,7 @@ import type { FaithfulnessSpec } from '../../../common/experiments/faithfulness/
 import type { RunArtifact } from '../shared/kind';
 import type { SessionRef, Sessions } from './analysis/context';
 import { range } from './analysis/context';
-import { analyseExample } from './analysis/example';
+import { analyseExample, pictureArtifactName } from './analysis/example';
 
 const { onnx } = pkg;
 
@@ -130,6 +130,9 @@ export async function runFaithfulness(spec: FaithfulnessSpec, cb: FaithfulnessCa
         const ex = examples[i] as PreparedExample;
         const { metrics, record } = await analyseExample(ex, i, { model, spec, sessions: sessions.sessions, S, Bc, H, L, jwLayers, table, timed });
         cb.onArtifact?.(jsonArtifact('token-importance', `importance/${point.key}/${i}`, record));
+        if (ex.picture !== undefined && point.key === EXACT_POINT_KEY) {
+          cb.onArtifact?.({ kind: 'picture', name: pictureArtifactName(i), shape: [ex.picture.height, ex.picture.width, 4], dtype: 'uint8', data: ex.picture.data });
+        }
         done++;
         cb.onUnit(point, i, [...metrics, { name: POINT_DONE_METRIC, value: 1 }].filter((m) => Number.isFinite(m.value)).map((m) => ({ ...m, variant: point.variant, param: point.param, example: i })), {
           done,

@@ -90,8 +90,10 @@ export interface ImageInput {
   readonly tokens: number;
   /** Tokens before the first patch (1, DeiT 2): never erased. */
   readonly prefix: number;
-  /** Preprocesses one picture and returns its ids. */
-  add(image: RgbaImage): number[];
+  /** The patch grid the tokens cover. */
+  readonly grid: PatchGrid;
+  /** Preprocesses one picture: its ids, and what the model sees (resized, cropped) for the views. */
+  add(image: RgbaImage): { ids: number[]; picture: RgbaImage };
 }
 
 export class ImportedModelError extends Error {
@@ -253,21 +255,21 @@ class PixelStore {
   constructor(
     private readonly config: HfPreprocessorConfig,
     private readonly channels: number,
-    private readonly grid: PatchGrid,
+    readonly grid: PatchGrid,
   ) {
     this.tokens = grid.rows * grid.columns + grid.prefix;
     this.prefix = grid.prefix;
   }
 
-  add(image: RgbaImage): number[] {
-    const { data, dims } = preprocessImage(image, this.config, this.channels);
+  add(image: RgbaImage): { ids: number[]; picture: RgbaImage } {
+    const { data, dims, display } = preprocessImage(image, this.config, this.channels);
     if (this.dims !== null && dims.join() !== this.dims.join()) throw new ImportedModelError(`pictures preprocess to different sizes (${dims.join('×')} and ${this.dims.join('×')}): the preprocessor must resize to one size`);
     if (dims[1] !== this.grid.rows * this.grid.patch[0] || dims[2] !== this.grid.columns * this.grid.patch[1]) {
       throw new ImportedModelError(`pictures preprocess to ${dims[1]}×${dims[2]}, but config.json's image_size and patch_size make a ${this.grid.rows}×${this.grid.columns} grid of ${this.grid.patch.join('×')} patches`);
     }
     this.dims = dims;
     this.rows.push(data);
-    return [-this.rows.length, ...Array.from({ length: this.tokens - 1 }, (_, j) => j + 1)];
+    return { ids: [-this.rows.length, ...Array.from({ length: this.tokens - 1 }, (_, j) => j + 1)], picture: display };
   }
 
   /** Zero the patches of `row` (an example's pixels, [C, H, W]) whose token ids are not in `kept`. */

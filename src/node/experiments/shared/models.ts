@@ -21,7 +21,8 @@ import type { FetchCatalogModelOptions, FetchedModel } from '../../models/modelS
 import { fetchCatalogModel } from '../../models/modelStore';
 import type { DataSource } from '../../../common/experiments/shared/dataSource';
 import type { ModelTaskOverride } from '../../../common/models/modelTask';
-import type { ImageInput, ImportedModelSource, ImportedPrepared } from './importedModel';
+import type { ImageInput, ImportedModelSource, ImportedPrepared, PatchGrid } from './importedModel';
+import type { RgbaImage } from '../../../common/models/imagePreprocess';
 import { decodeImage, isImageData, readImageExamples } from '../../data/images';
 import { importedModelId, prepareImported } from './importedModel';
 
@@ -31,6 +32,8 @@ export interface PreparedExample {
   /** Token ids as fed (special tokens included, cut to the length limit). */
   readonly ids: readonly number[];
   readonly label?: number;
+  /** Image models: the picture as the model sees it (resized, cropped; 8-bit RGBA), for the views. */
+  readonly picture?: RgbaImage;
 }
 
 export interface PreparedModel {
@@ -59,6 +62,8 @@ export interface PreparedModel {
    * patches (erasing one occludes it with the mean colour).
    */
   erasable?(n: number): number[];
+  /** Image models: the patch grid the tokens after the prefix cover (row-major). */
+  readonly patchGrid?: PatchGrid;
   /**
    * Embedding models: what faithfulness explains about an output `raw` (the pooled vector), given
    * the example's own vector `reference`: the cosine mapped to the distribution [s, 1 − s],
@@ -193,7 +198,10 @@ async function imageExamples(spec: ModelSpecPart, name: string, images: ImageInp
     let list = readImageExamples(spec.data.path, labels);
     if (spec.limit !== undefined) list = list.slice(0, spec.limit);
     const out: PreparedExample[] = [];
-    for (const e of list) out.push({ id: e.id, text: e.id, ids: images.add(decodeImage(new Uint8Array(await readFile(e.path)), e.id)), ...(e.label !== undefined ? { label: e.label } : {}) });
+    for (const e of list) {
+      const { ids, picture } = images.add(decodeImage(new Uint8Array(await readFile(e.path)), e.id));
+      out.push({ id: e.id, text: e.id, ids, picture, ...(e.label !== undefined ? { label: e.label } : {}) });
+    }
     return out;
   } catch (e) {
     throw new ExperimentModelError((e as Error).message);
@@ -218,7 +226,7 @@ async function prepareImportedModel(spec: ModelSpecPart, log: (m: string) => voi
   const { tokenizer: _tokenizer, encode: _encode, images, ...rest } = m;
   if (rest.kind === 'embedding') return { ...rest, examples, relativeTo: (reference) => (raw) => cosineAsDistribution(raw, reference) };
   if (images === undefined) return { ...rest, examples };
-  return { ...rest, examples, imageTokens: images.tokens, erasable: (n) => Array.from({ length: Math.max(0, n - images.prefix) }, (_, j) => j + images.prefix) };
+  return { ...rest, examples, imageTokens: images.tokens, patchGrid: images.grid, erasable: (n) => Array.from({ length: Math.max(0, n - images.prefix) }, (_, j) => j + images.prefix) };
 }
 
 /**

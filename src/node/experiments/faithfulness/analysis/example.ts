@@ -67,6 +67,11 @@ async function importances(ctx: Context, state: ExampleState): Promise<Importanc
   return importance;
 }
 
+/** The artifact holding example i's picture (image models). */
+export function pictureArtifactName(i: number): string {
+  return `picture/${i}`;
+}
+
 function exampleRecord(ctx: Context, ex: PreparedExample, state: ExampleState, importance: Importance, names: readonly ImportanceMethod[]): ExampleRecord {
   const { H, model } = ctx;
   const { n } = state;
@@ -79,6 +84,7 @@ function exampleRecord(ctx: Context, ex: PreparedExample, state: ExampleState, i
     probs: Array.from(state.base.p),
     importance: Object.fromEntries(names.map((m) => [m, Array.from(importance[m] as Float64Array)])),
     attentionByLayer: state.perHead.map((rows) => Array.from({ length: n }, (_, j) => rows.reduce((sum, row) => sum + (row[j] as number), 0) / H)),
+    ...(model.patchGrid !== undefined ? { grid: { rows: model.patchGrid.rows, columns: model.patchGrid.columns, prefix: model.patchGrid.prefix, picture: pictureArtifactName(state.index) } } : {}),
   };
 }
 
