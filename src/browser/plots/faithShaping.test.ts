@@ -181,6 +181,14 @@ describe('token-importance records', () => {
     expect(() => decodeExampleRecord(new TextEncoder().encode('[1]'))).toThrow(/token list/);
   });
 
+  it('keeps an image record\'s patch grid, checked against its tokens', () => {
+    const image = { ...record, tokens: ['[CLS]', 'patch 0', 'patch 1', 'patch 2', 'patch 3'], importance: {}, attentionByLayer: [] };
+    const grid = { rows: 2, columns: 2, prefix: 1, picture: 'picture/3' };
+    expect(decodeExampleRecord(new TextEncoder().encode(JSON.stringify({ ...image, grid }))).grid).toEqual(grid);
+    expect(decodeExampleRecord(bytes).grid).toBeUndefined();
+    expect(() => decodeExampleRecord(new TextEncoder().encode(JSON.stringify({ ...image, grid: { ...grid, rows: 3 } })))).toThrow(/3×2 patch grid \(\+1\) does not match its 5 tokens/);
+  });
+
   it('normalises importance per method, from the ranked tokens', () => {
     // Signed: scale max |·| over tokens 1..2 = 0.6.
     const signed = normaliseImportance([0, 0.3, -0.6, 0.9], true);

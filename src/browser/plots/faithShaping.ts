@@ -270,6 +270,16 @@ export function sweptFaithVariants(points: readonly FaithPoint[]): { variant: st
 
 const isNumArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' || x === null);
 
+/** An image record's patch grid, checked against its token count (absent: a text record). */
+function decodeGrid(v: unknown, tokens: number): ExampleRecord['grid'] {
+  if (v === undefined) return undefined;
+  const g = v as Record<string, unknown> | null;
+  const int = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
+  if (g === null || typeof g !== 'object' || !int(g['rows']) || !int(g['columns']) || !int(g['prefix']) || typeof g['picture'] !== 'string') throw new Error('the record\'s patch grid is malformed');
+  if (g['rows'] * g['columns'] + g['prefix'] !== tokens) throw new Error(`the record's ${g['rows']}×${g['columns']} patch grid (+${g['prefix']}) does not match its ${tokens} tokens`);
+  return { rows: g['rows'], columns: g['columns'], prefix: g['prefix'], picture: g['picture'] };
+}
+
 /** Parses a record from UTF-8 JSON bytes, checking its shape; null values (JSON for NaN) become NaN. */
 export function decodeExampleRecord(bytes: Uint8Array): ExampleRecord {
   const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
@@ -296,7 +306,9 @@ export function decodeExampleRecord(bytes: Uint8Array): ExampleRecord {
     }
   }
   const label = o['label'];
+  const grid = decodeGrid(o['grid'], n);
   return {
+    ...(grid !== undefined ? { grid } : {}),
     example: num(o['example']),
     id: typeof o['id'] === 'string' ? o['id'] : String(o['id'] ?? ''),
     tokens: tokens as string[],

@@ -4,7 +4,7 @@
  * per method, each token a chip coloured by its normalised importance) and the 3D scatter of
  * every token of the point's examples (attention weight, erasure importance, layer).
  */
-import type { RunDetailOf } from '../../../common/contract';
+import type { ArtifactSummary, RunDetailOf } from '../../../common/contract';
 import { contrastingTextColor, rgbToHex } from '../../../common/plots/colormap';
 import { formatValue } from '../../../common/plots/ticks';
 import { base64ToBytes } from '../../base64';
@@ -13,6 +13,7 @@ import { errorMessage } from '../../format';
 import { chipColor, decodeExampleRecord, erasureMethod, importanceArtifacts, methodLabel, normaliseImportance, recordMethods, scatterPoints, SIGNED_METHODS } from '../../plots/faithShaping';
 import type { ExampleRecord } from '../../../common/faithfulness/record';
 import { scatterSvg } from '../../plots/faithSvg';
+import { patchOverlay } from '../../plots/patchOverlay';
 import { layerColor, Scatter3dPlot } from '../../plots/scatter3d';
 import { artifactCache } from '../../views/artifactCache';
 import { hoverReadout } from '../shared/resultWidgets';
@@ -34,6 +35,55 @@ interface TokenViews {
   readonly arts: ImportanceArtifacts;
   readonly cache: ArtifactCache<ExampleRecord>;
   readonly disposed: () => boolean;
+  /** Image models: the run's picture artifacts by name, and their loader (RGBA bytes). */
+  readonly pictures: ReadonlyMap<string, ArtifactSummary>;
+  readonly pictureCache: ArtifactCache<Uint8Array>;
+}
+
+/** One method's importance over the picture's patches, drawn at a readable size. */
+function patchMap(rec: ExampleRecord, grid: NonNullable<ExampleRecord['grid']>, picture: ArtifactSummary, rgba: Uint8Array, m: string): HTMLElement {
+  const [height, width] = picture.shape as [number, number, number];
+  const canvas = h('canvas', { class: 'faith-patch-canvas', width, height, 'data-method': m, title: `${methodLabel(m)} over the ${grid.rows}×${grid.columns} patches` });
+  const scale = Math.max(1, Math.floor(168 / Math.max(width, height)));
+  canvas.style.width = `${width * scale}px`;
+  canvas.style.height = `${height * scale}px`;
+  canvas.style.imageRendering = 'pixelated';
+  const g = canvas.getContext('2d');
+  if (g !== null) g.putImageData(new ImageData(patchOverlay(rgba, width, height, grid, rec.importance[m] ?? [], SIGNED_METHODS.has(m)), width, height), 0, 0);
+  return h('figure', { class: 'faith-patch-map' }, canvas, h('figcaption', { class: 'small' }, methodLabel(m), SIGNED_METHODS.has(m) ? ' (±)' : ''));
+}
+
+/** An image model's picture with every method's importance over its patches (nothing for text models). */
+async function renderPatchMaps(tv: TokenViews, host: HTMLElement, rec: ExampleRecord, current: () => boolean): Promise<void> {
+  clear(host);
+  const grid = rec.grid;
+  if (grid === undefined) return;
+  const picture = tv.pictures.get(grid.picture);
+  if (picture === undefined) {
+    host.append(h('p', { class: 'muted small' }, `The run stored no picture ${grid.picture}.`));
+    return;
+  }
+  let rgba: Uint8Array;
+  try {
+    rgba = await tv.pictureCache.load(picture);
+  } catch (e) {
+    if (current()) host.append(h('p', { class: 'muted small' }, `Could not load the picture: ${errorMessage(e)}`));
+    return;
+  }
+  if (!current()) return;
+  const plain = h('figure', { class: 'faith-patch-map' }, patchMapPlain(picture, rgba), h('figcaption', { class: 'small' }, 'picture'));
+  host.append(plain, ...recordMethods(rec).map((m) => patchMap(rec, grid, picture, rgba, m)));
+}
+
+function patchMapPlain(picture: ArtifactSummary, rgba: Uint8Array): HTMLElement {
+  const [height, width] = picture.shape as [number, number, number];
+  const canvas = h('canvas', { class: 'faith-patch-canvas', width, height });
+  const scale = Math.max(1, Math.floor(168 / Math.max(width, height)));
+  canvas.style.width = `${width * scale}px`;
+  canvas.style.height = `${height * scale}px`;
+  canvas.style.imageRendering = 'pixelated';
+  canvas.getContext('2d')?.putImageData(new ImageData(Uint8ClampedArray.from(rgba), width, height), 0, 0);
+  return canvas;
 }
 
 function emptyTokensCard(): HTMLElement {
@@ -111,6 +161,7 @@ function renderStrips(strips: HTMLElement, readout: HTMLElement, rec: ExampleRec
 function stripsCard(tv: TokenViews, pointSelect: HTMLSelectElement, onPoint: () => void): { el: HTMLElement; draw: () => Promise<void> } {
   const exampleSelect = h('select', { class: 'select', 'data-testid': 'faith-example' });
   const strips = h('div', { class: 'faith-strips', 'data-testid': 'faith-strips' });
+  const patches = h('div', { class: 'faith-patch-maps', 'data-testid': 'faith-patch-maps' });
   const status = h('p', { class: 'muted small', 'aria-live': 'polite' });
   const readout = h('div', { class: 'readout', 'data-testid': 'faith-strips-readout', 'aria-live': 'polite' }, STRIP_IDLE);
   let seq = 0;
@@ -131,6 +182,7 @@ function stripsCard(tv: TokenViews, pointSelect: HTMLSelectElement, onPoint: () 
     if (tv.disposed() || mine !== seq) return;
     renderStrips(strips, readout, rec);
     status.textContent = '';
+    await renderPatchMaps(tv, patches, rec, () => !tv.disposed() && mine === seq);
   };
   pointSelect.addEventListener('change', () => {
     fillExamples(tv.arts, pointSelect, exampleSelect);
@@ -143,6 +195,7 @@ function stripsCard(tv: TokenViews, pointSelect: HTMLSelectElement, onPoint: () 
     'section',
     { class: 'card' },
     h('div', { class: 'card-header' }, h('h2', {}, 'Token importance'), h('div', { class: 'spacer' }), h('label', { class: 'field' }, 'Point ', pointSelect), h('label', { class: 'field' }, 'Example ', exampleSelect)),
+    patches,
     strips,
     readout,
     status,
@@ -294,7 +347,14 @@ export function faithTokenSections(r: FaithfulnessRun, ctx: ViewContext, points:
   const withArts = points.filter((p) => (arts.get(p.key)?.length ?? 0) > 0);
   if (withArts.length === 0) return [emptyTokensCard()];
   let disposed = false;
-  const tv: TokenViews = { arts, cache: artifactCache(ctx, r.id, (data) => decodeExampleRecord(base64ToBytes(data.dataBase64))), disposed: () => disposed };
+  const pictures = new Map(r.artifacts.filter((a) => a.kind === 'picture' && a.dtype === 'uint8' && a.shape.length === 3 && a.shape[2] === 4).map((a) => [a.name, a]));
+  const tv: TokenViews = {
+    arts,
+    cache: artifactCache(ctx, r.id, (data) => decodeExampleRecord(base64ToBytes(data.dataBase64))),
+    disposed: () => disposed,
+    pictures,
+    pictureCache: artifactCache(ctx, r.id, (data) => base64ToBytes(data.dataBase64)),
+  };
   const pointSelect = h('select', { class: 'select', 'data-testid': 'faith-point' });
   for (const p of withArts) pointSelect.append(h('option', { value: p.key }, p.label));
   pointSelect.value = withArts[0]?.key ?? '';
@@ -306,6 +366,7 @@ export function faithTokenSections(r: FaithfulnessRun, ctx: ViewContext, points:
     disposed = true;
     scatter.dispose();
     tv.cache.clear();
+    tv.pictureCache.clear();
   });
   return [strips.el, scatter.el];
 }
