@@ -156,7 +156,7 @@ describe('imported vit-tiny (an image classifier)', () => {
     const art = run.artifacts.find((a) => a.kind === 'token-importance' && a.name === 'importance/exact/0');
     expect(art).toBeDefined();
     const got = await svc.call('runs.artifact', { runId, artifactId: art!.id });
-    const record = JSON.parse(Buffer.from(got.dataBase64, 'base64').toString('utf8')) as { tokens: string[]; predicted: number; probs: number[]; importance: Record<string, number[]> };
+    const record = JSON.parse(Buffer.from(got.dataBase64, 'base64').toString('utf8')) as { tokens: string[]; predicted: number; probs: number[]; importance: Record<string, number[]>; grid?: unknown };
     expect(record.tokens.slice(0, 3)).toEqual(['[CLS]', 'patch 0', 'patch 1']);
     expect(record.grid).toEqual({ rows: 4, columns: 4, prefix: 1, picture: 'picture/0' });
     // the picture as the model sees it, for the views: the fixture's red square, unresized
@@ -166,6 +166,12 @@ describe('imported vit-tiny (an image classifier)', () => {
     const png = decodeImage(new Uint8Array(readFileSync(join(HF, 'vit-tiny', 'images', 'red_square.png'))), 'red_square.png');
     expect(Buffer.compare(rgba, Buffer.from(png.data))).toBe(0);
     expect(run.artifacts.filter((a) => a.kind === 'picture')).toHaveLength(1);
+    // the HTML report draws the picture and each method over the patches as PNGs
+    const report = await svc.call('reports.export', { runId, format: 'html' });
+    const pngs = [...report.content.matchAll(/<figure class="patch"><img alt="([^"]+)"[^>]*src="data:image\/png;base64,([^"]+)"/g)];
+    expect(pngs.map((m) => m[1])).toEqual(['picture', 'attention', 'rollout', 'loo (±)', 'shap (±)']);
+    const first = decodeImage(new Uint8Array(Buffer.from(pngs[0]![2]!, 'base64')), 'report picture');
+    expect(Buffer.compare(Buffer.from(first.data), Buffer.from(png.data))).toBe(0);
     expect(record.tokens).toHaveLength(17);
     expect(record.predicted).toBe(0);
     // independent: the fixture's own pixel_values row 0, one 8×8 patch zeroed, through plain onnxruntime

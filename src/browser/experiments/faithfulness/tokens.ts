@@ -13,7 +13,7 @@ import { errorMessage } from '../../format';
 import { chipColor, decodeExampleRecord, erasureMethod, importanceArtifacts, methodLabel, normaliseImportance, recordMethods, scatterPoints, SIGNED_METHODS } from '../../plots/faithShaping';
 import type { ExampleRecord } from '../../../common/faithfulness/record';
 import { scatterSvg } from '../../plots/faithSvg';
-import { patchOverlay } from '../../plots/patchOverlay';
+import { patchOverlay } from '../../../common/plots/patchOverlay';
 import { layerColor, Scatter3dPlot } from '../../plots/scatter3d';
 import { artifactCache } from '../../views/artifactCache';
 import { hoverReadout } from '../shared/resultWidgets';
@@ -49,7 +49,7 @@ function patchMap(rec: ExampleRecord, grid: NonNullable<ExampleRecord['grid']>, 
   canvas.style.height = `${height * scale}px`;
   canvas.style.imageRendering = 'pixelated';
   const g = canvas.getContext('2d');
-  if (g !== null) g.putImageData(new ImageData(patchOverlay(rgba, width, height, grid, rec.importance[m] ?? [], SIGNED_METHODS.has(m)), width, height), 0, 0);
+  if (g !== null) g.putImageData(new ImageData(patchOverlay(rgba, width, height, grid, rec.importance[m] ?? [], SIGNED_METHODS.has(m), chipColor), width, height), 0, 0);
   return h('figure', { class: 'faith-patch-map' }, canvas, h('figcaption', { class: 'small' }, methodLabel(m), SIGNED_METHODS.has(m) ? ' (±)' : ''));
 }
 

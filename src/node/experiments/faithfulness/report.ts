@@ -4,6 +4,8 @@
  * head-ablation grid and, when the caller can supply the stored records, token strips of the
  * first examples. Inline SVG and inline-styled spans only, everything escaped. Pure.
  */
+import { PNG } from 'pngjs';
+import { patchOverlay } from '../../../common/plots/patchOverlay';
 import type { ArtifactSummary, MetricPoint, RunDetail, RunDetailOf } from '../../../common/contract';
 import { categoricalColor, rgbToHex } from '../../../common/plots/colormap';
 import type { Rgb } from '../../../common/plots/colormap';
@@ -161,6 +163,33 @@ function parseRecord(bytes: Uint8Array): ExampleRecord | null {
   }
 }
 
+/** White → violet (unsigned) or blue / white / red (signed), as stripColors colours the chips. */
+function importanceRgb(t: number, signed: boolean): Rgb {
+  const end: Rgb = !signed ? [0.35, 0.22, 0.72] : t < 0 ? [33 / 255, 102 / 255, 172 / 255] : [178 / 255, 24 / 255, 43 / 255];
+  const f = Math.abs(t);
+  return [1 + (end[0] - 1) * f, 1 + (end[1] - 1) * f, 1 + (end[2] - 1) * f];
+}
+
+/** A PNG data URI of RGBA pixels, drawn at `size` CSS pixels with its pixels kept square. */
+function pngImg(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, title: string): string {
+  const png = PNG.sync.write(Object.assign(new PNG({ width, height }), { data: Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength) }));
+  const scale = Math.max(1, Math.floor(160 / Math.max(width, height)));
+  return `<figure class="patch"><img alt="${escapeHtml(title)}" width="${width * scale}" height="${height * scale}" src="data:image/png;base64,${png.toString('base64')}"><figcaption>${escapeHtml(title)}</figcaption></figure>`;
+}
+
+/** An image record's picture and every method over its patches (empty for text records). */
+function patchMapsHtml(run: RunDetail, rec: ExampleRecord, methods: readonly string[], load: (a: ArtifactSummary) => Uint8Array | null): string {
+  const grid = rec.grid;
+  if (grid === undefined) return '';
+  const art = run.artifacts.find((a) => a.kind === 'picture' && a.name === grid.picture && a.shape.length === 3 && a.shape[2] === 4);
+  const rgba = art === undefined ? null : load(art);
+  if (art === undefined || rgba === null) return '';
+  const [height, width] = art.shape as [number, number, number];
+  if (rgba.length !== width * height * 4 || width % grid.columns !== 0 || height % grid.rows !== 0) return '';
+  const maps = methods.map((m) => pngImg(patchOverlay(rgba, width, height, grid, (rec.importance[m] ?? []).map((v) => (typeof v === 'number' ? v : Number.NaN)), SIGNED.has(m), importanceRgb), width, height, `${m}${SIGNED.has(m) ? ' (±)' : ''}`));
+  return `<div class="patches">${pngImg(rgba, width, height, 'picture')}${maps.join('')}</div>`;
+}
+
 function stripsHtml(run: RunDetail, load: (a: ArtifactSummary) => Uint8Array | null): string {
   const recs = run.artifacts
     .map((a) => ({ a, m: a.kind === 'token-importance' ? /^importance\/exact\/(\d+)$/.exec(a.name) : null }))
@@ -192,12 +221,12 @@ function stripsHtml(run: RunDetail, load: (a: ArtifactSummary) => Uint8Array | n
     blocks.push(
       `<h3>Example ${escapeHtml(String(rec.example))}${rec.id ? ` <span class="muted">${escapeHtml(String(rec.id))}</span>` : ''}</h3>\n<p class="muted">label ${escapeHtml(String(rec.label ?? '—'))} · predicted ${escapeHtml(String(rec.predicted))}${
         typeof pPred === 'number' ? ` (p = ${formatNumber(pPred)})` : ''
-      }</p>\n${rows}`,
+      }</p>\n${patchMapsHtml(run, rec, methods, load)}${rows}`,
     );
   }
   if (blocks.length === 0) return '';
   return `<h2>Token importance (exact, first ${blocks.length} example${blocks.length === 1 ? '' : 's'})</h2>
-<style>.strip{display:grid;grid-template-columns:140px 1fr;gap:8px;margin:4px 0}.chip{display:inline-block;margin:1px;padding:1px 4px;border:1px solid #d9dee5;border-radius:3px;font:12px ui-monospace,monospace;white-space:pre}</style>
+<style>.strip{display:grid;grid-template-columns:140px 1fr;gap:8px;margin:4px 0}.chip{display:inline-block;margin:1px;padding:1px 4px;border:1px solid #d9dee5;border-radius:3px;font:12px ui-monospace,monospace;white-space:pre}.patches{display:flex;flex-wrap:wrap;gap:10px}.patch{margin:0;text-align:center;font-size:12px}.patch img{image-rendering:pixelated;border:1px solid #d9dee5}</style>
 <p class="muted">Colour normalised per method over the ranked tokens ([CLS] and [SEP] are not ranked): white → violet from 0 to the largest value; signed methods (±) blue (−) / white / red (+) around 0.</p>
 ${blocks.join('\n')}`;
 }

@@ -2,10 +2,12 @@
  * An image model's token importance drawn over its picture: every patch tinted by its value,
  * normalised over the patches (white → violet for attention-like methods; blue / white / red
  * around 0 for signed ones), blended at `alpha` over the picture as the model saw it. Pure: it
- * returns RGBA pixels for a canvas.
+ * returns RGBA pixels (for a canvas, or a PNG in the HTML report), each host giving its colours.
  */
-import type { Rgb } from '../../common/plots/colormap';
-import { chipColor } from './faithShaping';
+import type { Rgb } from './colormap';
+
+/** A method's colour at t (on [0, 1], or [−1, 1] when signed). */
+export type ImportanceColor = (t: number, signed: boolean) => Rgb;
 
 export interface PatchGrid {
   readonly rows: number;
@@ -24,13 +26,13 @@ export function patchValues(values: readonly number[], grid: PatchGrid, signed: 
 }
 
 /** The picture (RGBA, width × height) with each patch's colour blended in at `alpha`. */
-export function patchOverlay(rgba: Uint8Array, width: number, height: number, grid: PatchGrid, values: readonly number[], signed: boolean, alpha = 0.6): Uint8ClampedArray<ArrayBuffer> {
+export function patchOverlay(rgba: Uint8Array, width: number, height: number, grid: PatchGrid, values: readonly number[], signed: boolean, color: ImportanceColor, alpha = 0.6): Uint8ClampedArray<ArrayBuffer> {
   if (rgba.length !== width * height * 4) throw new Error(`the picture has ${rgba.length} bytes, not ${width}×${height}×4`);
   const ph = height / grid.rows;
   const pw = width / grid.columns;
   if (!Number.isInteger(ph) || !Number.isInteger(pw)) throw new Error(`a ${width}×${height} picture does not split into a ${grid.rows}×${grid.columns} grid`);
   const t = patchValues(values, grid, signed);
-  const colours: Rgb[] = t.map((x) => chipColor(x, signed));
+  const colours: Rgb[] = t.map((x) => color(x, signed));
   const out = new Uint8ClampedArray(rgba.length);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
