@@ -387,6 +387,46 @@ describe('attn run quickstart / resume after a crash', () => {
   }, 240_000);
 });
 
+describe('attn fetch hf:', () => {
+  it('fetches a Hugging Face folder from a mirror into the HF cache, pins it, imports it (--json); a tampered file is refused', () => {
+    const commit = '0123456789abcdef0123456789abcdef01234567';
+    const repo = join(dir, 'hf-mirror', 'test-org', 'bert-tiny');
+    mkdirSync(join(repo, 'resolve', 'main'), { recursive: true });
+    mkdirSync(join(repo, 'refs'));
+    writeFileSync(join(repo, 'refs', 'main'), commit);
+    for (const f of ['config.json', 'model.onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']) {
+      copyFileSync(join(root, 'test', 'fixtures', 'hf', 'bert-tiny', f), join(repo, 'resolve', 'main', f));
+    }
+    const db = join(dir, 'hf-fetch', 'w.sqlite');
+    mkdirSync(join(dir, 'hf-fetch'));
+    const env = { HF_HUB_CACHE: join(dir, 'hf-cache'), HF_ENDPOINT: 'http://127.0.0.1:9', ATTN_HF_MIRROR: '' };
+    const r = attn(['fetch', 'hf:test-org/bert-tiny', '--mirror', join(dir, 'hf-mirror'), '--import', '--db', db, '--json'], env);
+    expect(r.stderr).not.toMatch(/attn:/);
+    expect(r.status).toBe(0);
+    const folder = join(dir, 'hf-cache', 'models--test-org--bert-tiny', 'snapshots', commit);
+    const j = JSON.parse(r.stdout) as { repo: string; commit: string; folder: string; files: { name: string; source: string }[]; imported: { id: number; name: string; blocks: number } };
+    expect(j).toMatchObject({ repo: 'test-org/bert-tiny', revision: 'main', commit, folder, pin: 'created', imported: { name: 'bert-tiny', blocks: 2 } });
+    expect(j.files.map((f) => f.name).sort()).toEqual(['config.json', 'model.onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(j.files.every((f) => f.source === 'mirror')).toBe(true);
+
+    // again, without the mirror: the pinned cache is used (the Hub endpoint is unreachable), and the import is reused
+    const again = attn(['fetch', 'hf:test-org/bert-tiny', '--import', '--db', db], env);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`folder  ${folder}`);
+    expect(again.stdout).toMatch(/every file matches its pin/);
+    expect(again.stdout).toMatch(new RegExp(`imported  bert-tiny as model ${j.imported.id} \\(already in the store`));
+
+    writeFileSync(join(folder, 'config.json'), '{}');
+    const bad = attn(['fetch', 'hf:test-org/bert-tiny', '--json'], env);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/attn: config\.json does not match its pin: sha256 [0-9a-f]{64} .*pinned [0-9a-f]{64}/);
+    expect(bad.stdout).toBe('');
+    const traversal = attn(['fetch', 'hf:test-org/bert-tiny', '--file', '../model.onnx'], env);
+    expect(traversal.status).not.toBe(0);
+    expect(traversal.stderr).toMatch(/attn: the model file \(--file\) "\.\.\/model\.onnx" leaves the repository/);
+  });
+});
+
 describe('attn import / attn models', () => {
   it('imports a Hugging Face folder into the store, prints one JSON object, lists it; a bad folder exits non-zero and stores nothing', () => {
     const folder = join(dir, 'hf-spam');

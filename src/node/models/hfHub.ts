@@ -17,7 +17,7 @@
  * Either way every file is checked against the revision's pin (cache.ts), which is created or
  * extended with what it did not record yet.
  */
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { externalDataRefs, externalLocations } from '../../common/models/externalData';
@@ -242,6 +242,8 @@ async function download(c: Context): Promise<Collected> {
     return collected;
   } finally {
     await rm(staging, { recursive: true, force: true });
+    // The repository's folder too, when this fetch made it and left nothing in it.
+    await rmdir(c.cache.root).catch(() => undefined);
   }
 }
 

@@ -23,7 +23,7 @@ async function fetchCommand(name: string, o: FetchOptions): Promise<void> {
     return runHfFetch(name, o);
   }
   const stray = HF_ONLY_OPTIONS.filter((k) => o[k] !== undefined && o[k] !== false);
-  if (stray.length > 0) throw new Error(`${stray.map((k) => `--${k}`).join(', ')} apply to Hugging Face models (hf:ORG/NAME) only; ${JSON.stringify(name)} is a catalog name`);
+  if (stray.length > 0) throw new Error(`${stray.map((k) => `--${k}`).join(', ')} ${stray.length > 1 ? 'apply' : 'applies'} to Hugging Face models (hf:ORG/NAME) only; ${JSON.stringify(name)} is a catalog name`);
   return fetchModel(name, o);
 }
 
