@@ -22,6 +22,8 @@ export type FusedModelForm =
   | 'attention-qkv-sizes'
   /** The same with qkv_hidden_sizes [24, 24, 16]: V heads (4) narrower than Q and K heads (6). */
   | 'attention-v-width'
+  /** The same with qkv_hidden_sizes [16, 16, 24]: V heads (6) wider than Q and K heads (4). */
+  | 'attention-v-wider'
   /** com.microsoft MultiHeadAttention over separate Q, K, V MatMuls, with bias (input 3) and key_padding_mask (input 4) [B, S]. */
   | 'mha-bias-mask2d'
   /** The same with key_padding_mask [B] (key lengths). */
@@ -38,6 +40,7 @@ export const FUSED_MODEL_FORMS: readonly FusedModelForm[] = [
   'attention-causal-past',
   'attention-qkv-sizes',
   'attention-v-width',
+  'attention-v-wider',
   'mha-bias-mask2d',
   'mha-bias-mask1d',
   'mha-packed-qkv',
@@ -117,6 +120,7 @@ const D = HIDDEN / HEADS;
 function qkvSizes(form: FusedModelForm): [number, number, number] {
   if (form === 'attention-qkv-sizes') return [24, 24, 24];
   if (form === 'attention-v-width') return [24, 24, 16];
+  if (form === 'attention-v-wider') return [16, 16, 24];
   return [HIDDEN, HIDDEN, HIDDEN];
 }
 

@@ -21,6 +21,8 @@ export interface BlockDims {
   readonly seqK: number;
   /** The rank of the block's mask where known (3 for a mask per batch·head, [B·H, 1, Sk]). */
   readonly maskRank?: number;
+  /** The size of V's heads where inferred (it may differ from Q's and K's: qkv_hidden_sizes). */
+  readonly valueDim?: number;
 }
 
 /** Concrete input shapes from the declared ones, for a modification given only batch and seqLen. */
@@ -61,6 +63,8 @@ export function blockDims(model: ModelProto, blocks: readonly AttentionBlock[], 
     const scores = b.form === 'unfused' ? b.values.scores : undefined;
     const dims = scores === undefined ? undefined : shapes.get(scores)?.dims;
     const maskRank = b.values.mask === undefined ? undefined : shapes.get(b.values.mask)?.dims.length;
+    const vDims = b.values.v === undefined ? undefined : shapes.get(b.values.v)?.dims;
+    const valueDim = vDims !== undefined && vDims.length >= 3 ? vDims[vDims.length - 1] : undefined;
     if (dims === undefined || dims.length < 2) {
       if (b.form !== 'unfused' || shape.inputs === undefined) {
         out.set(b.index, { seqQ: shape.seqLen, seqK: shape.seqLen, ...(maskRank !== undefined ? { maskRank } : {}) });
@@ -68,7 +72,7 @@ export function blockDims(model: ModelProto, blocks: readonly AttentionBlock[], 
       }
       throw new SurgeryError(`${describeBlock(b)}: the shape of its scores could not be inferred from the input shapes ${JSON.stringify(inputs)}, so its query and key lengths are not known (an input is missing from shape.inputs, or an op on the way is not one shape inference knows)`);
     }
-    out.set(b.index, { seqQ: dims[dims.length - 2] as number, seqK: dims[dims.length - 1] as number, ...(maskRank !== undefined ? { maskRank } : {}) });
+    out.set(b.index, { seqQ: dims[dims.length - 2] as number, seqK: dims[dims.length - 1] as number, ...(maskRank !== undefined ? { maskRank } : {}), ...(valueDim !== undefined ? { valueDim } : {}) });
   }
   return out;
 }

@@ -165,8 +165,10 @@ export function spliceVariant(ctx: SurgeryContext, b: AttentionBlock, variant: V
   const span = keySpanFromBias(ctx, b, at, what);
   const keyLengths = span?.lengths ?? null;
   const aligned = alignForVariant(ctx, b, { q: qk.q, k: qk.k, v: split.v, at, prefix, causal, span });
-  const { seqQ, seqK } = ctx.dims(b);
-  const dims: AttentionDims = { batch: shape.batch, heads: H, kvHeads: H, seqQ: aligned.seqQ, seqK, headDim: D, valueDim: D };
+  const { seqQ, seqK, valueDim } = ctx.dims(b);
+  // V's heads may be wider or narrower than Q's and K's (com.microsoft Attention's qkv_hidden_sizes)
+  const Dv = split.rank3 ? D : (valueDim ?? D);
+  const dims: AttentionDims = { batch: shape.batch, heads: H, kvHeads: H, seqQ: aligned.seqQ, seqK, headDim: D, valueDim: Dv };
   const parts = variantGraph(ctx, variant, dims, { causal, probabilities: wantProbs, keyLengths: keyLengths !== null });
   const raw = insertVariant(ctx, parts, { at, prefix, q: aligned.q, k: aligned.k, v: aligned.v, keyLengths }, wantProbs);
   const out = { o: aligned.restore(raw.o, 'o'), p: raw.p === undefined ? undefined : aligned.restore(raw.p, 'p') };

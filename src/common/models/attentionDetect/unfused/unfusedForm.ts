@@ -98,8 +98,14 @@ function maskKind(g: GraphIndex, back: BackwardsWalk): { readonly causal: boolea
     return { causal: true, keyMask: nearRow };
   }
   if (causal === true && back.maskValue !== undefined && causalPlusKeyRow(g, back.maskValue)) return { causal, keyMask: true };
-  const maskShape = back.maskValue === undefined ? undefined : g.shapeOf(back.maskValue);
-  const keyMask = causal === false && back.maskValue !== undefined && (maskShape !== undefined ? maskShape.length >= 2 && maskShape[maskShape.length - 2] === 1 : oneQueryRow(g, back.maskValue));
+  const isRow = (v: string): boolean => {
+    const shape = g.shapeOf(v);
+    return shape !== undefined ? shape.length >= 2 && shape[shape.length - 2] === 1 : oneQueryRow(g, v);
+  };
+  const keyMask = causal === false && back.maskValue !== undefined && isRow(back.maskValue);
+  // A key-padding mask further back behind another bias (a fused node's attention_bias added after
+  // its key mask): which keys are allowed is then not what the nearest mask says, so it is unknown.
+  if (causal === false && !keyMask && back.furtherMasks.some(isRow)) return { causal: 'unknown', keyMask: false };
   return { causal, keyMask };
 }
 
