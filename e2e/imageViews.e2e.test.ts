@@ -1,10 +1,9 @@
 /// <reference lib="dom" />
 /**
- * The faithfulness view of an image model in Chromium: a run on the vit-tiny fixture (imported
- * from its folder by `attn run` into the store `attn serve` uses) shows the picture the model saw
- * and every method's importance over its 4×4 patches, read back from the canvases: the picture
- * canvas holds the fixture's red square, and the LOO map's patch colours follow the stored
- * importances (patches are tinted by different amounts).
+ * The views of an image model in Chromium, on runs of the vit-tiny fixture (imported from its
+ * folder by `attn run` into the store `attn serve` uses), read back from their canvases: the
+ * fidelity attention maps drawn over the picture (exact, the point, their difference), and the
+ * faithfulness view's picture (the fixture's red square) with every method over its 4×4 patches.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -37,13 +36,34 @@ function pixels(page: Page, selector: string): Promise<number[]> {
   });
 }
 
+/** Runs a spec with `attn run` into the store `attn serve` uses; returns the run id. */
+function runCli(name: string, spec: unknown): number {
+  const file = join(harness.dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(spec));
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'attn.mjs'), 'run', file, '--db', join(harness.dir, 'e2e.sqlite')], { encoding: 'utf8', timeout: 120_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return Number(/run (\d+) started/.exec(r.stderr)?.[1]);
+}
+
+describe('fidelity view of an image model', () => {
+  it('draws the [CLS] row of exact, the point and their difference over the picture', async () => {
+    const runId = runCli('vit-fidelity', { kind: 'fidelity', name: 'vit fidelity', model: VIT, data: { source: 'file', path: VIT }, variants: ['sliding'], windows: [2], batch: 3 });
+    await page.goto(`${harness.url}#/runs/${runId}`);
+    const maps = page.getByTestId('heatmap-patch-maps');
+    await expect.poll(async () => maps.locator('canvas').count(), { timeout: 30_000 }).toBe(3);
+    expect(await maps.locator('figcaption').allTextContents()).toEqual(['exact [CLS] row', 'sliding window=2 [CLS] row', 'difference (±)']);
+    // a window of 2 changes the [CLS] row: the difference map is not one colour
+    const diff = await pixels(page, '[data-testid="heatmap-patch-maps"] figure:nth-child(3) canvas');
+    const colours = new Set<number>();
+    for (let i = 0; i < diff.length; i += 4) colours.add((diff[i]! << 16) | (diff[i + 1]! << 8) | diff[i + 2]!);
+    expect(colours.size).toBeGreaterThan(2);
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
+});
+
 describe('faithfulness view of an image model', () => {
   it('draws the picture and each method over its patches', async () => {
-    const spec = join(harness.dir, 'vit.json');
-    writeFileSync(spec, JSON.stringify({ kind: 'faithfulness', name: 'vit faithfulness', model: VIT, data: { source: 'file', path: VIT }, limit: 1, methods: ['attention', 'loo'], variants: ['sliding'], windows: [17], permutations: 4 }));
-    const r = spawnSync(process.execPath, [join(root, 'bin', 'attn.mjs'), 'run', spec, '--db', join(harness.dir, 'e2e.sqlite')], { encoding: 'utf8', timeout: 120_000 });
-    expect(r.status, r.stderr).toBe(0);
-    const runId = Number(/run (\d+) started/.exec(r.stderr)?.[1]);
+    const runId = runCli('vit-faithfulness', { kind: 'faithfulness', name: 'vit faithfulness', model: VIT, data: { source: 'file', path: VIT }, limit: 1, methods: ['attention', 'loo'], variants: ['sliding'], windows: [17], permutations: 4 });
     await page.goto(`${harness.url}#/runs/${runId}`);
     const maps = page.getByTestId('faith-patch-maps');
     await expect.poll(async () => maps.locator('canvas').count(), { timeout: 30_000 }).toBe(3);

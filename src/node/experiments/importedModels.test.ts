@@ -138,7 +138,14 @@ describe('imported vit-tiny (an image classifier)', () => {
   });
 
   it('runs fidelity on a folder of pictures with labels.csv: exact is right on all three, a covering window equals exact', async () => {
-    const metrics = await finished({ kind: 'fidelity', model: `imported:${id}`, data: { source: 'file', path: join(HF, 'vit-tiny') }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 17] } }], batch: 3 });
+    const { runId } = await svc.call('runs.start', { spec: { kind: 'fidelity', model: `imported:${id}`, data: { source: 'file', path: join(HF, 'vit-tiny') }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 17] } }], batch: 3 } });
+    expect((await svc.waitForRun(runId)).error).toBeNull();
+    const run = await svc.call('runs.get', { runId });
+    const metrics = run.metrics;
+    // the first picture and its patch grid, for the attention maps drawn over it
+    expect(run.artifacts.filter((a) => a.kind === 'picture').map((a) => [a.name, a.shape])).toEqual([['picture/0', [32, 32, 4]]]);
+    const gridArt = run.artifacts.find((a) => a.kind === 'patch-grid')!;
+    expect(JSON.parse(Buffer.from((await svc.call('runs.artifact', { runId, artifactId: gridArt.id })).dataBase64, 'base64').toString('utf8'))).toEqual({ rows: 4, columns: 4, prefix: 1, picture: 'picture/0' });
     // the fixture was trained until argmax(logits) matches labels.csv
     expect(value(metrics, 'accuracy', null)).toBe(1);
     expect(value(metrics, 'kl_mean', 17)).toBeLessThan(1e-6);

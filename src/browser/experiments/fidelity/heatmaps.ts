@@ -3,7 +3,11 @@
  * their difference (variant − exact, diverging scale), for a chosen layer and head. The maps are
  * the run's `attention-map` artifacts, fetched with runs.artifact when first shown.
  */
-import type { RunDetailOf } from '../../../common/contract';
+import type { ArtifactSummary, RunDetailOf } from '../../../common/contract';
+import type { PatchGrid } from '../../../common/plots/patchOverlay';
+import { patchOverlay } from '../../../common/plots/patchOverlay';
+import { base64ToBytes } from '../../base64';
+import { chipColor } from '../../plots/faithShaping';
 
 type FidelityRun = RunDetailOf<'fidelity'>;
 import { colorBarTicks } from '../../../common/plots/heatmapSvg';
@@ -70,9 +74,66 @@ interface HeatmapCard {
   readonly panels: readonly [HeatmapPanel, HeatmapPanel, HeatmapPanel];
   readonly maps: HeatmapCanvas[];
   readonly cache: ArtifactCache<Float32Array>;
+  /** Image models: the first picture and its patch grid, to draw the query row over (null for text). */
+  readonly picture: PictureOverlay | null;
   /** The maps shown, for the read-out. */
   current: { n: number; exact: Float32Array; variant: Float32Array; diff: Float32Array; key: string } | null;
   disposed: boolean;
+}
+
+/** An image run's first picture with its grid, and the three canvases the [CLS] row is drawn on. */
+interface PictureOverlay {
+  readonly picture: ArtifactSummary;
+  readonly gridArtifact: ArtifactSummary;
+  readonly bytes: ArtifactCache<Uint8Array>;
+  readonly host: HTMLElement;
+}
+
+function pictureOverlay(r: FidelityRun, ctx: ViewContext): PictureOverlay | null {
+  const picture = r.artifacts.find((a) => a.kind === 'picture' && a.name === 'picture/0' && a.shape.length === 3 && a.shape[2] === 4);
+  const gridArtifact = r.artifacts.find((a) => a.kind === 'patch-grid' && a.name === 'patch-grid/0');
+  if (picture === undefined || gridArtifact === undefined) return null;
+  return { picture, gridArtifact, bytes: artifactCache(ctx, r.id, (data) => base64ToBytes(data.dataBase64)), host: h('div', { class: 'faith-patch-maps', 'data-testid': 'heatmap-patch-maps' }) };
+}
+
+/** The picture with one map's query-0 ([CLS]) row over its patches, drawn on a canvas. */
+function overlayFigure(rgba: Uint8Array, width: number, height: number, grid: PatchGrid, row: readonly number[], signed: boolean, caption: string): HTMLElement {
+  const canvas = h('canvas', { class: 'faith-patch-canvas', width, height, 'data-map': caption });
+  const scale = Math.max(1, Math.floor(168 / Math.max(width, height)));
+  canvas.style.width = `${width * scale}px`;
+  canvas.style.height = `${height * scale}px`;
+  canvas.style.imageRendering = 'pixelated';
+  canvas.getContext('2d')?.putImageData(new ImageData(patchOverlay(rgba, width, height, grid, row, signed, chipColor), width, height), 0, 0);
+  return h('figure', { class: 'faith-patch-map' }, canvas, h('figcaption', { class: 'small' }, caption));
+}
+
+/** Draws the chosen layer and head's [CLS] row of exact, the point and their difference over the picture. */
+async function paintPicture(c: HeatmapCard, isCurrent: () => boolean): Promise<void> {
+  const po = c.picture;
+  const cur = c.current;
+  if (po === null || cur === null) return;
+  let rgba: Uint8Array;
+  let grid: PatchGrid;
+  try {
+    const [bytes, gridBytes] = await Promise.all([po.bytes.load(po.picture), po.bytes.load(po.gridArtifact)]);
+    rgba = bytes;
+    grid = JSON.parse(new TextDecoder().decode(gridBytes)) as PatchGrid;
+  } catch (e) {
+    if (!c.disposed && isCurrent()) po.host.replaceChildren(h('p', { class: 'muted small' }, `Could not load the picture: ${errorMessage(e)}`));
+    return;
+  }
+  if (c.disposed || !isCurrent()) return;
+  const [height, width] = po.picture.shape as [number, number, number];
+  if (grid.rows * grid.columns + grid.prefix !== cur.n || width % grid.columns !== 0 || height % grid.rows !== 0) {
+    po.host.replaceChildren(h('p', { class: 'muted small' }, `The picture's ${grid.rows}×${grid.columns} patch grid does not fit the ${cur.n} tokens of the maps.`));
+    return;
+  }
+  const row0 = (a: Float32Array): number[] => Array.from(a.subarray(0, cur.n));
+  po.host.replaceChildren(
+    overlayFigure(rgba, width, height, grid, row0(cur.exact), false, 'exact [CLS] row'),
+    overlayFigure(rgba, width, height, grid, row0(cur.variant), false, `${pointLabel(cur.key, c.paramNames)} [CLS] row`),
+    overlayFigure(rgba, width, height, grid, row0(cur.diff), true, 'difference (±)'),
+  );
 }
 
 function cardHeader(...controls: Node[]): HTMLElement {
@@ -159,6 +220,7 @@ async function loadAndPaint(c: HeatmapCard, isCurrent: () => boolean): Promise<v
   }
   if (c.disposed || !isCurrent()) return;
   paint(c, loaded[0], loaded[1], point.key);
+  await paintPicture(c, isCurrent);
 }
 
 export function fidelityHeatmapsCard(r: FidelityRun, ctx: ViewContext, paramNames: Readonly<Record<string, string>>, onCleanup: (c: () => void) => void): HTMLElement {
@@ -186,6 +248,7 @@ export function fidelityHeatmapsCard(r: FidelityRun, ctx: ViewContext, paramName
     panels: [heatmapPanel('heatmap-exact', h('span', {}, 'exact')), heatmapPanel('heatmap-variant', variantTitle), heatmapPanel('heatmap-diff', h('span', {}, 'difference (variant − exact)'))],
     maps: [],
     cache: mapCache(ctx, r.id),
+    picture: pictureOverlay(r, ctx),
     current: null,
     disposed: false,
   };
@@ -201,7 +264,9 @@ export function fidelityHeatmapsCard(r: FidelityRun, ctx: ViewContext, paramName
     c.disposed = true;
     for (const m of c.maps) m.dispose();
     c.cache.clear();
+    c.picture?.bytes.clear();
   });
   const controls = [h('label', { class: 'field' }, 'Point ', c.pointSelect), h('label', { class: 'field' }, 'Layer ', c.layerSelect), h('label', { class: 'field' }, 'Head ', c.headSelect)];
-  return h('section', { class: 'card' }, cardHeader(...controls), h('div', { class: 'heatmap-grid' }, ...c.panels.map((p) => p.el)), c.readout, c.status);
+  const pictureNote = c.picture === null ? null : h('p', { class: 'muted small' }, 'Over the picture: the [CLS] query row of the chosen layer and head over the patches, each map normalised over its patches (the difference around 0).');
+  return h('section', { class: 'card' }, cardHeader(...controls), h('div', { class: 'heatmap-grid' }, ...c.panels.map((p) => p.el)), c.readout, c.status, c.picture?.host ?? null, pictureNote);
 }

@@ -175,7 +175,10 @@ async function exactPass(r: FidelityRun, session: ort.InferenceSession): Promise
     ms += out.ms;
     rows.push(...out.rows);
     if (cacheExact) cache.push(out);
-    if (rows.length === out.rows.length && !completed.has(EXACT_POINT_KEY)) cb.onArtifact?.(attentionArtifact('exact', out, examples[0] as PreparedExample, shape));
+    if (rows.length === out.rows.length && !completed.has(EXACT_POINT_KEY)) {
+      cb.onArtifact?.(attentionArtifact('exact', out, examples[0] as PreparedExample, shape));
+      for (const a of pictureArtifacts(model, examples[0] as PreparedExample)) cb.onArtifact?.(a);
+    }
   }
   r.progress.advance(0);
   const exactPoint = r.points[0] as FidelityPoint;
@@ -301,6 +304,18 @@ async function runBatch(session: ort.InferenceSession, model: PreparedModel, bat
     blockOut.push(result[`${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`]?.data as Float32Array);
   }
   return { rows, attention, blockOut, ms };
+}
+
+/** An image model's first picture (as the model saw it) and its patch grid, for the attention maps over it. */
+function pictureArtifacts(model: PreparedModel, example: PreparedExample): FidelityArtifact[] {
+  const pic = example.picture;
+  const grid = model.patchGrid;
+  if (pic === undefined || grid === undefined) return [];
+  const json = new TextEncoder().encode(JSON.stringify({ rows: grid.rows, columns: grid.columns, prefix: grid.prefix, picture: 'picture/0' }));
+  return [
+    { kind: 'picture', name: 'picture/0', shape: [pic.height, pic.width, 4], dtype: 'uint8', data: pic.data },
+    { kind: 'patch-grid', name: 'patch-grid/0', shape: [json.length], dtype: 'uint8', data: json },
+  ];
 }
 
 /** The attention maps of batch row 0 (the run's first example), cut to its real length: [L, H, n, n]. */
