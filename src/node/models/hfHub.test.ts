@@ -125,6 +125,11 @@ describe('fetchHfModel from a mirror folder', () => {
     await expect(fetchHfModel('hf:test-org/bert-tiny', { mirror, cacheDir, env: {} })).rejects.toThrow(
       new RegExp(`tokenizer\\.json does not match its pin: sha256 ${tampered} .*pinned ${pinned}`),
     );
+    // a damaged model is reported as not matching its pin (not as a broken ONNX file)
+    const model = readFileSync(join(snapshot(), 'model.onnx'));
+    writeFileSync(join(snapshot(), 'model.onnx'), 'garbage');
+    await expect(fetchHfModel('hf:test-org/bert-tiny', { mirror, cacheDir, env: {} })).rejects.toThrow(/model\.onnx does not match its pin/);
+    writeFileSync(join(snapshot(), 'model.onnx'), model);
     // a pinned file that is gone is fetched again; a mirror now serving other bytes is refused
     copyFileSync(join(FIXTURE, 'tokenizer.json'), join(snapshot(), 'tokenizer.json'));
     rmSync(join(snapshot(), 'config.json'));

@@ -117,6 +117,12 @@ async function fromSnapshot(c: Context, commit: string): Promise<Collected | nul
     for (const candidate of HF_MODEL_FILES) if (modelFile === undefined && (await isFile(at(candidate)))) modelFile = candidate;
   }
   if (modelFile === undefined || !(await isFile(at(modelFile)))) return null;
+  // A pinned model is checked before it is read for its external data, so a damaged one is reported as such.
+  const model = await hashFile(at(modelFile), c.o.signal);
+  const pinnedModel = c.pin?.files[modelFile];
+  if (model !== null && pinnedModel !== undefined && model.sha256 !== pinnedModel.sha256) {
+    throw new PinMismatchError(modelFile, `in ${c.cache.snapshotDir(commit)}`, pinnedModel.sha256, model.sha256, c.cache.pinPath());
+  }
   const data = await externalDataFiles(at(modelFile), modelFile);
   const present: string[] = [];
   for (const f of OPTIONAL_FILES) if (await isFile(at(f))) present.push(f);
@@ -125,7 +131,7 @@ async function fromSnapshot(c: Context, commit: string): Promise<Collected | nul
   if (OPTIONAL_FILES.some((f) => c.pin?.files[f] !== undefined && !present.includes(f))) return null;
   const files: FetchedHfFile[] = [];
   for (const name of [...present, modelFile, ...data]) {
-    const hashed = await hashFile(at(name), c.o.signal);
+    const hashed = name === modelFile ? model : await hashFile(at(name), c.o.signal);
     if (hashed === null) return null;
     c.o.onProgress?.({ file: name, receivedBytes: hashed.bytes, totalBytes: hashed.bytes, source: 'cache' });
     files.push({ name, ...hashed, source: 'cache' });
