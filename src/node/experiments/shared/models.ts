@@ -19,7 +19,7 @@ import { isBuiltinModel, loadBuiltinClassifier } from '../../models/builtinModel
 import { llama2cToOnnxBytes } from '../../models/convertLlama2c';
 import type { FetchCatalogModelOptions, FetchedModel } from '../../models/modelStore';
 import { fetchCatalogModel } from '../../models/modelStore';
-import type { DataSource } from '../../../common/experiments/shared/dataSource';
+import type { DataSource, InlineImage } from '../../../common/experiments/shared/dataSource';
 import type { ModelTaskOverride } from '../../../common/models/modelTask';
 import type { ImageInput, ImportedModelSource, ImportedPrepared, PatchGrid } from './importedModel';
 import type { RgbaImage } from '../../../common/models/imagePreprocess';
@@ -94,14 +94,16 @@ interface ModelSpecPart {
   readonly task?: ModelTaskOverride | undefined;
 }
 
-/** Examples of a data source (the built-in test subset needs a built-in model). */
-export async function loadExamples(data: DataSource, labels: readonly string[] | undefined, builtinSubset: (() => Promise<LabelledText[]>) | undefined): Promise<LabelledText[]> {
+/** Examples of a data source for a text model `model` (the built-in test subset needs a built-in model; pictures need an image model). */
+export async function loadExamples(data: DataSource, labels: readonly string[] | undefined, builtinSubset: (() => Promise<LabelledText[]>) | undefined, model = 'this model'): Promise<LabelledText[]> {
   switch (data.source) {
     case 'builtin':
       if (builtinSubset === undefined) throw new ExperimentModelError('data source "builtin" (the committed test subset) is only available for built-in models; give texts or a file');
       return builtinSubset();
     case 'texts':
       return data.texts.map((t, i) => ({ id: String(i), text: t.text, ...(t.label !== undefined ? { label: t.label } : {}) }));
+    case 'images':
+      throw new ExperimentModelError(`data source "images" (uploaded pictures) is for image models; ${model} takes texts: give texts or a JSONL/CSV file`);
     case 'file': {
       let content: string;
       try {
@@ -135,7 +137,7 @@ export async function prepareFidelityModel(spec: ModelSpecPart, builtinDir: stri
   for (const need of ['input_ids', 'attention_mask']) {
     if (!inputs.includes(need)) throw new ExperimentModelError(`${m.name} has no '${need}' input (inputs: ${inputs.join(', ')})`);
   }
-  let texts = await loadExamples(spec.data, m.labels, () => m.testSubset());
+  let texts = await loadExamples(spec.data, m.labels, () => m.testSubset(), m.name);
   if (spec.limit !== undefined) texts = texts.slice(0, spec.limit);
   const sep = m.tokenizer.tokenToId('[SEP]');
   const examples = texts.map((t) => {
@@ -181,7 +183,7 @@ export function cosineAsDistribution(raw: Float64Array, reference: Float64Array)
 }
 
 async function textExamples(spec: ModelSpecPart, m: ImportedPrepared, maxLength: number): Promise<PreparedExample[]> {
-  let texts = await loadExamples(spec.data, m.labels, undefined);
+  let texts = await loadExamples(spec.data, m.labels, undefined, m.name);
   if (spec.limit !== undefined) texts = texts.slice(0, spec.limit);
   const examples = texts.map((t) => ({ id: t.id, text: t.text, ids: m.encode(t.text, maxLength), ...(t.label !== undefined ? { label: t.label } : {}) }));
   if (m.kind === 'lm' && examples.every((e) => e.ids.length < 2)) throw new ExperimentModelError(`${m.name}: no example has a token to predict (each needs at least two tokens)`);
@@ -189,13 +191,15 @@ async function textExamples(spec: ModelSpecPart, m: ImportedPrepared, maxLength:
   return examples;
 }
 
-/** An image model's examples: a folder of pictures (optional labels.csv) or a JSONL of {"image", "label"?}. */
+/** An image model's examples: pictures uploaded inline, a folder of pictures (optional labels.csv) or a JSONL of {"image", "label"?}. */
 async function imageExamples(spec: ModelSpecPart, name: string, images: ImageInput, labels: readonly string[] | undefined): Promise<PreparedExample[]> {
-  if (spec.data.source !== 'file' || !isImageData(spec.data.path)) {
-    throw new ExperimentModelError(`${name} is an image model: give the data as {"source": "file", "path": ...} naming a folder of PNG/JPEG pictures (optional labels.csv: file,label) or a JSONL of {"image": path, "label"?}`);
+  const data = spec.data;
+  if (data.source === 'images') return inlineImageExamples(data.images, spec.limit, images, labels);
+  if (data.source !== 'file' || !isImageData(data.path)) {
+    throw new ExperimentModelError(`${name} is an image model: give the data as {"source": "file", "path": ...} naming a folder of PNG/JPEG pictures (optional labels.csv: file,label) or a JSONL of {"image": path, "label"?}, or as {"source": "images", "images": [{"name", "dataBase64", "label"?}]} (pictures uploaded inline)`);
   }
   try {
-    let list = readImageExamples(spec.data.path, labels);
+    let list = readImageExamples(data.path, labels);
     if (spec.limit !== undefined) list = list.slice(0, spec.limit);
     const out: PreparedExample[] = [];
     for (const e of list) {
@@ -206,6 +210,23 @@ async function imageExamples(spec: ModelSpecPart, name: string, images: ImageInp
   } catch (e) {
     throw new ExperimentModelError((e as Error).message);
   }
+}
+
+/** Pictures uploaded inline (PNG/JPEG in base64), decoded by content; each example is named by its file name. */
+function inlineImageExamples(uploaded: readonly InlineImage[], limit: number | undefined, images: ImageInput, labels: readonly string[] | undefined): PreparedExample[] {
+  const list = limit !== undefined ? uploaded.slice(0, limit) : uploaded;
+  return list.map((u, i) => {
+    const where = `uploaded picture ${i + 1} (${u.name})`;
+    if (u.label !== undefined && labels !== undefined && u.label >= labels.length) throw new ExperimentModelError(`${where}: label ${u.label} is out of range (the model has ${labels.length} classes, 0..${labels.length - 1})`);
+    let decoded: RgbaImage;
+    try {
+      decoded = decodeImage(new Uint8Array(Buffer.from(u.dataBase64, 'base64')), where);
+    } catch (e) {
+      throw new ExperimentModelError((e as Error).message);
+    }
+    const { ids, picture } = images.add(decoded);
+    return { id: u.name, text: u.name, ids, picture, ...(u.label !== undefined ? { label: u.label } : {}) };
+  });
 }
 
 /** An imported model (`imported:<id>`, resolved by the service): its examples tokenised with its own tokenizer. */
@@ -270,7 +291,7 @@ async function prepareCatalogLm(spec: ModelSpecPart, log: (m: string) => void, f
   if (!io.outputs.some((o) => o.name === 'logits')) throw new ExperimentModelError(`${name} has no 'logits' output`);
   log(`${spec.model}: converted to ONNX in ${(performance.now() - t0).toFixed(0)} ms (${bytes.byteLength} bytes)`);
 
-  let texts = await loadExamples(spec.data, undefined, undefined);
+  let texts = await loadExamples(spec.data, undefined, undefined, spec.model);
   if (spec.limit !== undefined) texts = texts.slice(0, spec.limit);
   const examples = texts.map((t) => {
     const ids = tokenizer.encode(t.text, { bos: true }).slice(0, maxLength);
