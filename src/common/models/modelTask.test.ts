@@ -37,6 +37,16 @@ describe('deriveModelTask', () => {
     ]);
   });
 
+  it('*ForConditionalGeneration: an encoder–decoder predicting its decoder\'s next token, with the decoder inputs mapped', () => {
+    const r = deriveModelTask(config({ architectures: ['BartForConditionalGeneration'] }), io(['input_ids', 'attention_mask', 'decoder_input_ids', 'decoder_attention_mask']));
+    expect(r.task).toEqual({ kind: 'next-token', output: 'logits' });
+    expect(r.inputs.slice(2)).toEqual([
+      { name: 'decoder_input_ids', role: 'decoder_input_ids' },
+      { name: 'decoder_attention_mask', role: 'decoder_attention_mask' },
+    ]);
+    expect(() => deriveModelTask(config({ architectures: ['BartForConditionalGeneration'] }), io(['input_ids', 'encoder_hidden_states']))).toThrow(/"encoder_hidden_states" cannot be fed/);
+  });
+
   it('*ForImageClassification: an image classifier with labels, which must take pixel_values', () => {
     const c = config({ architectures: ['ViTForImageClassification'], model_type: 'vit', id2label: { 0: 'cat', 1: 'dog' }, image_size: 224, patch_size: 16, num_channels: 3 });
     expect(deriveModelTask(c, io(['pixel_values'])).task).toEqual({ kind: 'image-classifier', labels: ['cat', 'dog'], output: 'logits' });

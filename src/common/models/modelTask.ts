@@ -5,13 +5,15 @@
  * | architectures[i] ends with            | task                                              |
  * |---------------------------------------|---------------------------------------------------|
  * | `ForSequenceClassification`            | `classifier`, labels from id2label in id order    |
- * | `LMHeadModel`, `ForCausalLM`           | `next-token`                                      |
+ * | `LMHeadModel`, `ForCausalLM`,          | `next-token`                                      |
+ * | `ForConditionalGeneration`             | (an encoder–decoder: the decoder's next token)    |
  * | `ForImageClassification`               | `image-classifier`, labels from id2label          |
  * | anything else (a bare encoder, ...)    | `embedding`, pooling `cls` for the model types    |
  * |                                        | whose pooler reads the first token, else `mean`   |
  *
  * The graph's inputs are mapped by name (input_ids, attention_mask, token_type_ids,
- * position_ids, pixel_values, past_key_values.*, and optimum's use_cache_branch); with a config,
+ * position_ids, pixel_values, past_key_values.*, optimum's use_cache_branch, and an
+ * encoder–decoder's decoder_input_ids and decoder_attention_mask); with a config,
  * an input that maps to nothing is an error naming it. A task override (`ModelTaskOverride`)
  * lets a spec correct the derivation. Pure.
  */
@@ -52,7 +54,7 @@ export const ModelTaskOverride = z
   .strict();
 export type ModelTaskOverride = z.infer<typeof ModelTaskOverride>;
 
-export const MODEL_INPUT_ROLES = ['input_ids', 'attention_mask', 'token_type_ids', 'position_ids', 'pixel_values', 'past_key_values', 'use_cache_branch'] as const;
+export const MODEL_INPUT_ROLES = ['input_ids', 'attention_mask', 'token_type_ids', 'position_ids', 'pixel_values', 'past_key_values', 'use_cache_branch', 'decoder_input_ids', 'decoder_attention_mask'] as const;
 export type ModelInputRole = (typeof MODEL_INPUT_ROLES)[number];
 
 /** One graph input and what it is fed with; role null: not recognised, fed from a .npy file. */
@@ -127,7 +129,8 @@ export function labelsOf(config: HfModelConfig): string[] {
 function taskKindOf(architectures: readonly string[]): ModelTaskKind {
   for (const a of architectures) {
     if (a.endsWith('ForSequenceClassification')) return 'classifier';
-    if (a.endsWith('LMHeadModel') || a.endsWith('ForCausalLM')) return 'next-token';
+    // an encoder–decoder LM (BART, T5, Marian) predicts the next token of its decoder
+    if (a.endsWith('LMHeadModel') || a.endsWith('ForCausalLM') || a.endsWith('ForConditionalGeneration')) return 'next-token';
     if (a.endsWith('ForImageClassification')) return 'image-classifier';
   }
   return 'embedding';

@@ -129,6 +129,27 @@ describe.each([
   });
 });
 
+describe('imported bart-cross-tiny (an encoder–decoder, teacher-forced)', () => {
+  it('runs fidelity over its encoder, decoder and cross-attention blocks, and faithfulness; decoder inputs are the text', async () => {
+    const id = await importFixture('bart-cross-tiny');
+    const listed = (await svc.call('models.list', {})).imported.find((m) => m.id === id)!;
+    expect(listed.task).toEqual({ kind: 'next-token', output: 'logits' });
+    expect(listed.inputs?.map((i) => i.role)).toEqual(['input_ids', 'attention_mask', 'decoder_input_ids', 'decoder_attention_mask']);
+    const texts = textsOf('bart-cross-tiny');
+    const metrics = await finished({ kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 64] } }], batch: 4 });
+    expect(value(metrics, 'kl_mean', 64)).toBeLessThan(1e-6);
+    expect(value(metrics, 'perplexity_ratio', 64)).toBeCloseTo(1, 6);
+    expect(value(metrics, 'kl_mean', 1)).toBeGreaterThan(1e-4);
+    // two encoder self-attention blocks, the decoder's causal self-attention and its cross-attention
+    const layers = new Set(metrics.filter((m) => m.name === 'attn_jsd' && m.head === null && m.layer !== null).map((m) => m.layer));
+    expect([...layers].sort()).toEqual([0, 1, 2, 3]);
+    const faith = await finished({ kind: 'faithfulness', model: `imported:${id}`, data: { source: 'texts', texts: texts.slice(0, 1) }, methods: ['attention', 'loo'], variants: ['sliding'], windows: [64], permutations: 4 });
+    const p = faith.filter((m) => m.name === 'p_predicted' && m.example === 0);
+    expect(p).toHaveLength(2);
+    expect(p[0]!.value).toBeCloseTo(p[1]!.value, 5);
+  });
+});
+
 describe('imported vit-tiny (an image classifier)', () => {
   let id: number;
   beforeAll(async () => {

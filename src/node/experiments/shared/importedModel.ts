@@ -217,6 +217,14 @@ function feeders(proto: ModelProto, blocks: readonly AttentionBlock[], causal: b
         out.set(name, (x) => new ort.Tensor(dtype, dtype === 'float16' ? new Uint16Array(0) : new Float32Array(0), [x.batch, heads, 0, size]));
         break;
       }
+      // An encoder–decoder reads the text with its encoder and, teacher-forced, with its decoder:
+      // the decoder's inputs are the same ids and mask, so position t predicts token t + 1 as a causal LM's does.
+      case 'decoder_input_ids':
+        out.set(name, (x) => intTensor(value, x.inputIds, dims(x)));
+        break;
+      case 'decoder_attention_mask':
+        out.set(name, (x) => intTensor(value, x.attentionMask, dims(x)));
+        break;
       case 'use_cache_branch':
         out.set(name, () => new ort.Tensor('bool', Uint8Array.of(0), [1]));
         break;
@@ -225,7 +233,7 @@ function feeders(proto: ModelProto, blocks: readonly AttentionBlock[], causal: b
         out.set(name, (x) => pixels.feed(x));
         break;
       case null:
-        throw new ImportedModelError(`input '${name}' cannot be fed: the inputs experiments feed are input_ids, attention_mask, token_type_ids, position_ids, past_key_values.* and use_cache_branch`);
+        throw new ImportedModelError(`input '${name}' cannot be fed: the inputs experiments feed are input_ids, attention_mask, token_type_ids, position_ids, past_key_values.*, use_cache_branch, decoder_input_ids and decoder_attention_mask`);
     }
   }
   const needed = pixels === null ? 'input_ids' : 'pixel_values';
