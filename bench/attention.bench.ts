@@ -28,6 +28,10 @@
  * skipped and say so. Variants that throw (not implemented yet, or failing) are reported and the
  * run goes on. The repeats shrink as n grows so the full run stays within about 15 minutes on 2
  * cores; a point slower than ATTN_BENCH_POINT_TIMEOUT_S (default 240) is stopped.
+ *
+ * The other benchmarks: `npm run bench:fidelity` (bench/fidelity.bench.ts: a fidelity sweep on a
+ * BERT-base-sized model against plain ONNX Runtime sessions, wall time and peak memory) and
+ * `npm run bench:faithfulness` (bench/faithfulness.bench.ts).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
