@@ -2,15 +2,19 @@
  * The Import card of the Models page: one ONNX file by picker or drag-and-drop (the onnx
  * importer), or a model folder in the Hugging Face layout (`webkitdirectory` picker) or several
  * files chosen or dropped together (the hf-folder importer: the model, its external data file
- * and config.json, tokenizer.json, ... chosen by name as `attn import` chooses them).
+ * and config.json, tokenizer.json, ... chosen by name as `attn import` chooses them); in the
+ * desktop app also a folder or an .onnx file picked by its own dialog and read from disk
+ * (`models.importLocal`, see localImport.ts).
  */
 import type { HfFolderSelection } from '../../../common/models/hfFolderLayout';
 import { HF_FOLDER_JSON_ROLES, relativeToPickedFolder, selectHfFolderFiles } from '../../../common/models/hfFolderLayout';
 import type { ImporterFileMap } from '../../../common/models/importers/registry';
 import { IMPORTERS } from '../../../common/models/importers/registry';
 import { fileToBase64 } from '../../base64';
-import { h } from '../../dom';
+import { button, h } from '../../dom';
 import { formatBytes } from '../../modelFormat';
+import { localImportButtons, runLocalImport } from './localImport';
+import type { LocalImportActions, LocalPick } from './localImport';
 import type { ModelsPage } from './page';
 
 const MAX_BYTES = IMPORTERS.onnx.files.model.maxBytes;
@@ -114,6 +118,46 @@ function acceptDrops(dropzone: HTMLElement, onFiles: (files: File[]) => void): v
   });
 }
 
+/** The page's actions for an import from disk, the card's status line included. */
+function localActions(page: ModelsPage, status: HTMLElement): LocalImportActions {
+  const { ctx } = page;
+  return {
+    importLocal: (pick) => ctx.client.call('models.importLocal', { pick }),
+    setStatus: (text) => (status.textContent = text),
+    refresh: () => page.refresh(),
+    select: (id) => page.select(id),
+    clearError: () => ctx.clearError(),
+    reportError: (title, e) => ctx.reportError(title, e),
+    disposed: () => page.disposed,
+  };
+}
+
+/**
+ * Fills `host` with the desktop app's "Import from disk" buttons once system.info says the host
+ * can open its own picker (none in the web host); the card's data-local-import says which.
+ */
+async function showLocalImport(page: ModelsPage, card: HTMLElement, host: HTMLElement, status: HTMLElement): Promise<void> {
+  let localImport = false;
+  try {
+    localImport = (await page.ctx.client.call('system.info', {})).localImport;
+  } catch {
+    // without system.info the buttons stay hidden; the uploads still work
+  }
+  if (page.disposed) return;
+  card.setAttribute('data-local-import', String(localImport));
+  const actions = localActions(page, status);
+  const buttons: HTMLButtonElement[] = [];
+  // one dialog at a time: both buttons wait for the answer
+  const click = async (pick: LocalPick): Promise<void> => {
+    for (const b of buttons) b.disabled = true;
+    await runLocalImport(actions, pick, status.textContent ?? '');
+    for (const b of buttons) b.disabled = false;
+  };
+  for (const b of localImportButtons({ localImport })) buttons.push(button(b.label, () => void click(b.pick), { class: 'btn btn-small', 'data-testid': b.testId }));
+  if (buttons.length > 0) host.append(...buttons, h('span', { class: 'muted small' }, 'The app reads the folder or file from disk itself, with no upload limit.'));
+  host.hidden = buttons.length === 0;
+}
+
 export function importOnnxCard(page: ModelsPage): HTMLElement {
   const fileInput = h('input', { type: 'file', accept: '.onnx,.json,.onnx_data,.data', multiple: true, class: 'visually-hidden', id: 'model-import-input', 'data-testid': 'model-import-input' });
   const folderInput = h('input', { type: 'file', webkitdirectory: true, class: 'visually-hidden', id: 'model-import-folder-input', 'data-testid': 'model-import-folder-input' });
@@ -138,11 +182,15 @@ export function importOnnxCard(page: ModelsPage): HTMLElement {
   fileInput.addEventListener('change', onInput(fileInput, false));
   folderInput.addEventListener('change', onInput(folderInput, true));
   acceptDrops(dropzone, (files) => importPicked(page, status, files, false));
-  return h(
+  const local = h('div', { class: 'header-actions', 'data-testid': 'model-import-local', hidden: true });
+  const card = h(
     'section',
-    { class: 'card' },
+    { class: 'card', 'data-testid': 'model-import-card' },
     h('div', { class: 'card-header' }, h('h2', {}, 'Import'), status),
+    local,
     dropzone,
     h('p', { class: 'muted small' }, folderButton, ' The folder is read as `attn import FOLDER` reads it: its task comes from config.json; a bigger model imports with the CLI.'),
   );
+  void showLocalImport(page, card, local, status);
+  return card;
 }

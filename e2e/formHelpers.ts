@@ -1,0 +1,52 @@
+/**
+ * Helpers for end-to-end tests that drive the New experiment form and the runs page: start a run
+ * from the form and wait on the runs page until it is done. The same steps as
+ * experiments.e2e.test.ts's own helpers, with the page passed in.
+ */
+import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+/** The ids of the runs the runs page lists. */
+export async function runIds(page: Page): Promise<number[]> {
+  return page.locator('[data-testid^="run-row-"]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-testid')!.replace('run-row-', ''))));
+}
+
+/** From anywhere: open the form, let `configure` fill it, start, and return the new run's id (back on the runs page). */
+export async function startFromForm(page: Page, configure: () => Promise<void>): Promise<number> {
+  await page.getByTestId('nav-runs').click();
+  await page.getByTestId('runs-table').waitFor();
+  await page.getByTestId('runs-refresh').click();
+  const before = new Set(await runIds(page));
+  await page.getByTestId('new-experiment').click();
+  await page.getByTestId('new-experiment-page').waitFor();
+  await configure();
+  // the form checks the spec before sending it
+  await expect.poll(async () => page.getByTestId('exp-validation').isHidden()).toBe(true);
+  await page.getByTestId('exp-start').click();
+  await page.getByTestId('runs-table').waitFor({ timeout: 15_000 });
+  let runId = 0;
+  await expect
+    .poll(
+      async () => {
+        runId = (await runIds(page)).find((id) => !before.has(id)) ?? 0;
+        return runId;
+      },
+      { timeout: 15_000 },
+    )
+    .toBeGreaterThan(0);
+  return runId;
+}
+
+/** Waits on the runs page until the run is done (its progress bar shown meanwhile); a failed run fails with its error. */
+export async function waitDone(page: Page, runId: number, timeout: number): Promise<void> {
+  const row = page.getByTestId(`run-row-${runId}`);
+  await page.getByTestId(`run-progress-${runId}`).waitFor();
+  await expect.poll(() => row.getAttribute('data-status'), { timeout, interval: 500 }).toMatch(/done|failed|cancelled|interrupted/);
+  expect(await row.getAttribute('data-status'), `run ${runId}: ${(await row.locator('.col-name').getAttribute('title')) ?? ''}`).toBe('done');
+  expect(await page.getByTestId(`run-progress-${runId}`).getAttribute('aria-valuenow')).toBe('100');
+}
+
+/** The New experiment form's spec preview, parsed. */
+export async function specPreview(page: Page): Promise<unknown> {
+  return JSON.parse((await page.getByTestId('exp-spec-preview').textContent()) ?? 'null') as unknown;
+}
