@@ -3,7 +3,7 @@
  * src/browser/experiments/<kind>/form.ts, found through the browser registry), see the spec it
  * makes (live preview) and what is wrong with it, and start it (runs.start { spec }); the service
  * validates the spec again and its refusal is shown. Data files are read and parsed in the
- * browser and sent as inline texts, never as paths.
+ * browser and sent as inline texts (pictures as inline PNG/JPEG bytes), never as paths.
  */
 import { EXPERIMENT_KINDS, experimentKinds } from '../../common/experiments/registry';
 import type { ExperimentKind } from '../../common/experiments/registry';
@@ -55,10 +55,15 @@ function currentSpec(state: PageState): BuiltSpec {
   return buildSpec(state.kind, state.name, (name, errors) => form.spec(name, state.models, errors));
 }
 
+/** The preview shows an uploaded picture's bytes (`dataBase64`) by their size only; the spec sent has them all. */
+function abbreviatePictures(key: string, value: unknown): unknown {
+  return key === 'dataBase64' && typeof value === 'string' ? `(${value.length} base64 characters)` : value;
+}
+
 /** The spec preview, the list of problems and whether Start is enabled. */
 function refresh(state: PageState, parts: PageParts): void {
   const { spec, errors } = currentSpec(state);
-  parts.preview.textContent = JSON.stringify(spec, null, 2);
+  parts.preview.textContent = JSON.stringify(spec, abbreviatePictures, 2);
   clear(parts.validation);
   for (const e of errors) parts.validation.append(h('li', {}, e));
   parts.validation.hidden = errors.length === 0;

@@ -41,7 +41,7 @@ describe('faithfulness form', () => {
     });
     expect(errors).toEqual(['Methods: choose at least one', 'Limit: 0 is below the minimum 1', 'Adversarial ε: 2 is above the maximum 1']);
   });
-  it('explains an imported classifier or language model; refuses an embedding model with the reason', () => {
+  it('explains an imported classifier, language model or embedding model', () => {
     const typed = (model: string) =>
       formSpec('faithfulness', faithfulnessForm, (f) => {
         f.model = model;
@@ -52,6 +52,23 @@ describe('faithfulness form', () => {
     expect(bert.errors).toEqual([]);
     expect(bert.spec).toMatchObject({ model: 'imported:3', data: { source: 'texts', texts: [{ text: 'a dull film', label: 0 }] } });
     expect(ExperimentSpec.safeParse(bert.spec).success).toBe(true);
-    expect(typed('imported:5').errors).toEqual(['Model: imported:5 (encoder) cannot run from this form: faithfulness does not explain embedding models (fidelity runs them)']);
+    // the runner explains the cosine to the example's own embedding
+    expect(typed('imported:5').errors).toEqual([]);
+  });
+  it('explains an image model on uploaded pictures, without the gradient methods', () => {
+    const pictures = { pictures: [{ name: 'a.png', path: 'a.png', dataBase64: 'iVBORw==' }], labelsCsv: { name: 'labels.csv', content: 'file,label\nimages/a.png,green\n' } };
+    const vit = (gradients: boolean) =>
+      formSpec('faithfulness', faithfulnessForm, (f) => {
+        f.model = 'imported:6';
+        f.data.source = 'pictures';
+        f.data.pictures = pictures;
+        f.limit = '';
+        f.methods.grad_input = gradients;
+        f.methods.ig = gradients;
+      });
+    const ok = vit(false);
+    expect(ok.errors).toEqual([]);
+    expect(ok.spec).toMatchObject({ model: 'imported:6', data: { source: 'images', images: [{ name: 'a.png', dataBase64: 'iVBORw==', label: 1 }] }, methods: ['attention', 'rollout', 'loo'] });
+    expect(vit(true).errors).toEqual(['Methods: gradient × input and integrated gradients do not apply to image models; uncheck them']);
   });
 });

@@ -4,6 +4,7 @@ import type { ImportanceMethod } from '../../../common/experiments/faithfulness/
 import { h } from '../../dom';
 import { checkField, fieldset, textField } from '../shared/formFields';
 import type { ExperimentFormDefinition } from '../shared/kind';
+import { isImageModel } from '../shared/modelChoices';
 import type { ModelDataForm } from '../shared/modelData';
 import { defaultModelData, modelDataSpec } from '../shared/modelData';
 import { modelSection } from '../shared/modelSection';
@@ -39,12 +40,31 @@ const METHOD_LABELS: Readonly<Record<ImportanceMethod, string>> = {
 /** The methods a new form starts with (the cheap ones and the two gradient methods). */
 const DEFAULT_METHODS: readonly ImportanceMethod[] = ['attention', 'rollout', 'loo', 'grad_input', 'ig'];
 
+/** The methods that go through a token-embedding table: the runner refuses them for image models. */
+const GRADIENT_METHODS: readonly ImportanceMethod[] = ['grad_input', 'ig'];
+
+/** For an image model: the gradient methods unchecked and disabled, with the note shown (enabled again for a text model). */
+function syncGradientMethods(f: FaithfulnessForm, section: HTMLElement, image: boolean): void {
+  for (const m of GRADIENT_METHODS) {
+    const box = section.querySelector<HTMLInputElement>(`[data-testid="exp-method-${m}"]`);
+    if (box === null) continue;
+    if (image) {
+      f.methods[m] = false;
+      box.checked = false;
+    }
+    box.disabled = image;
+  }
+  const note = section.querySelector<HTMLElement>('[data-testid="exp-methods-image-note"]');
+  if (note !== null) note.hidden = !image;
+}
+
 function methodsSection(f: FaithfulnessForm, changed: () => void): HTMLElement {
   return h(
     'fieldset',
     { class: 'form-section' },
     h('legend', {}, 'Importance methods'),
     h('div', { class: 'check-row' }, IMPORTANCE_METHODS.map((m) => checkField(METHOD_LABELS[m], `exp-method-${m}`, () => f.methods[m], (b) => (f.methods[m] = b), changed))),
+    h('p', { class: 'form-hint', 'data-testid': 'exp-methods-image-note', hidden: true }, 'Gradient × input and integrated gradients do not apply to image models (they go through a token-embedding table; an image model embeds patches by a convolution).'),
     h(
       'div',
       { class: 'form-grid' },
@@ -86,9 +106,11 @@ export const faithfulnessForm: ExperimentFormDefinition<'faithfulness', Faithful
 
   panel(f, env) {
     const changed = env.changed;
+    const methods = methodsSection(f, changed);
+    const model = modelSection(f, env, 'faithfulness', () => syncGradientMethods(f, methods, isImageModel(env.models(), f.model)));
     return [
-      modelSection(f, env, 'faithfulness'),
-      methodsSection(f, changed),
+      model,
+      methods,
       jainWallaceSection(f, changed),
       variantsSection(f.variants, null, changed),
       fieldset(
@@ -104,6 +126,7 @@ export const faithfulnessForm: ExperimentFormDefinition<'faithfulness', Faithful
     const { entries, windows } = variantEntries(f.variants, errors);
     const methods = IMPORTANCE_METHODS.filter((m) => f.methods[m]);
     if (methods.length === 0) errors.push('Methods: choose at least one');
+    if (isImageModel(models, f.model) && GRADIENT_METHODS.some((m) => f.methods[m])) errors.push('Methods: gradient × input and integrated gradients do not apply to image models; uncheck them');
     return withDefined({
       kind: 'faithfulness' as const,
       name,

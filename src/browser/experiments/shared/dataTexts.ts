@@ -19,7 +19,8 @@ export const MAX_INLINE_TEXTS = 10_000;
 /** The longest inline text (the spec's limit). */
 export const MAX_INLINE_TEXT_CHARS = 100_000;
 
-function resolveLabel(raw: string | number, labelNames: readonly string[] | undefined, where: string): number {
+/** A label as a class index: an integer ≥ 0 (below the class count when known) or one of the class names. */
+export function resolveLabel(raw: string | number, labelNames: readonly string[] | undefined, where: string): number {
   if (typeof raw === 'number') {
     if (!Number.isInteger(raw) || raw < 0) throw new TextParseError(`${where}: label ${raw} is not a class index (an integer ≥ 0)`);
     if (labelNames !== undefined && raw >= labelNames.length) throw new TextParseError(`${where}: label ${raw} is out of range (the model has ${labelNames.length} classes, 0..${labelNames.length - 1})`);

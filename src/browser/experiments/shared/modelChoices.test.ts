@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TEST_MODELS } from './formTestSupport';
 import { importedModelOf, labelNamesOf, modelOptions, modelProblem, notRunnable } from './modelChoices';
-import { builtinDataAllowed } from './modelData';
+import { isImageModel } from './modelChoices';
+import { builtinDataAllowed, dataChoiceAllowed } from './modelData';
 
 describe('model choices', () => {
   it('lists the built-in, catalog and imported models (as imported:<id>, with their task); those a form cannot run are marked', () => {
@@ -11,12 +12,12 @@ describe('model choices', () => {
       { value: 'imported:3', label: 'imported:3 · my-bert (classifier: neg, pos)' },
       { value: 'imported:4', label: 'imported:4 · gpt2-tiny (next-token)' },
       { value: 'imported:5', label: 'imported:5 · encoder (embedding, mean pooling)' },
-      { value: 'imported:6', label: 'imported:6 · vit-tiny (image classifier: red, green, blue) — not runnable here: pictures only' },
+      { value: 'imported:6', label: 'imported:6 · vit-tiny (image classifier: red, green, blue)' },
       { value: 'imported:7', label: 'imported:7 · bare.onnx (task unknown) — not runnable here: task unknown' },
       { value: 'imported:8', label: 'imported:8 · no-tokenizer (classifier: a, b) — not runnable here: no tokenizer' },
     ]);
-    // faithfulness does not explain embedding models
-    expect(modelOptions(TEST_MODELS, 'faithfulness').find((o) => o.value === 'imported:5')?.label).toBe('imported:5 · encoder (embedding, mean pooling) — not runnable here: embedding model');
+    // faithfulness runs the same models (embedding models: the cosine to the example's own embedding; image models: by occlusion)
+    expect(modelOptions(TEST_MODELS, 'faithfulness')).toEqual(modelOptions(TEST_MODELS, 'fidelity'));
   });
 
   it('finds imported models by their spec name and reads their class names', () => {
@@ -32,9 +33,7 @@ describe('model choices', () => {
 
   it('says why a model cannot run from the form', () => {
     const [bert, gpt2, encoder, vit, bare, noTok] = TEST_MODELS.imported;
-    for (const m of [bert, gpt2, encoder]) expect(notRunnable(m!, 'fidelity')).toBeUndefined();
-    expect(notRunnable(encoder!, 'faithfulness')?.reason).toMatch(/faithfulness does not explain embedding models/);
-    expect(notRunnable(vit!, 'fidelity')?.reason).toMatch(/runs on pictures/);
+    for (const m of [bert, gpt2, encoder, vit]) for (const kind of ['fidelity', 'faithfulness'] as const) expect(notRunnable(m!, kind)).toBeUndefined();
     expect(notRunnable(bare!, 'faithfulness')?.reason).toMatch(/task is unknown .*config\.json/);
     expect(notRunnable(noTok!, 'fidelity')?.reason).toMatch(/no tokenizer\.json/);
     expect(modelProblem(TEST_MODELS, 'imported:3', 'faithfulness')).toBeUndefined();
@@ -48,5 +47,15 @@ describe('model choices', () => {
     expect(builtinDataAllowed(TEST_MODELS, 'imported:3')).toBe(false);
     expect(builtinDataAllowed(TEST_MODELS, 'stories260K')).toBe(false);
     expect(builtinDataAllowed({ builtin: [], catalog: [], imported: [] }, 'spam-encoder')).toBe(true);
+  });
+
+  it('offers pictures, and only pictures, to an image model', () => {
+    expect(isImageModel(TEST_MODELS, 'imported:6')).toBe(true);
+    expect(isImageModel(TEST_MODELS, 'imported:3')).toBe(false);
+    expect(isImageModel(TEST_MODELS, 'spam-encoder')).toBe(false);
+    const allowed = (model: string) => (['builtin', 'texts', 'file', 'pictures'] as const).filter((c) => dataChoiceAllowed(TEST_MODELS, model, c));
+    expect(allowed('imported:6')).toEqual(['pictures']);
+    expect(allowed('imported:3')).toEqual(['texts', 'file']);
+    expect(allowed('spam-encoder')).toEqual(['builtin', 'texts', 'file']);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The models an in-model experiment can run, as the New experiment page knows them from
  * models.list: the built-in models (with their class names), the catalog, and the imported models
- * (as imported:<id>, with their task; those this form cannot run are listed but marked). Pure.
+ * (as imported:<id>, with their task; those this form cannot run are listed but marked). Image
+ * classifiers run on pictures chosen in the form; embedding models run in both kinds (faithfulness
+ * explains the cosine to the example's own embedding). Pure.
  */
 import type { BuiltinModel, CatalogModel, ImportedModel } from '../../../common/contract';
 
@@ -43,6 +45,11 @@ export function importedModelOf(models: ModelChoices, model: string): ImportedMo
   return models.imported.find((i) => i.id === id);
 }
 
+/** Whether the model is an imported image classifier (its data are pictures, not texts). */
+export function isImageModel(models: ModelChoices, model: string): boolean {
+  return importedModelOf(models, model)?.task?.kind === 'image-classifier';
+}
+
 /** Class names of a model, when known (used to read labels such as "spam" in typed or uploaded data). */
 export function labelNamesOf(models: ModelChoices, model: string): readonly string[] | undefined {
   const builtin = models.builtin.find((m) => m.name === model);
@@ -69,11 +76,10 @@ export function importedTaskText(m: ImportedModelChoice): string {
 }
 
 /** Why this form cannot run an imported model: a short mark for its choice and the full reason; undefined when it can. */
-export function notRunnable(m: ImportedModelChoice, experiment: InModelExperiment): { readonly mark: string; readonly reason: string } | undefined {
+export function notRunnable(m: ImportedModelChoice, _experiment: InModelExperiment): { readonly mark: string; readonly reason: string } | undefined {
   const t = m.task;
   if (t === undefined) return { mark: 'task unknown', reason: 'its task is unknown (it was imported without a config.json): run it with a spec that gives a "task" (attn run)' };
-  if (t.kind === 'image-classifier') return { mark: 'pictures only', reason: 'an image model runs on pictures, which this form cannot send: run it with a spec whose data names a folder of pictures (attn run)' };
-  if (t.kind === 'embedding' && experiment === 'faithfulness') return { mark: 'embedding model', reason: 'faithfulness does not explain embedding models (fidelity runs them)' };
+  if (t.kind === 'image-classifier') return undefined;
   if (m.hasTokenizer !== true) return { mark: 'no tokenizer', reason: 'it has no tokenizer.json, so texts cannot be tokenised: import its folder with tokenizer.json' };
   return undefined;
 }

@@ -1,15 +1,19 @@
 /**
  * The model-and-data part of an in-model experiment's form (fidelity, faithfulness): the chosen
- * model, where its examples come from (the built-in test subset, typed texts or an uploaded
- * JSONL / CSV file parsed here, never a path) and how many, and the spec fields they make. Pure.
+ * model, where its examples come from (the built-in test subset, typed texts, an uploaded JSONL /
+ * CSV file parsed here, or pictures for an image model read here; never a path) and how many, and
+ * the spec fields they make. Pure.
  */
+import type { InlineImage } from '../../../common/experiments/shared/dataSource';
 import type { InModelExperiment, ModelChoices } from './modelChoices';
-import { defaultModel, isBuiltinModel, labelNamesOf, modelProblem } from './modelChoices';
+import { defaultModel, importedModelOf, isBuiltinModel, isImageModel, labelNamesOf, modelProblem } from './modelChoices';
+import type { PictureSet } from './dataPictures';
+import { inlineImages } from './dataPictures';
 import type { ParsedText } from './dataTexts';
 import { parseDataFile, parseTypedTexts } from './dataTexts';
 import { parseNumberField } from './numberFields';
 
-export type DataChoice = 'builtin' | 'texts' | 'file';
+export type DataChoice = 'builtin' | 'texts' | 'file' | 'pictures';
 
 export interface DataForm {
   source: DataChoice;
@@ -21,6 +25,10 @@ export interface DataForm {
   file: { readonly name: string; readonly texts: readonly ParsedText[] } | null;
   /** Why the last uploaded file could not be used. */
   fileError: string | null;
+  /** The pictures chosen for an image model (files or a folder), as read. */
+  pictures: PictureSet | null;
+  /** Why the last chosen pictures could not be used. */
+  picturesError: string | null;
 }
 
 export interface ModelDataForm {
@@ -30,10 +38,10 @@ export interface ModelDataForm {
   limit: string;
 }
 
-export type FormDataSource = { source: 'builtin' } | { source: 'texts'; texts: ParsedText[] };
+export type FormDataSource = { source: 'builtin' } | { source: 'texts'; texts: ParsedText[] } | { source: 'images'; images: InlineImage[] };
 
 export function defaultModelData(models: ModelChoices, limit: string): ModelDataForm {
-  return { model: defaultModel(models), data: { source: 'builtin', typed: '', upload: null, file: null, fileError: null }, limit };
+  return { model: defaultModel(models), data: { source: 'builtin', typed: '', upload: null, file: null, fileError: null, pictures: null, picturesError: null }, limit };
 }
 
 /** Parses the kept upload again with the class names of `model`. */
@@ -59,21 +67,17 @@ export function fileStatus(data: DataForm): string {
 
 /** The data source of a data form (undefined when it is not usable); messages go to `errors`. */
 export function dataSourceOf(d: DataForm, model: string, models: ModelChoices, errors: string[]): FormDataSource | undefined {
+  const image = isImageModel(models, model);
+  if (image && d.source !== 'pictures') {
+    errors.push(`Data: ${model} (${importedModelOf(models, model)?.name ?? ''}) is an image model: choose pictures`);
+    return undefined;
+  }
   switch (d.source) {
     case 'builtin':
       if (!isBuiltinModel(models, model)) errors.push(`Data: the built-in test subset belongs to the built-in models (${models.builtin.map((m) => m.name).join(', ')}); type texts or upload a file for ${model}`);
       return { source: 'builtin' };
     case 'texts':
-      if (d.typed.trim() === '') {
-        errors.push('Data: type at least one text (one per line)');
-        return undefined;
-      }
-      try {
-        return { source: 'texts', texts: parseTypedTexts(d.typed, labelNamesOf(models, model)) };
-      } catch (e) {
-        errors.push(`Data: ${(e as Error).message}`);
-        return undefined;
-      }
+      return typedSource(d, labelNamesOf(models, model), errors);
     case 'file':
       if (d.fileError !== null) {
         errors.push(`Data: ${d.fileError}`);
@@ -84,7 +88,50 @@ export function dataSourceOf(d: DataForm, model: string, models: ModelChoices, e
         return undefined;
       }
       return { source: 'texts', texts: [...d.file.texts] };
+    case 'pictures':
+      if (!image) {
+        errors.push(`Data: pictures are for image models; ${model} takes texts`);
+        return undefined;
+      }
+      return picturesSource(d, labelNamesOf(models, model), errors);
   }
+}
+
+function typedSource(d: DataForm, labelNames: readonly string[] | undefined, errors: string[]): FormDataSource | undefined {
+  if (d.typed.trim() === '') {
+    errors.push('Data: type at least one text (one per line)');
+    return undefined;
+  }
+  try {
+    return { source: 'texts', texts: parseTypedTexts(d.typed, labelNames) };
+  } catch (e) {
+    errors.push(`Data: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+function picturesSource(d: DataForm, labelNames: readonly string[] | undefined, errors: string[]): FormDataSource | undefined {
+  if (d.picturesError !== null) {
+    errors.push(`Data: ${d.picturesError}`);
+    return undefined;
+  }
+  if (d.pictures === null) {
+    errors.push('Data: choose PNG or JPEG pictures (files or a folder, optionally with a labels.csv)');
+    return undefined;
+  }
+  try {
+    return { source: 'images', images: inlineImages(d.pictures, labelNames) };
+  } catch (e) {
+    errors.push(`Data: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+/** The data choices that go with this model: pictures only for an image model; for a text model the others (the built-in subset per builtinDataAllowed). */
+export function dataChoiceAllowed(models: ModelChoices, model: string, choice: DataChoice): boolean {
+  if (isImageModel(models, model)) return choice === 'pictures';
+  if (choice === 'pictures') return false;
+  return choice !== 'builtin' || builtinDataAllowed(models, model);
 }
 
 /** The data source "builtin" (a built-in model's own test subset) can go with this model (or the list has not answered yet). */

@@ -1,8 +1,9 @@
 /**
  * The "Model and data" section of an in-model experiment's panel: the model select (built-in,
  * catalog and imported models from models.list, refreshed in place when the list arrives), the
- * data choice with its typed texts or file upload (read and parsed here; the built-in test subset
- * disabled for a model other than a built-in one), and the limit.
+ * data choice with its typed texts, file upload or pictures (read and parsed here; the built-in
+ * test subset disabled for a model other than a built-in one, pictures the only choice for an
+ * image model and disabled for the others), and the limit.
  */
 import { clear, h } from '../../dom';
 import { errorMessage } from '../../format';
@@ -11,7 +12,8 @@ import type { FormEnv } from './kind';
 import type { InModelExperiment } from './modelChoices';
 import { defaultModel, modelOptions } from './modelChoices';
 import type { DataChoice, DataForm, ModelDataForm } from './modelData';
-import { builtinDataAllowed, fileStatus, parseUpload } from './modelData';
+import { dataChoiceAllowed, fileStatus, parseUpload } from './modelData';
+import { picturesStatusOf, picturesUpload } from './picturesInput';
 
 /** Uploaded data files larger than this are refused before reading (the spec holds at most 10 000 texts). */
 const MAX_DATA_FILE_BYTES = 32 * 1024 * 1024;
@@ -20,7 +22,16 @@ const DATA_CHOICES: readonly { value: DataChoice; label: string }[] = [
   { value: 'builtin', label: 'built-in test subset' },
   { value: 'texts', label: 'typed texts' },
   { value: 'file', label: 'uploaded JSONL / CSV file' },
+  { value: 'pictures', label: 'pictures' },
 ];
+
+/** Why a data choice is disabled for the chosen model, shown in its option. */
+const DISABLED_NOTE: Readonly<Record<DataChoice, string>> = {
+  builtin: 'built-in models only',
+  texts: 'not for image models',
+  file: 'not for image models',
+  pictures: 'image models only',
+};
 
 function typedTexts(data: DataForm, env: FormEnv): HTMLElement {
   const area = h('textarea', { class: 'textarea', rows: 6, 'data-testid': 'exp-data-texts', placeholder: 'One text per line; "label<TAB>text" for a labelled one (label: class index or name).', spellcheck: 'false' });
@@ -94,6 +105,8 @@ function modelSelect(f: ModelDataForm, env: FormEnv, dataHost: HTMLElement, expe
   );
   const select = field.querySelector('select') as HTMLSelectElement;
   const reparse = (): void => {
+    const pictures = dataHost.querySelector('[data-testid="exp-data-pictures-status"]');
+    if (pictures) pictures.textContent = picturesStatusOf(f, env);
     if (!f.data.upload) return;
     parseUpload(f.data, env.models(), f.model);
     const status = dataHost.querySelector('[data-testid="exp-data-file-status"]');
@@ -117,34 +130,43 @@ function modelSelect(f: ModelDataForm, env: FormEnv, dataHost: HTMLElement, expe
 }
 
 /**
- * Disables the built-in test subset for a model other than a built-in one (an imported or catalog
- * model); a form on it moves to typed texts.
+ * Disables the data choices that do not go with the model (the built-in test subset for a model
+ * other than a built-in one, texts and files for an image model, pictures for a text model); a
+ * form on a disabled one moves to pictures (image model) or typed texts.
  */
-function syncBuiltinData(f: ModelDataForm, env: FormEnv, dataSelect: HTMLElement, renderData: () => void): void {
+function syncDataChoices(f: ModelDataForm, env: FormEnv, dataSelect: HTMLElement, renderData: () => void): void {
   const select = dataSelect.querySelector('select') as HTMLSelectElement;
-  const option = select.querySelector('option[value="builtin"]') as HTMLOptionElement;
-  const allowed = builtinDataAllowed(env.models(), f.model);
-  option.disabled = !allowed;
-  option.textContent = allowed ? 'built-in test subset' : 'built-in test subset (built-in models only)';
-  if (allowed || f.data.source !== 'builtin') return;
-  f.data.source = 'texts';
-  select.value = 'texts';
+  const models = env.models();
+  for (const c of DATA_CHOICES) {
+    const option = select.querySelector(`option[value="${c.value}"]`) as HTMLOptionElement;
+    const allowed = dataChoiceAllowed(models, f.model, c.value);
+    option.disabled = !allowed;
+    option.textContent = allowed ? c.label : `${c.label} (${DISABLED_NOTE[c.value]})`;
+  }
+  if (dataChoiceAllowed(models, f.model, f.data.source)) return;
+  f.data.source = dataChoiceAllowed(models, f.model, 'pictures') ? 'pictures' : 'texts';
+  select.value = f.data.source;
   renderData();
 }
 
-export function modelSection(f: ModelDataForm, env: FormEnv, experiment: InModelExperiment): HTMLElement {
+/** The section; `modelChanged` (optional) runs after the model or the model list changed, for the kind's own fields. */
+export function modelSection(f: ModelDataForm, env: FormEnv, experiment: InModelExperiment, modelChanged?: () => void): HTMLElement {
   const dataHost = h('div', { class: 'exp-data' });
   const renderData = (): void => {
     clear(dataHost);
     if (f.data.source === 'texts') dataHost.append(typedTexts(f.data, env));
     else if (f.data.source === 'file') dataHost.append(...fileUpload(f, env));
+    else if (f.data.source === 'pictures') dataHost.append(...picturesUpload(f, env));
   };
   renderData();
   const dataSelect = selectField<DataChoice>('Data', 'exp-data', DATA_CHOICES, () => f.data.source, (s) => (f.data.source = s), () => {
     renderData();
     env.changed();
   });
-  const models = modelSelect(f, env, dataHost, experiment, () => syncBuiltinData(f, env, dataSelect, renderData));
+  const models = modelSelect(f, env, dataHost, experiment, () => {
+    syncDataChoices(f, env, dataSelect, renderData);
+    modelChanged?.();
+  });
   return h(
     'fieldset',
     { class: 'form-section' },
