@@ -6,9 +6,11 @@
  * fidelity run on an uploaded CSV file completes; a fidelity run cancelled from the runs page is
  * resumed and finishes; the fidelity-lm preset (stories260K from ../shared/models through
  * ATTN_MODEL_MIRROR) shows its greedy continuations; a model imported through the Models page is
- * among the form's model choices as imported:<id>, the built-in data disabled for it.
+ * among the form's model choices as imported:<id>, the built-in data disabled for it; an image
+ * classifier (vit-tiny) imported the same way runs fidelity on a folder of pictures with its
+ * labels.csv, read in the browser and sent inline.
  */
-import { writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +137,59 @@ describe('New experiment form', () => {
     expect(await page.getByTestId('exp-data').locator('option[value="builtin"]').isDisabled()).toBe(false);
     expect(pageErrors).toEqual([]);
   }, 120_000);
+
+  it('fidelity on an imported image classifier (vit-tiny) with a folder of pictures and its labels.csv, read in the browser', async () => {
+    const vit = join(root, 'test', 'fixtures', 'hf', 'vit-tiny');
+    await page.getByTestId('nav-models').click();
+    await page.getByTestId('model-import-folder-input').setInputFiles(vit);
+    const row = page.locator('[data-testid^="model-row-"][data-name="vit-tiny"]');
+    await row.waitFor({ timeout: 60_000 });
+    const id = (await row.getAttribute('data-testid'))!.replace('model-row-', '');
+    // the pictures folder as a user would pick it: the fixture's images with its labels.csv (rows name images/<file>)
+    const pictures = join(harness.dir, 'vit-pictures');
+    cpSync(join(vit, 'images'), pictures, { recursive: true });
+    cpSync(join(vit, 'labels.csv'), join(pictures, 'labels.csv'));
+    const runId = await startFromForm(async () => {
+      await page.getByTestId('exp-kind').selectOption('fidelity');
+      await page.getByTestId('exp-name').fill('e2e fidelity vit pictures');
+      const option = page.getByTestId('exp-model').locator(`option[value="imported:${id}"]`);
+      await option.waitFor({ state: 'attached', timeout: 15_000 });
+      expect(await option.textContent()).toBe(`imported:${id} · vit-tiny (image classifier: red, green, blue)`);
+      await page.getByTestId('exp-model').selectOption(`imported:${id}`);
+      // an image model takes pictures only
+      expect(await page.getByTestId('exp-data').inputValue()).toBe('pictures');
+      expect(await page.getByTestId('exp-data').locator('option[value="texts"]').isDisabled()).toBe(true);
+      await page.getByTestId('exp-data-picture-folder').setInputFiles(pictures);
+      await expect.poll(async () => page.getByTestId('exp-data-pictures-status').textContent()).toBe('3 pictures, 3 labelled (vit-pictures/labels.csv)');
+      await page.getByTestId('exp-limit').fill('');
+      await page.getByTestId('exp-variant-sliding').setChecked(true);
+      await page.getByTestId('exp-variant-linear').setChecked(false);
+      await page.getByTestId('exp-windows').fill('17');
+      const spec = (await preview()) as { data: { source: string; images: { name: string; label?: number; dataBase64: string }[] } };
+      expect(spec).toMatchObject({ kind: 'fidelity', model: `imported:${id}`, variants: ['sliding'], windows: [17] });
+      expect(spec.data.source).toBe('images');
+      expect(spec.data.images.map((i) => [i.name, i.label])).toEqual([['blue_disc.png', 2], ['green_stripes.png', 1], ['red_square.png', 0]]);
+      expect(spec.data.images[0]!.dataBase64).toMatch(/^\(\d+ base64 characters\)$/);
+      expect(JSON.stringify(spec)).not.toContain(harness.dir);
+    });
+    await waitDone(runId, 120_000);
+    await page.getByTestId(`run-open-${runId}`).click();
+    await page.getByTestId('run-detail').waitFor();
+    const table = page.getByTestId('fidelity-table');
+    await table.waitFor();
+    expect(await table.locator('tbody tr').count()).toBe(2);
+    // faithfulness on the same model: the gradient methods are unchecked and disabled, with the note
+    await page.getByTestId('nav-runs').click();
+    await page.getByTestId('new-experiment').click();
+    await page.getByTestId('exp-kind').selectOption('faithfulness');
+    await page.getByTestId('exp-model').selectOption(`imported:${id}`);
+    for (const m of ['grad_input', 'ig']) {
+      expect(await page.getByTestId(`exp-method-${m}`).isDisabled()).toBe(true);
+      expect(await page.getByTestId(`exp-method-${m}`).isChecked()).toBe(false);
+    }
+    expect(await page.getByTestId('exp-methods-image-note').isVisible()).toBe(true);
+    expect(pageErrors).toEqual([]);
+  }, 240_000);
 
   it('kernel scaling: starts, finishes and draws the line chart', async () => {
     const runId = await startFromForm(async () => {
