@@ -9,6 +9,7 @@
  * named in `completed` (a resumed run) are not run again; exact is always recomputed in memory
  * because it is every point's reference.
  */
+import { totalmem } from 'node:os';
 import type * as ort from 'onnxruntime-node';
 import type { MetricInput } from '../../../common/contract';
 import { argmax, cosineSimilarity, jensenShannon, klDivergence, softmax, totalVariation } from '../../../common/metrics/distributions';
@@ -150,6 +151,11 @@ async function prepareRun(spec: FidelitySpec, cb: FidelityCallbacks, options: Fi
   return { spec, cb, model, examples, shape, batches, points, completed, progress, expose };
 }
 
+/** Bytes of exact outputs kept for comparison: an eighth of the machine's memory, between 256 MiB and 2 GiB. */
+function exactCacheBudget(): number {
+  return Math.min(2 * 1024 ** 3, Math.max(256 * 1024 ** 2, Math.floor(totalmem() / 8)));
+}
+
 /** The exact pass: output distributions of every example, the batches' outputs when cached, the time. */
 interface ExactPass {
   readonly rows: RowOutputs[];
@@ -165,9 +171,10 @@ async function exactPass(r: FidelityRun, session: ort.InferenceSession): Promise
   const { B, L, H, S, D } = shape;
   const rows: RowOutputs[] = [];
   let ms = 0;
-  // Cache the exact attention and block outputs when they fit a modest budget; else recompute per point.
+  // Cache the exact attention and block outputs when they fit the budget (then the exact session is
+  // released after this pass); else recompute them per point.
   const perBatchBytes = 4 * B * L * H * S * (S + D);
-  const cacheExact = perBatchBytes * batches.length <= 256 * 1024 * 1024;
+  const cacheExact = perBatchBytes * batches.length <= exactCacheBudget();
   const cache: BatchOutputs[] = [];
   for (const { batch, examples: ex } of batches) {
     if (cb.isCancelled()) return 'cancelled';
@@ -252,16 +259,22 @@ async function runPoints(r: FidelityRun): Promise<'done' | 'cancelled'> {
   const exactModel = applyModification(model.proto, r.expose, { batch: shape.B, seqLen: shape.S }).model;
   const exactSession = await createSession(encode(exactModel), { provider: spec.provider, log: cb.log });
   cb.onProvider(exactSession.provider, exactSession.fallbacks);
+  let released = false;
   try {
     const exact = await exactPass(r, exactSession.session);
     if (exact === 'cancelled') return 'cancelled';
+    if (exact.cache !== null) {
+      // every variant point compares with the cached outputs: the exact session is not needed again
+      await exactSession.session.release();
+      released = true;
+    }
     for (let pi = 1; pi < r.points.length; pi++) {
       if (cb.isCancelled()) return 'cancelled';
       if ((await runVariantPoint(r, pi, exactSession.session, exact)) === 'cancelled') return 'cancelled';
     }
     return 'done';
   } finally {
-    await exactSession.session.release();
+    if (!released) await exactSession.session.release();
   }
 }
 

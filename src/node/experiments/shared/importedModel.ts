@@ -333,7 +333,9 @@ function visionGrid(config: HfModelConfig | undefined, id: string): PatchGrid {
 async function readVerified(source: ImportedModelSource): Promise<Uint8Array> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(source.path));
+    const buf = await readFile(source.path);
+    // a view of the file's buffer, not a copy: the decoded model points into it for the whole run
+    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
     throw new ImportedModelError(`imported:${source.id} (${source.name}): its stored file ${source.path} cannot be read: ${(e as Error).message}`);
   }
