@@ -77,7 +77,7 @@ export function picturesUpload(f: ModelDataForm, env: FormEnv): HTMLElement[] {
   for (const input of [files, folder]) {
     input.addEventListener('change', () => {
       generation += 1;
-      const chosen = [...(input.files ?? [])];
+      const chosen = Array.from(input.files ?? []);
       if (chosen.length > 0) readChosen(chosen, f, env, status, () => generation);
     });
   }
