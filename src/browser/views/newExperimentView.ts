@@ -7,6 +7,7 @@
  */
 import { EXPERIMENT_KINDS, experimentKinds } from '../../common/experiments/registry';
 import type { ExperimentKind } from '../../common/experiments/registry';
+import { pictureBytesBySize } from '../../common/experiments/shared/dataSource';
 import { button, clear, h } from '../dom';
 import { createKindForm } from '../experiments/registry';
 import { buildSpec } from '../experiments/shared/buildSpec';
@@ -55,15 +56,10 @@ function currentSpec(state: PageState): BuiltSpec {
   return buildSpec(state.kind, state.name, (name, errors) => form.spec(name, state.models, errors));
 }
 
-/** The preview shows an uploaded picture's bytes (`dataBase64`) by their size only; the spec sent has them all. */
-function abbreviatePictures(key: string, value: unknown): unknown {
-  return key === 'dataBase64' && typeof value === 'string' ? `(${value.length} base64 characters)` : value;
-}
-
 /** The spec preview, the list of problems and whether Start is enabled. */
 function refresh(state: PageState, parts: PageParts): void {
   const { spec, errors } = currentSpec(state);
-  parts.preview.textContent = JSON.stringify(spec, abbreviatePictures, 2);
+  parts.preview.textContent = JSON.stringify(spec, pictureBytesBySize, 2);
   clear(parts.validation);
   for (const e of errors) parts.validation.append(h('li', {}, e));
   parts.validation.hidden = errors.length === 0;

@@ -60,6 +60,10 @@ describe('pictures uploaded inline', () => {
     expect(overall(run.metrics, 'accuracy', null)).toBe(1);
     expect(overall(run.metrics, 'kl_mean', 17)).toBeLessThan(1e-6);
     expect(overall(run.metrics, 'agreement', 17)).toBe(1);
+    // the report's spec shows each picture's bytes by their size only
+    const report = await svc.call('reports.export', { runId, format: 'html' });
+    expect(report.content).not.toContain(images[0]!.dataBase64);
+    expect(report.content).toContain(`&quot;dataBase64&quot;: &quot;(${images[0]!.dataBase64.length} base64 characters)&quot;`);
   });
 
   it('refuses a corrupt picture, naming it', async () => {

@@ -7,6 +7,7 @@ import type { RunDetail } from '../../common/contract';
 import { reportSectionOf } from '../experiments/registry';
 import type { ReportArtifacts } from '../experiments/shared/kind';
 import { escapeHtml, formatTime } from '../../common/format';
+import { pictureBytesBySize } from '../../common/experiments/shared/dataSource';
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2330;margin:2rem auto;max-width:1100px;padding:0 1rem}
@@ -58,7 +59,7 @@ ${run.tags.length ? `<dt>tags</dt><dd>${run.tags.map(escapeHtml).join(', ')}</dd
 </dl>
 ${section}
 <h2>Spec</h2>
-<pre>${escapeHtml(JSON.stringify(run.spec, null, 2))}</pre>
+<pre>${escapeHtml(JSON.stringify(run.spec, pictureBytesBySize, 2))}</pre>
 <h2>Environment</h2>
 <dl>${env}</dl>
 <h2>Parameters</h2>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { base64Length } from '../../models/importers/registry';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../node/web/webHost';
-import { DataSource, MAX_IMAGE_NAME_LENGTH, MAX_INLINE_IMAGES, MAX_INLINE_IMAGES_TOTAL_BYTES, MAX_INLINE_IMAGE_BYTES } from './dataSource';
+import { DataSource, MAX_IMAGE_NAME_LENGTH, pictureBytesBySize, MAX_INLINE_IMAGES, MAX_INLINE_IMAGES_TOTAL_BYTES, MAX_INLINE_IMAGE_BYTES } from './dataSource';
 
 const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]).toString('base64');
 const issues = (value: unknown): string[] => {
@@ -37,5 +37,9 @@ describe('data source "images"', () => {
     // base64 of every byte, plus per picture its name, a label and the JSON around them, plus the rest of the request
     const perPicture = MAX_IMAGE_NAME_LENGTH + 64;
     expect(base64Length(MAX_INLINE_IMAGES_TOTAL_BYTES) + MAX_INLINE_IMAGES * perPicture + 1024 * 1024).toBeLessThan(DEFAULT_MAX_MESSAGE_BYTES);
+  });
+
+  it('shows picture bytes by their size in previews', () => {
+    expect(JSON.stringify({ data: { source: 'images', images: [{ name: 'a.png', dataBase64: 'AAAA' }] } }, pictureBytesBySize)).toBe('{"data":{"source":"images","images":[{"name":"a.png","dataBase64":"(4 base64 characters)"}]}}');
   });
 });

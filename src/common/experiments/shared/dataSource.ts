@@ -66,3 +66,11 @@ export const DataSource = z.discriminatedUnion('source', [
   z.object({ source: z.literal('file'), path: z.string().min(1).max(4096) }).strict(),
 ]);
 export type DataSource = z.infer<typeof DataSource>;
+
+/**
+ * A JSON.stringify replacer that shows an inline picture's bytes (`dataBase64`) by their size
+ * only, for the New experiment page's spec preview and the report's spec (the spec keeps them).
+ */
+export function pictureBytesBySize(key: string, value: unknown): unknown {
+  return key === 'dataBase64' && typeof value === 'string' ? `(${value.length} base64 characters)` : value;
+}
