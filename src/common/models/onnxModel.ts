@@ -188,13 +188,38 @@ export interface ConstValue {
   readonly values: readonly number[];
 }
 
-function halfToNumber(h: number): number {
+/** An IEEE 754 half (its 16 bits) as a number. */
+export function halfToNumber(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
   const frac = h & 0x3ff;
   if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
   if (exp === 31) return frac === 0 ? sign * Infinity : NaN;
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The 16 bits of the IEEE 754 half nearest x (rounded via float32, ties to even; beyond 65504 ±Infinity). */
+export function numberToHalf(x: number): number {
+  f32[0] = x;
+  const bits = u32[0] as number;
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  const mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0);
+  const e = exp - 112;
+  if (e >= 31) return sign | 0x7c00;
+  // normal halves keep 10 of the 23 mantissa bits; subnormal ones (e ≤ 0) fewer
+  const shift = e > 0 ? 13 : 14 - e;
+  if (shift > 24) return sign;
+  const m = e > 0 ? mant : mant | 0x800000;
+  let h = (e > 0 ? e << 10 : 0) | (m >>> shift);
+  const rest = m & ((1 << shift) - 1);
+  const half = 1 << (shift - 1);
+  if (rest > half || (rest === half && (h & 1) === 1)) h++;
+  return sign | h;
 }
 
 /**

@@ -2,11 +2,12 @@
  * cutAtEmbeddings: the token-embedding Gather's output becomes a new graph input `embeddings`
  * [B, S, dim]; Shape() uses of the ids read the embeddings' leading dims instead (opset ≥ 15), and
  * other uses of the ids keep them as an input. On its own it leaves the model's shapes symbolic.
+ * `embeddings` is float32 (cast inside to a float16 table's type).
  */
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { NodeProto } from '../onnxModel';
 import { defaultOpset, int64ToNumber } from '../onnxModel';
-import { FLOAT, intAttr, tensorInfo } from './graphEditor';
+import { FLOAT, FLOAT16, intAttr, tensorInfo } from './graphEditor';
 import { EMBEDDINGS_INPUT, SurgeryError } from './modification';
 import type { SurgeryContext } from './operation';
 
@@ -42,10 +43,10 @@ export function cutAtEmbeddings(ctx: SurgeryContext): void {
   const index = ed.nodes.findIndex((n) => {
     if (n.opType !== 'Gather' || (n.domain ?? '') !== '' || (n.attribute ?? []).some((a) => a.name === 'axis' && int64ToNumber(a.i) !== 0)) return false;
     const table = inits.get(n.input?.[0] ?? '');
-    return table !== undefined && (table.dims ?? []).length === 2 && table.dataType === FLOAT && tokenIdsSource(ed.nodes, n.input?.[1] ?? '', intNames) !== undefined;
+    return table !== undefined && (table.dims ?? []).length === 2 && (table.dataType === FLOAT || table.dataType === FLOAT16) && tokenIdsSource(ed.nodes, n.input?.[1] ?? '', intNames) !== undefined;
   });
   if (index < 0) {
-    throw new SurgeryError('cutAtEmbeddings: no token-embedding lookup found (looked for a Gather, axis 0, of a float32 [vocab, dim] initializer by an integer graph input, directly or through Reshape/Cast/Squeeze/Unsqueeze)');
+    throw new SurgeryError('cutAtEmbeddings: no token-embedding lookup found (looked for a Gather, axis 0, of a float32 or float16 [vocab, dim] initializer by an integer graph input, directly or through Reshape/Cast/Squeeze/Unsqueeze)');
   }
   const gather = ed.nodes[index] as NodeProto;
   const ids = tokenIdsSource(ed.nodes, gather.input?.[1] ?? '', intNames) as string;
@@ -60,6 +61,8 @@ export function cutAtEmbeddings(ctx: SurgeryContext): void {
   ed.inputs.push(tensorInfo(name, FLOAT, [...idsDims, dim]));
   addedInputs.push(name);
   ed.remove(index);
+  // a float16 table: the embeddings are fed as float32 and cast to it
+  const embIn = table.dataType === FLOAT16 ? ed.op(index, 'Cast', [name], `${name}_float16`, [intAttr('to', FLOAT16)]) : name;
   const opset = defaultOpset(model) ?? 1;
   const idsRank = idsDims.length;
   let idsUses = 0;
@@ -68,7 +71,7 @@ export function cutAtEmbeddings(ctx: SurgeryContext): void {
     const ins = n.input ?? [];
     if (ins.includes(embOut)) {
       const e = ed.edit(i);
-      e.input = (e.input ?? []).map((x) => (x === embOut ? name : x));
+      e.input = (e.input ?? []).map((x) => (x === embOut ? embIn : x));
     }
     if (!ins.includes(ids)) return;
     if (n.opType === 'Shape' && (n.domain ?? '') === '' && opset >= 15 && idsRank > 0 && ins[0] === ids) {

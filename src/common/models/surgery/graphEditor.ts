@@ -6,11 +6,13 @@
 import pkg from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { NodeProto } from '../onnxModel';
+import { numberToHalf } from '../onnxModel';
 import { SurgeryError } from './modification';
 
 const { onnx } = pkg;
 
 export const FLOAT = 1;
+export const FLOAT16 = 10;
 export const INT64 = 7;
 export const BOOL = 9;
 const ATTR = onnx.AttributeProto.AttributeType;
@@ -88,12 +90,18 @@ export class GraphEditor {
     return output;
   }
 
-  constFloat(hint: string, dims: readonly number[], values: ArrayLike<number>): string {
-    const raw = new Uint8Array(values.length * 4);
+  /** A float32 constant, or float16 (`dataType` FLOAT16) for a value of a float16 model. */
+  constFloat(hint: string, dims: readonly number[], values: ArrayLike<number>, dataType: number = FLOAT): string {
+    if (dataType !== FLOAT && dataType !== FLOAT16) throw new SurgeryError(`constants of ONNX type ${dataType} are not supported (float32 and float16 are)`);
+    const size = dataType === FLOAT16 ? 2 : 4;
+    const raw = new Uint8Array(values.length * size);
     const view = new DataView(raw.buffer);
-    for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i] ?? 0, true);
+    for (let i = 0; i < values.length; i++) {
+      if (size === 2) view.setUint16(i * 2, numberToHalf(values[i] ?? 0), true);
+      else view.setFloat32(i * 4, values[i] ?? 0, true);
+    }
     const name = this.fresh(hint);
-    this.initializers.push(onnx.TensorProto.create({ name, dims: [...dims], dataType: FLOAT, rawData: raw }));
+    this.initializers.push(onnx.TensorProto.create({ name, dims: [...dims], dataType, rawData: raw }));
     return name;
   }
 

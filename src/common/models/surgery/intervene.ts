@@ -5,6 +5,7 @@
  */
 import type { NodeProto } from '../onnxModel';
 import { checkHeads, headMask } from './blocks';
+import { floatTypeOf } from './floatType';
 import { blockIsRank3 } from './keyPadding';
 import type { Intervention, InterventionSite } from './interventions/intervention';
 import { inject } from './interventions/inject';
@@ -50,6 +51,7 @@ function interventionSite(site: BlockSite, options: Options, ctx: SurgeryContext
     block: b,
     heads: H,
     probs,
+    float: floatTypeOf(ctx.model, site.probabilities),
     at,
     prefix,
     what: whatOf(options),

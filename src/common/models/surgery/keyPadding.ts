@@ -11,6 +11,7 @@ import { GraphIndex } from '../attentionDetect/graphIndex';
 import { describeBlock } from './blocks';
 import type { GraphEditor } from './graphEditor';
 import { BOOL, FLOAT, INT64, intAttr, intsAttr, reduceSumLast } from './graphEditor';
+import { floatTypeOf } from './floatType';
 import { SurgeryError } from './modification';
 import type { SurgeryContext } from './operation';
 
@@ -36,7 +37,8 @@ export function allowedKeysFromBias(ed: GraphEditor, b: AttentionBlock, at: numb
     return ed.op(at, 'Cast', [allowed], `${p}key_allowed_f`, [intAttr('to', FLOAT)]);
   }
   if (b.masking !== 'add') throw new SurgeryError(`${what}: ${describeBlock(b)} applies its key-padding mask inside a fused op; it cannot be carried over`);
-  const allowed = ed.op(at, 'Greater', [mask, ed.constFloat(`${p}masked_bias`, [], [MASKED_BIAS_THRESHOLD])], `${p}key_allowed`);
+  const threshold = ed.constFloat(`${p}masked_bias`, [], [MASKED_BIAS_THRESHOLD], floatTypeOf(model, mask));
+  const allowed = ed.op(at, 'Greater', [mask, threshold], `${p}key_allowed`);
   return ed.op(at, 'Cast', [allowed], `${p}key_allowed_f`, [intAttr('to', FLOAT)]);
 }
 

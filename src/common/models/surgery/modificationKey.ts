@@ -76,7 +76,7 @@ export function sha256HexPure(data: Uint8Array): string {
  * written by an earlier revision is not read back after surgery changed: bump it with any change
  * to the graphs surgery produces.
  */
-export const SURGERY_REVISION = 7;
+export const SURGERY_REVISION = 8;
 
 export function modificationKey(modelSha256: string, modification: ModificationInput | Modification, shape: SurgeryShape | null): string {
   const m = parseModification(modification);

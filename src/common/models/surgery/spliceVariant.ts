@@ -5,7 +5,8 @@
  * variant then sees Hkv = H; the result is the same as sharing K/V per group). The variant's
  * score scale 1/√D is corrected to the block's own scale by scaling Q. Variant graphs are written
  * at opset 17: a model of default opset 13..16 is raised to 17, and for 18..23 the spliced nodes
- * are converted to the model's opset (common/onnx/opsetAdapt); others are refused.
+ * are converted to the model's opset (common/onnx/opsetAdapt); others are refused. They compute
+ * in float32: a float16 model's Q, K and V are cast to it and the outputs back.
  */
 import pkg from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
@@ -18,7 +19,8 @@ import { MAX_ADAPT_OPSET, MIN_ADAPT_OPSET, OpsetAdaptError, adaptNodesToOpset, i
 import type { AttentionBlock } from '../attentionDetect';
 import { defaultOpset, int64ToNumber } from '../onnxModel';
 import { describeBlock, requireCausalKnown, requireHeads } from './blocks';
-import { intsAttr } from './graphEditor';
+import { castFloat, floatTypeOf } from './floatType';
+import { FLOAT, intsAttr } from './graphEditor';
 import { blockIsRank3, graphOf, keySpanFromBias } from './keyPadding';
 import { SurgeryError } from './modification';
 import type { SurgeryContext } from './operation';
@@ -160,7 +162,7 @@ export function spliceVariant(ctx: SurgeryContext, b: AttentionBlock, variant: V
   if (pv === undefined || q === undefined || k === undefined || v === undefined) throw new SurgeryError(`${what}: ${describeBlock(b)} lacks its Q, K or V values`);
   const at = pv.index;
   const prefix = `surgery/layer${b.index}/`;
-  const split = splitLayout(ctx, b, { q, k, v, H, D, at, prefix });
+  const split = float32Inputs(ctx, splitLayout(ctx, b, { q, k, v, H, D, at, prefix }), { q, k, v, at, prefix });
   const qk = variantQK(ctx, b, variant, { q: split.q, k: split.k, D, at, prefix });
   const span = keySpanFromBias(ctx, b, at, what);
   const keyLengths = span?.lengths ?? null;
@@ -171,11 +173,20 @@ export function spliceVariant(ctx: SurgeryContext, b: AttentionBlock, variant: V
   const dims: AttentionDims = { batch: shape.batch, heads: H, kvHeads: H, seqQ: aligned.seqQ, seqK, headDim: D, valueDim: Dv };
   const parts = variantGraph(ctx, variant, dims, { causal, probabilities: wantProbs, keyLengths: keyLengths !== null });
   const raw = insertVariant(ctx, parts, { at, prefix, q: aligned.q, k: aligned.k, v: aligned.v, keyLengths }, wantProbs);
-  const out = { o: aligned.restore(raw.o, 'o'), p: raw.p === undefined ? undefined : aligned.restore(raw.p, 'p') };
+  const { model, ed } = ctx;
+  const o = castFloat(ed, at, aligned.restore(raw.o, 'o'), FLOAT, floatTypeOf(model, b.values.output), `${prefix}o_typed`);
+  const probs = ed.nodes[at]?.input?.[0] ?? undefined;
+  const out = { o, p: raw.p === undefined ? undefined : castFloat(ed, at, aligned.restore(raw.p, 'p'), FLOAT, floatTypeOf(model, probs), `${prefix}p_typed`) };
   if (!split.rank3) return out;
   // Back to the block's own [B·H, Sq, D].
   const o3 = ctx.ed.op(at, 'Reshape', [out.o, ctx.ed.constInt64(`${prefix}o_rank3_shape`, [3], [shape.batch * H, seqQ, D])], `${prefix}o_rank3`);
   return { o: o3, p: out.p };
+}
+
+/** The split Q, Kᵀ and V as float32 (each cast from its type in the model: float16 exports). */
+function float32Inputs<T extends { q: string; k: string; v: string }>(ctx: SurgeryContext, split: T, x: { q: string; k: string; v: string; at: number; prefix: string }): T {
+  const cast = (value: string, original: string, name: string): string => castFloat(ctx.ed, x.at, value, floatTypeOf(ctx.model, original), FLOAT, `${x.prefix}${name}_float32`);
+  return { ...split, q: cast(split.q, x.q, 'q'), k: cast(split.k, x.k, 'kT'), v: cast(split.v, x.v, 'v') };
 }
 
 /**

@@ -11,6 +11,8 @@ export interface InterventionSite {
   readonly heads: number;
   /** The probabilities the ·V MatMul reads. */
   readonly probs: string;
+  /** Their float element type (FLOAT, or FLOAT16 in a float16 model): what the rewritten weights must be. */
+  readonly float: number;
   /** New nodes go before this node (the ·V MatMul). */
   readonly at: number;
   /** Prefix of new value names: `surgery/layer<l>/<kind>`. */
