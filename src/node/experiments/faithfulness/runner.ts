@@ -164,7 +164,7 @@ async function releaseAll(s: Sessions): Promise<void> {
   for (const x of s.inject.values()) await x.session.release();
 }
 
-/** The token-embedding table: the float32 [vocab, dim] initializer gathered by input_ids. */
+/** The token-embedding table: the float32 (or float16, read as float32) [vocab, dim] initializer gathered by input_ids. */
 export function tokenEmbeddingTable(proto: ModelProto): { data: Float32Array; vocab: number; dim: number } {
   const graph = proto.graph;
   const inits = new Map((graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
@@ -173,7 +173,7 @@ export function tokenEmbeddingTable(proto: ModelProto): { data: Float32Array; vo
   for (const n of nodes) {
     if (n.opType !== 'Gather' || tokenIdsSource(nodes, n.input?.[1] ?? '', ids) === undefined) continue;
     const t = inits.get(n.input?.[0] ?? '');
-    if (t === undefined || (t.dims ?? []).length !== 2 || t.dataType !== 1) continue;
+    if (t === undefined || (t.dims ?? []).length !== 2 || (t.dataType !== 1 && t.dataType !== 10)) continue;
     const [vocab, dim] = (t.dims ?? []).map((d) => int64ToNumber(d)) as [number, number];
     const values = decodeTensorValues(t, vocab * dim);
     if (values === undefined) continue;

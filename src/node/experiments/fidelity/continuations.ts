@@ -28,6 +28,7 @@ import { EXACT_POINT_KEY } from '../../../common/points';
 import type { PreparedModel } from '../shared/models';
 import type { FidelityPoint } from '../../../common/experiments/fidelity/plan';
 import type { RunArtifact } from '../shared/kind';
+import { float32Data } from '../../ort/float32Data';
 
 const { onnx } = pkg;
 
@@ -87,7 +88,7 @@ function sessionOf(session: ort.InferenceSession, model: PreparedModel): Continu
     run: async (batch) => {
       const out = (await session.run(model.feeds(batch)))[model.outputName];
       if (out === undefined) throw new Error(`the model has no output '${model.outputName}'`);
-      return { data: out.data as Float32Array, dims: out.dims };
+      return { data: float32Data(out), dims: out.dims };
     },
     release: () => session.release(),
   };

@@ -31,6 +31,7 @@ import type { RunArtifact } from '../shared/kind';
 
 export type { FidelityPoint };
 import pkg from 'onnx-proto';
+import { float32Data } from '../../ort/float32Data';
 
 const { onnx } = pkg;
 
@@ -307,11 +308,12 @@ async function runBatch(session: ort.InferenceSession, model: PreparedModel, bat
   const ms = performance.now() - t0;
   const logits = result[model.outputName];
   if (logits === undefined) throw new Error(`the model has no output '${model.outputName}'`);
-  const data = logits.data as Float32Array;
+  const data = float32Data(logits);
   const rows: RowOutputs[] = [];
   for (let r = 0; r < realRows; r++) rows.push({ dists: model.distributions(data, logits.dims, r, batch.lengths[r] as number) });
   const attention: Float32Array[] = [];
   const blockOut: Float32Array[] = [];
+  // exposed attention and block outputs are float32 whatever the model's type (surgery casts them)
   for (let l = 0; l < shape.L; l++) {
     attention.push(result[`${EXPOSED_ATTENTION_PREFIX}${l}`]?.data as Float32Array);
     blockOut.push(result[`${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`]?.data as Float32Array);

@@ -8,6 +8,7 @@ import type { ImportanceMethod } from '../../../../common/experiments/faithfulne
 import type { FaithfulnessSpec } from '../../../../common/experiments/faithfulness/spec';
 import { padBatch } from '../../../../common/models/classifierInput';
 import type { PreparedModel } from '../../shared/models';
+import { float32Data } from '../../../ort/float32Data';
 
 /** A session and the batch size its model was built for (null: any batch, the model is not shape-specific). */
 export interface SessionRef {
@@ -101,7 +102,7 @@ export async function probsOf(
     const r = await ref.session.run(feeds);
     const logits = r[ctx.model.outputName];
     if (logits === undefined) throw new Error(`the model has no output '${ctx.model.outputName}'`);
-    for (let k = 0; k < chunk.length; k++) out.push(ex.explain(ctx.model.prediction(logits.data as Float32Array, logits.dims, k, b.lengths[k] as number)));
+    for (let k = 0; k < chunk.length; k++) out.push(ex.explain(ctx.model.prediction(float32Data(logits), logits.dims, k, b.lengths[k] as number)));
   }
   return out;
 }

@@ -16,6 +16,7 @@ import { range } from './context';
 import { gradientImportances } from './gradients';
 import { attentionImportances, looImportance, shapImportance } from './importance';
 import { headAblationMetrics, jainWallaceMetrics } from './jainWallace';
+import { float32Data } from '../../../ort/float32Data';
 
 /** Base pass: output and attention maps (real part) of every layer and head. */
 async function basePass(ctx: Context, ids: readonly number[]): Promise<BasePass> {
@@ -25,7 +26,7 @@ async function basePass(ctx: Context, ids: readonly number[]): Promise<BasePass>
     const r = await ctx.sessions.expose.run(model.feeds(b));
     const logits = r[model.outputName];
     if (logits === undefined) throw new Error(`the model has no output '${model.outputName}'`);
-    const p = model.prediction(logits.data as Float32Array, logits.dims, 0, ids.length);
+    const p = model.prediction(float32Data(logits), logits.dims, 0, ids.length);
     const maps: Float32Array[] = [];
     for (let l = 0; l < L; l++) maps.push(r[`${EXPOSED_ATTENTION_PREFIX}${l}`]?.data as Float32Array);
     return { p, maps };

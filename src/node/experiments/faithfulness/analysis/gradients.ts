@@ -4,6 +4,7 @@ import { gradientTimesInput, integratedGradients } from '../../../../common/fait
 import { padBatch } from '../../../../common/models/classifierInput';
 import { EMBEDDINGS_INPUT } from '../../../../common/models/surgery';
 import type { Context, ExampleState, Importance, SessionRef } from './context';
+import { float32Data } from '../../../ort/float32Data';
 
 /**
  * The gradient methods differentiate the log-odds of the predicted class, log p/(1−p): smooth
@@ -48,7 +49,7 @@ async function evaluateEmbeddings(ctx: Context, ex: ExampleState, embed: Session
     const r = await embed.session.run(embeddingFeeds(ctx, ex, chunk, rows, d, padRow));
     const logits = r[model.outputName];
     if (logits === undefined) throw new Error(`the model has no output '${model.outputName}'`);
-    for (let k = 0; k < chunk.length; k++) out.push(logOdds(ex.explain(model.prediction(logits.data as Float32Array, logits.dims, k, ex.n))[ex.yhat] as number));
+    for (let k = 0; k < chunk.length; k++) out.push(logOdds(ex.explain(model.prediction(float32Data(logits), logits.dims, k, ex.n))[ex.yhat] as number));
   }
   return out;
 }
