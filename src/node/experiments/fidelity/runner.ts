@@ -12,7 +12,7 @@
 import { totalmem } from 'node:os';
 import type * as ort from 'onnxruntime-node';
 import type { MetricInput } from '../../../common/contract';
-import { argmax, cosineSimilarity, jensenShannon, klDivergence, softmax, totalVariation } from '../../../common/metrics/distributions';
+import { argmax, cosineSimilarity, klDivergence, softmax, totalVariation } from '../../../common/metrics/distributions';
 import type { PaddedBatch } from '../../../common/models/classifierInput';
 import { padBatch } from '../../../common/models/classifierInput';
 import type { ModelProto } from '../../../common/models/onnxModel';
@@ -163,6 +163,8 @@ interface ExactPass {
   readonly ms: number;
   /** The exact attention and block outputs per batch, or null when they did not fit the budget (recomputed per point). */
   readonly cache: BatchOutputs[] | null;
+  /** Exact's top-k key indices per cached batch and layer, filled by the first point that compares with it. */
+  readonly topCache: (Int32Array | undefined)[][];
   readonly quality: Record<string, number>;
 }
 
@@ -198,7 +200,7 @@ async function exactPass(r: FidelityRun, session: ort.InferenceSession): Promise
   } else {
     cb.onPoint(exactPoint, [], r.progress.at(1));
   }
-  return { rows, ms, cache: cacheExact ? cache : null, quality: outputQuality(model, examples, rows) };
+  return { rows, ms, cache: cacheExact ? cache : null, topCache: batches.map(() => []), quality: outputQuality(model, examples, rows) };
 }
 
 /** The variant's outputs over every batch, compared with exact's as they come; null when cancelled. */
@@ -214,7 +216,7 @@ async function compareBatches(r: FidelityRun, point: FidelityPoint, session: ort
     ms += out.ms;
     rows.push(...out.rows);
     const ref = exact.cache !== null ? (exact.cache[bi] as BatchOutputs) : await runBatch(exactSession, model, batch, ex.length, shape);
-    acc.add(ref, out, batch.lengths.slice(0, ex.length));
+    acc.add(ref, out, batch.lengths.slice(0, ex.length), exact.cache !== null ? exact.topCache[bi] : []);
     if (bi === 0) cb.onArtifact?.(attentionArtifact(point.key, out, examples[0] as PreparedExample, shape));
   }
   return { rows, ms, acc };
@@ -446,29 +448,51 @@ class PointAccumulator {
     this.cosine = new Float64Array(shape.L);
   }
 
-  add(exact: BatchOutputs, variant: BatchOutputs, lengths: readonly number[]): void {
+  /**
+   * Adds one batch. The rows are read where they lie in the outputs (no copies); the values equal
+   * jensenShannon, topKOverlapFast and cosineSimilarity on the real part of each row. `exactTop`
+   * holds exact's top-k indices per layer (filled on first use, kept by the caller for the next points).
+   */
+  add(exact: BatchOutputs, variant: BatchOutputs, lengths: readonly number[], exactTop: (Int32Array | undefined)[] = []): void {
     const { L, H, S, D } = this.shape;
-    const p = new Float64Array(S);
-    const q = new Float64Array(S);
-    const u = new Float64Array(H * D);
-    const v = new Float64Array(H * D);
-    lengths.forEach((n, b) => {
-      for (let l = 0; l < L; l++) {
-        const ea = exact.attention[l] as Float32Array;
-        const va = variant.attention[l] as Float32Array;
+    const k = this.k;
+    const topB = new Int32Array(Math.max(0, k));
+    const valB = new Float64Array(Math.max(0, k));
+    for (let l = 0; l < L; l++) {
+      const ea = exact.attention[l] as Float32Array;
+      const va = variant.attention[l] as Float32Array;
+      let top = exactTop[l];
+      const fill = top === undefined;
+      if (top === undefined) {
+        top = new Int32Array(lengths.length * H * S * Math.max(0, k));
+        exactTop[l] = top;
+      }
+      lengths.forEach((n, b) => {
+        const kk = Math.min(k, n);
         for (let h = 0; h < H; h++) {
           let jsd = 0;
           let overlap = 0;
           for (let i = 0; i < n; i++) {
             const base = ((b * H + h) * S + i) * S;
-            for (let j = 0; j < n; j++) {
-              p[j] = ea[base + j] as number;
-              q[j] = va[base + j] as number;
+            jsd += jensenShannonAt(ea, va, base, n);
+            if (kk <= 0) {
+              overlap += 1;
+              continue;
             }
-            const pp = p.subarray(0, n);
-            const qq = q.subarray(0, n);
-            jsd += jensenShannon(pp, qq);
-            overlap += topKOverlapFast(pp, qq, this.k);
+            const topAt = ((b * H + h) * S + i) * k;
+            if (fill) selectTopAt(ea, base, n, kk, top, topAt, valB);
+            selectTopAt(va, base, n, kk, topB, 0, valB);
+            let hit = 0;
+            for (let x = 0; x < kk; x++) {
+              const want = top[topAt + x] as number;
+              for (let y = 0; y < kk; y++) {
+                if (topB[y] === want) {
+                  hit++;
+                  break;
+                }
+              }
+            }
+            overlap += hit / kk;
           }
           this.jsd[l * H + h] = (this.jsd[l * H + h] as number) + jsd;
           this.topk[l * H + h] = (this.topk[l * H + h] as number) + overlap;
@@ -477,20 +501,28 @@ class PointAccumulator {
         const vo = variant.blockOut[l] as Float32Array;
         let cos = 0;
         for (let i = 0; i < n; i++) {
+          let dot = 0;
+          let nu = 0;
+          let nv = 0;
           for (let h = 0; h < H; h++) {
             const base = ((b * H + h) * S + i) * D;
-            for (let d = 0; d < D; d++) {
-              u[h * D + d] = eo[base + d] as number;
-              v[h * D + d] = vo[base + d] as number;
+            for (let d = base; d < base + D; d++) {
+              const x = eo[d] as number;
+              const y = vo[d] as number;
+              dot += x * y;
+              nu += x * x;
+              nv += y * y;
             }
           }
-          cos += cosineSimilarity(u, v);
+          cos += nu === 0 || nv === 0 ? 0 : dot / Math.sqrt(nu * nv);
         }
         this.cosine[l] = (this.cosine[l] as number) + cos;
-      }
+      });
+    }
+    for (const n of lengths) {
       this.rows += n;
       this.tokens += n;
-    });
+    }
   }
 
   metrics(): MetricInput[] {
@@ -518,8 +550,11 @@ class PointAccumulator {
 export function topKOverlapFast(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
   const kk = Math.min(k, p.length);
   if (kk <= 0) return 1;
-  const a = selectTop(p, kk);
-  const b = selectTop(q, kk);
+  const a = new Int32Array(kk);
+  const b = new Int32Array(kk);
+  const val = new Float64Array(kk);
+  selectTopAt(p, 0, p.length, kk, a, 0, val);
+  selectTopAt(q, 0, q.length, kk, b, 0, val);
   let hit = 0;
   for (let i = 0; i < kk; i++) {
     for (let j = 0; j < kk; j++) {
@@ -532,23 +567,47 @@ export function topKOverlapFast(p: ArrayLike<number>, q: ArrayLike<number>, k: n
   return hit / kk;
 }
 
-function selectTop(x: ArrayLike<number>, k: number): Int32Array {
-  const idx = new Int32Array(k);
-  const val = new Float64Array(k);
+/**
+ * Indices (relative to `from`) of the k largest of x[from .. from+n), largest first, ties lower
+ * index first, written to idx[at .. at+k); `val` is scratch of at least k.
+ */
+function selectTopAt(x: ArrayLike<number>, from: number, n: number, k: number, idx: Int32Array, at: number, val: Float64Array): void {
   let size = 0;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i] as number;
+  for (let i = 0; i < n; i++) {
+    const v = x[from + i] as number;
     if (size === k && !(v > (val[k - 1] as number))) continue;
     let pos = size < k ? size++ : k - 1;
     while (pos > 0 && (val[pos - 1] as number) < v) {
       val[pos] = val[pos - 1] as number;
-      idx[pos] = idx[pos - 1] as number;
+      idx[at + pos] = idx[at + pos - 1] as number;
       pos--;
     }
     val[pos] = v;
-    idx[pos] = i;
+    idx[at + pos] = i;
   }
-  return idx;
+}
+
+/**
+ * jensenShannon of a[from .. from+n) and b[from .. from+n), term for term in the same order, but
+ * read in place; where one side is 0 the other's term is x·ln 2 (x / (x/2) is exactly 2), so
+ * sparse rows take one logarithm per allowed key.
+ */
+function jensenShannonAt(a: Float32Array, b: Float32Array, from: number, n: number): number {
+  let s = 0;
+  for (let j = from; j < from + n; j++) {
+    const x = a[j] as number;
+    const y = b[j] as number;
+    if (y === 0) {
+      if (x > 0) s += 0.5 * x * Math.LN2;
+    } else if (x === 0) {
+      s += 0.5 * y * Math.LN2;
+    } else {
+      const m = (x + y) / 2;
+      s += 0.5 * x * Math.log(x / m);
+      s += 0.5 * y * Math.log(y / m);
+    }
+  }
+  return Math.max(0, s);
 }
 
 export { softmax };
