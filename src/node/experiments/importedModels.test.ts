@@ -7,88 +7,22 @@
  * - the exact pass's classifier accuracy is the fraction of the reference's argmax agreeing
  *   with the labels given, computed here from reference.json.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../common/npy';
 import { decodeImage } from '../data/images';
-import type { MetricPoint } from '../../common/contract';
-import type { ExperimentSpecInput } from '../../common/experiments/registry';
-import { REPO_ROOT, SHARED_MODELS, TS_WORKER_BOOTSTRAP, WORKER_TS_ENTRY } from '../../../test/support/paths';
+import { base64File, finished, hfReference, importHfFolder, metricValue, referencePrediction, textsOf, useHfService } from '../../../test/support/hfService';
+import { REPO_ROOT } from '../../../test/support/paths';
 import type { Service } from '../service/service';
-import { createService } from '../service/service';
 
 const HF = resolve(REPO_ROOT, 'test', 'fixtures', 'hf');
 
-interface Reference {
-  examples: { text?: string; tokens?: number }[];
-  outputs: Record<string, unknown>;
-}
-
-let dir: string;
 let svc: Service;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'attn-imported-'));
-  svc = await createService({ dbPath: join(dir, 'w.sqlite'), host: 'test', workerPath: TS_WORKER_BOOTSTRAP, workerExtraData: { tsEntry: pathToFileURL(WORKER_TS_ENTRY).href }, modelMirror: SHARED_MODELS });
+useHfService('attn-imported-', (s) => {
+  svc = s;
 });
-
-afterAll(async () => {
-  await svc.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const b64 = (file: string): string => readFileSync(file).toString('base64');
-
-async function importFixture(name: string, modelFile = 'model.onnx'): Promise<number> {
-  const at = (f: string): string => join(HF, name, f);
-  const files = {
-    model: b64(at(modelFile)),
-    config: b64(at('config.json')),
-    tokenizer: b64(at('tokenizer.json')),
-    tokenizerConfig: b64(at('tokenizer_config.json')),
-    specialTokens: b64(at('special_tokens_map.json')),
-  };
-  const { id } = await svc.call('models.import', { importer: 'hf-folder', name, files });
-  return id;
-}
-
-/** max softmax of the reference's first (unpadded) row: its class, or its next token after the last position. */
-function referencePrediction(ref: Reference): number {
-  const first = (ref.outputs['logits'] as number[][] | number[][][])[0]!;
-  const n = ref.examples[0]?.tokens ?? 0;
-  const logits = (Array.isArray(first[0]) ? (first as number[][])[n - 1] : first) as number[];
-  const top = Math.max(...logits);
-  const z = logits.reduce((a, x) => a + Math.exp(x - top), 0);
-  return 1 / z;
-}
-
-function reference(name: string): Reference {
-  return JSON.parse(readFileSync(join(HF, name, 'reference.json'), 'utf8')) as Reference;
-}
-
-/** The reference's texts and two more (words outside a vocabulary become its unknown token). */
-function textsOf(name: string): { text: string }[] {
-  const own = reference(name).examples.flatMap((e) => (typeof e.text === 'string' ? [e.text] : []));
-  return [...own, 'the film was bad and boring , really bad', 'a big red dog sat in the sun'].map((text) => ({ text }));
-}
-
-async function finished(spec: ExperimentSpecInput): Promise<MetricPoint[]> {
-  const { runId } = await svc.call('runs.start', { spec });
-  const end = await svc.waitForRun(runId);
-  expect(end.error).toBeNull();
-  expect(end.status).toBe('done');
-  return (await svc.call('runs.get', { runId })).metrics;
-}
-
-const value = (metrics: readonly MetricPoint[], name: string, param: number | null): number => {
-  const m = metrics.find((x) => x.name === name && x.param === param && x.variant === (param === null ? 'exact' : 'sliding') && x.example === null && x.layer === null);
-  if (m === undefined) throw new Error(`no ${name} at ${param}`);
-  return m.value;
-};
 
 describe.each([
   ['bert-tiny', 'model.onnx'],
@@ -100,24 +34,24 @@ describe.each([
 ])('imported %s', (name, file) => {
   let id: number;
   beforeAll(async () => {
-    id = await importFixture(name, file);
+    id = await importHfFolder(svc, name, { modelFile: file });
   });
 
   it('runs fidelity: a window covering every text equals exact, a window of 1 does not', async () => {
     const texts = textsOf(name);
-    const metrics = await finished({ kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 64] } }], batch: 4 });
-    expect(value(metrics, 'kl_mean', 64)).toBeLessThan(1e-6);
-    expect(value(metrics, 'agreement', 64)).toBe(1);
-    expect(value(metrics, 'kl_mean', 1)).toBeGreaterThan(1e-4);
+    const metrics = await finished(svc, { kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 64] } }], batch: 4 });
+    expect(metricValue(metrics, 'kl_mean', 64)).toBeLessThan(1e-6);
+    expect(metricValue(metrics, 'agreement', 64)).toBe(1);
+    expect(metricValue(metrics, 'kl_mean', 1)).toBeGreaterThan(1e-4);
     const jsd = metrics.filter((m) => m.name === 'attn_jsd' && m.param === 64 && m.head === null && m.layer !== null);
     expect(jsd.length).toBeGreaterThan(0);
     for (const m of jsd) expect(m.value).toBeLessThan(1e-6);
   });
 
   it('runs faithfulness: the first text\'s predicted probability is the reference model\'s, for exact and a covering window', async () => {
-    const ref = reference(name);
+    const ref = hfReference(name);
     const texts = textsOf(name).slice(0, 2);
-    const metrics = await finished({ kind: 'faithfulness', model: `imported:${id}`, data: { source: 'texts', texts }, methods: ['attention', 'rollout', 'loo', 'grad_input'], variants: ['sliding'], windows: [64], permutations: 4, batch: 8 });
+    const metrics = await finished(svc, { kind: 'faithfulness', model: `imported:${id}`, data: { source: 'texts', texts }, methods: ['attention', 'rollout', 'loo', 'grad_input'], variants: ['sliding'], windows: [64], permutations: 4, batch: 8 });
     const expected = referencePrediction(ref);
     for (const variant of ['exact', 'sliding']) {
       const p = metrics.find((m) => m.name === 'p_predicted' && m.example === 0 && m.variant === variant);
@@ -131,19 +65,19 @@ describe.each([
 
 describe('imported bart-cross-tiny (an encoder–decoder, teacher-forced)', () => {
   it('runs fidelity over its encoder, decoder and cross-attention blocks, and faithfulness; decoder inputs are the text', async () => {
-    const id = await importFixture('bart-cross-tiny');
+    const id = await importHfFolder(svc, 'bart-cross-tiny');
     const listed = (await svc.call('models.list', {})).imported.find((m) => m.id === id)!;
     expect(listed.task).toEqual({ kind: 'next-token', output: 'logits' });
     expect(listed.inputs?.map((i) => i.role)).toEqual(['input_ids', 'attention_mask', 'decoder_input_ids', 'decoder_attention_mask']);
     const texts = textsOf('bart-cross-tiny');
-    const metrics = await finished({ kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 64] } }], batch: 4 });
-    expect(value(metrics, 'kl_mean', 64)).toBeLessThan(1e-6);
-    expect(value(metrics, 'perplexity_ratio', 64)).toBeCloseTo(1, 6);
-    expect(value(metrics, 'kl_mean', 1)).toBeGreaterThan(1e-4);
+    const metrics = await finished(svc, { kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 64] } }], batch: 4 });
+    expect(metricValue(metrics, 'kl_mean', 64)).toBeLessThan(1e-6);
+    expect(metricValue(metrics, 'perplexity_ratio', 64)).toBeCloseTo(1, 6);
+    expect(metricValue(metrics, 'kl_mean', 1)).toBeGreaterThan(1e-4);
     // two encoder self-attention blocks, the decoder's causal self-attention and its cross-attention
     const layers = new Set(metrics.filter((m) => m.name === 'attn_jsd' && m.head === null && m.layer !== null).map((m) => m.layer));
     expect([...layers].sort()).toEqual([0, 1, 2, 3]);
-    const faith = await finished({ kind: 'faithfulness', model: `imported:${id}`, data: { source: 'texts', texts: texts.slice(0, 1) }, methods: ['attention', 'loo'], variants: ['sliding'], windows: [64], permutations: 4 });
+    const faith = await finished(svc, { kind: 'faithfulness', model: `imported:${id}`, data: { source: 'texts', texts: texts.slice(0, 1) }, methods: ['attention', 'loo'], variants: ['sliding'], windows: [64], permutations: 4 });
     const p = faith.filter((m) => m.name === 'p_predicted' && m.example === 0);
     expect(p).toHaveLength(2);
     expect(p[0]!.value).toBeCloseTo(p[1]!.value, 5);
@@ -154,7 +88,7 @@ describe('imported vit-tiny (an image classifier)', () => {
   let id: number;
   beforeAll(async () => {
     const at = (f: string): string => join(HF, 'vit-tiny', f);
-    const files = { model: b64(at('model.onnx')), config: b64(at('config.json')), preprocessor: b64(at('preprocessor_config.json')) };
+    const files = { model: base64File(at('model.onnx')), config: base64File(at('config.json')), preprocessor: base64File(at('preprocessor_config.json')) };
     ({ id } = await svc.call('models.import', { importer: 'hf-folder', name: 'vit-tiny', files }));
   });
 
@@ -168,9 +102,9 @@ describe('imported vit-tiny (an image classifier)', () => {
     const gridArt = run.artifacts.find((a) => a.kind === 'patch-grid')!;
     expect(JSON.parse(Buffer.from((await svc.call('runs.artifact', { runId, artifactId: gridArt.id })).dataBase64, 'base64').toString('utf8'))).toEqual({ rows: 4, columns: 4, prefix: 1, picture: 'picture/0' });
     // the fixture was trained until argmax(logits) matches labels.csv
-    expect(value(metrics, 'accuracy', null)).toBe(1);
-    expect(value(metrics, 'kl_mean', 17)).toBeLessThan(1e-6);
-    expect(value(metrics, 'kl_mean', 1)).toBeGreaterThan(1e-4);
+    expect(metricValue(metrics, 'accuracy', null)).toBe(1);
+    expect(metricValue(metrics, 'kl_mean', 17)).toBeLessThan(1e-6);
+    expect(metricValue(metrics, 'kl_mean', 1)).toBeGreaterThan(1e-4);
     const jsd = metrics.filter((m) => m.name === 'attn_jsd' && m.param === 17 && m.head === null && m.layer !== null);
     expect(jsd).toHaveLength(2);
     for (const m of jsd) expect(m.value).toBeLessThan(1e-6);
@@ -230,16 +164,16 @@ describe('imported vit-tiny (an image classifier)', () => {
 
 describe('a model run as an embedding (task override)', () => {
   it('fidelity compares pooled vectors: cosine 1 for a covering window, below 1 for a window of 1', async () => {
-    const id = await importFixture('gpt2-tiny');
+    const id = await importHfFolder(svc, 'gpt2-tiny');
     const task = { kind: 'embedding' as const, output: 'logits', pooling: 'mean' as const };
-    const metrics = await finished({ kind: 'fidelity', model: `imported:${id}`, task, data: { source: 'texts', texts: textsOf('gpt2-tiny') }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 64] } }], batch: 4 });
-    expect(value(metrics, 'cosine_mean', 64)).toBeGreaterThan(1 - 1e-9);
-    expect(value(metrics, 'cosine_min', 1)).toBeLessThan(1 - 1e-6);
+    const metrics = await finished(svc, { kind: 'fidelity', model: `imported:${id}`, task, data: { source: 'texts', texts: textsOf('gpt2-tiny') }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 64] } }], batch: 4 });
+    expect(metricValue(metrics, 'cosine_mean', 64)).toBeGreaterThan(1 - 1e-9);
+    expect(metricValue(metrics, 'cosine_min', 1)).toBeLessThan(1 - 1e-6);
     expect(metrics.some((m) => m.name === 'kl_mean')).toBe(false);
   });
 
   it('faithfulness explains the cosine to the example\'s own embedding: LOO of a token is (1 − cos)/2, computed here with onnxruntime', async () => {
-    const id = await importFixture('gpt2-tiny');
+    const id = await importHfFolder(svc, 'gpt2-tiny');
     const task = { kind: 'embedding' as const, output: 'logits', pooling: 'mean' as const };
     const text = 'the small cat sat on the red mat .';
     const { runId } = await svc.call('runs.start', { spec: { kind: 'faithfulness', model: `imported:${id}`, task, data: { source: 'texts', texts: [{ text }] }, methods: ['attention', 'loo', 'grad_input'], variants: ['sliding'], windows: [64], permutations: 4 } });
@@ -281,14 +215,14 @@ describe('a model run as an embedding (task override)', () => {
 
 describe('imported models: bad specs', () => {
   it('refuses an id the store does not have, naming the ids it has', async () => {
-    const id = await importFixture('bert-tiny');
+    const id = await importHfFolder(svc, 'bert-tiny');
     const r = await svc.dispatch('runs.start', { spec: { kind: 'fidelity', model: 'imported:999', data: { source: 'texts', texts: [{ text: 'good' }] }, variants: ['sliding'], windows: [4] } });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.message).toContain(`imported:${id}`);
   });
 
   it('refuses the built-in data source and an override naming a missing output', async () => {
-    const id = await importFixture('bert-tiny');
+    const id = await importHfFolder(svc, 'bert-tiny');
     const { runId } = await svc.call('runs.start', { spec: { kind: 'fidelity', model: `imported:${id}`, variants: ['sliding'], windows: [4] } });
     expect((await svc.waitForRun(runId)).error).toMatch(/"builtin".*only available for built-in models/);
     const second = await svc.call('runs.start', { spec: { kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts: [{ text: 'good' }] }, task: { kind: 'classifier', output: 'scores' }, variants: ['sliding'], windows: [4] } });
