@@ -3,10 +3,11 @@
  * Content-Length and the sha256 against the Hub's X-Linked-ETag when it sends one. The
  * destination is written through a temporary file beside it and renamed only when complete.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { copyHashed, errorText } from './byteStream';
 import type { PinnedFile } from './hfHubCache';
 import { HfHubError } from './hfHubRepo';
 import type { HfOpenedFile } from './hfHubSource';
@@ -18,39 +19,16 @@ export interface StreamToFileOptions {
   readonly onProgress?: (receivedBytes: number, totalBytes: number | null) => void;
 }
 
-const errorText = (err: unknown): string => {
-  if (!(err instanceof Error)) return String(err);
-  return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
-};
-
-async function copyChunks(src: HfOpenedFile, handle: FileHandle, o: StreamToFileOptions): Promise<PinnedFile> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  o.onProgress?.(0, src.totalBytes);
-  const chunks = src.chunks[Symbol.asyncIterator]();
-  let finished = false;
-  try {
-    for (;;) {
-      let step: IteratorResult<Uint8Array>;
-      try {
-        step = await chunks.next();
-      } catch (err) {
-        finished = true;
-        if (o.signal?.aborted) throw err;
-        throw new HfHubError(`downloading ${o.label} from ${src.from} failed after ${bytes} bytes: ${errorText(err)}`);
-      }
-      if (step.done === true) break;
-      if (o.signal?.aborted) throw new HfHubError(`the download of ${o.label} was cancelled`);
-      hash.update(step.value);
-      await handle.write(step.value);
-      bytes += step.value.length;
-      o.onProgress?.(bytes, src.totalBytes);
-    }
-    finished = true;
-  } finally {
-    if (!finished) await chunks.return?.().catch(() => undefined);
-  }
-  return { sha256: hash.digest('hex'), bytes };
+function copyChunks(src: HfOpenedFile, handle: FileHandle, o: StreamToFileOptions): Promise<PinnedFile> {
+  return copyHashed(src.chunks, handle, {
+    signal: o.signal,
+    readFailed: (err, bytes) => {
+      if (o.signal?.aborted) throw err;
+      throw new HfHubError(`downloading ${o.label} from ${src.from} failed after ${bytes} bytes: ${errorText(err)}`);
+    },
+    cancelled: () => new HfHubError(`the download of ${o.label} was cancelled`),
+    onProgress: (bytes) => o.onProgress?.(bytes, src.totalBytes),
+  });
 }
 
 function checkReceived(src: HfOpenedFile, got: PinnedFile, label: string): void {

@@ -9,10 +9,10 @@
  * Bearer $HF_TOKEN` is sent to the Hub only (not to a mirror, nor across a redirect to another
  * host). A mirror that sends no `X-Repo-Commit` names the commit in `<mirror>/ORG/NAME/refs/<revision>`.
  */
-import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { errorText, readBody, readLazily } from './byteStream';
 import type { HfRepoRef } from './hfHubRepo';
 import { HfHubError, isCommitHash } from './hfHubRepo';
 
@@ -54,28 +54,10 @@ export interface HfRemoteOptions {
   readonly token: string | null;
 }
 
-const errorText = (err: unknown): string => {
-  if (!(err instanceof Error)) return String(err);
-  return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
-};
-
 function checkedCommit(text: string, from: string): string {
   const commit = text.trim();
   if (!isCommitHash(commit)) throw new HfHubError(`${from} should hold a 40-hex commit, but holds ${JSON.stringify(commit.slice(0, 60))}`);
   return commit;
-}
-
-async function* readBody(body: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
 }
 
 /** The sha256 an `X-Linked-ETag` names (an LFS object id), else null. */
@@ -177,10 +159,6 @@ class UrlRemote implements HfRemote {
     const hop = await this.get(url, signal);
     return hop === null ? null : checkedCommit(await hop.res.text(), url);
   }
-}
-
-async function* readLazily(file: string, signal?: AbortSignal): AsyncIterable<Uint8Array> {
-  for await (const chunk of createReadStream(file, signal ? { signal } : {})) yield chunk as Buffer;
 }
 
 const isNotFound = (err: unknown): boolean => typeof err === 'object' && err !== null && 'code' in err && (err.code === 'ENOENT' || err.code === 'ENOTDIR');

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import type { CatalogEntry, CatalogFile } from '../../common/models/catalog';
 import { MODEL_CATALOG, findCatalogEntry, unsafeNameReason } from '../../common/models/catalog';
 import { defaultDataDir } from '../paths';
+import { copyHashed, errorText, readBody, readLazily } from './byteStream';
 
 /** Environment variable naming the model mirror (a folder or an http(s) URL base). */
 export const MODEL_MIRROR_ENV_VAR = 'ATTN_MODEL_MIRROR';
@@ -127,12 +128,6 @@ function isNotFound(err: unknown): boolean {
   return typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === 'ENOENT';
 }
 
-function errorText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  return `${err.message}${cause}`;
-}
-
 async function sha256OfFile(file: string, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
@@ -180,11 +175,6 @@ interface ByteSource {
   cancel: () => Promise<void>;
 }
 
-/** The file's bytes; the file is opened on the first read, so an unread source holds nothing open. */
-async function* readLazily(file: string, signal?: AbortSignal): AsyncIterable<Uint8Array> {
-  for await (const chunk of createReadStream(file, signal ? { signal } : {})) yield chunk as Buffer;
-}
-
 async function openFolderSource(root: string, entry: string, file: string, signal?: AbortSignal): Promise<ByteSource> {
   const src = inside(root, entry, file);
   try {
@@ -194,19 +184,6 @@ async function openFolderSource(root: string, entry: string, file: string, signa
   } catch (err) {
     if (isNotFound(err)) throw new Error(`model mirror ${root} has no ${entry}/${file} (looked for ${src})`);
     throw err;
-  }
-}
-
-async function* readBody(body: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
   }
 }
 
@@ -247,9 +224,7 @@ async function writeVerified(
 ): Promise<string> {
   const label = `${entryName}/${file.name}`;
   const tmp = path.join(path.dirname(dest), `.${file.name}.${randomBytes(6).toString('hex')}.part`);
-  const hash = createHash('sha256');
   const totalBytes = file.size ?? source.totalBytes;
-  let received = 0;
   let handle: FileHandle;
   try {
     handle = await open(tmp, 'wx');
@@ -259,41 +234,23 @@ async function writeVerified(
   }
   let closed = false;
   try {
-    onProgress?.({ file: file.name, receivedBytes: 0, totalBytes, source: kind });
-    const chunks = source.chunks[Symbol.asyncIterator]();
-    let finished = false;
-    try {
-      for (;;) {
-        let step: IteratorResult<Uint8Array>;
-        try {
-          step = await chunks.next();
-        } catch (err) {
-          finished = true;
-          if (signal?.aborted) throw new FetchAbortedError(label);
-          throw new Error(`reading ${label} from ${source.from} failed: ${errorText(err)}`);
-        }
-        if (step.done === true) {
-          finished = true;
-          break;
-        }
+    const { sha256: actual, bytes: received } = await copyHashed(source.chunks, handle, {
+      signal,
+      readFailed: (err) => {
         if (signal?.aborted) throw new FetchAbortedError(label);
-        const chunk = step.value;
-        received += chunk.length;
-        if (file.size !== null && received > file.size) {
+        throw new Error(`reading ${label} from ${source.from} failed: ${errorText(err)}`);
+      },
+      cancelled: () => new FetchAbortedError(label),
+      beforeWrite: (bytes) => {
+        if (file.size !== null && bytes > file.size) {
           throw new Error(`${label} from ${source.from} is larger than the expected ${file.size} bytes; nothing was cached`);
         }
-        hash.update(chunk);
-        await handle.write(chunk);
-        onProgress?.({ file: file.name, receivedBytes: received, totalBytes, source: kind });
-      }
-    } finally {
-      // Stop the source (close the file, cancel the HTTP body) when we leave early.
-      if (!finished) await chunks.return?.().catch(() => undefined);
-    }
+      },
+      onProgress: (bytes) => onProgress?.({ file: file.name, receivedBytes: bytes, totalBytes, source: kind }),
+    });
     if (signal?.aborted) throw new FetchAbortedError(label);
     await handle.close();
     closed = true;
-    const actual = hash.digest('hex');
     if (file.sha256 !== null && file.size !== null && (actual !== file.sha256 || received !== file.size)) {
       throw new ChecksumMismatchError(label, source.from, file.sha256, actual, file.size, received);
     }
