@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import pkg from 'onnx-proto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { externalDataModel } from '../../../test/support/externalDataModel';
 import { BUILTIN_MODELS_DIR } from '../../../test/support/paths';
 import { buildTestModel } from '../../../test/support/testModels';
 import { decodeOnnxModel } from '../../common/models/onnxModel';
@@ -266,42 +267,7 @@ describe('attn import: errors name the problem and store nothing', () => {
   });
 });
 
-/** float32 values as little-endian bytes. */
-const f32 = (values: number[]): Uint8Array => new Uint8Array(new Float32Array(values).buffer);
-
-/**
- * y = x·W + b with x [2, 3], W [3, 2] and b [2] stored as external data in `location` (W at
- * offset 0, b after it), written with onnx-proto.
- */
-function externalDataModel(location: string): { model: Uint8Array; data: Uint8Array } {
-  const data = new Uint8Array([...f32([1, 2, 3, 4, 5, 6]), ...f32([0.5, -1])]);
-  const external = (offset: number, length: number) => [
-    { key: 'location', value: location },
-    { key: 'offset', value: String(offset) },
-    { key: 'length', value: String(length) },
-  ];
-  const tensorType = (dims: number[]) => ({ tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'hfFolder.test',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'affine',
-      node: [
-        { opType: 'MatMul', input: ['x', 'W'], output: ['xw'], name: 'matmul' },
-        { opType: 'Add', input: ['xw', 'b'], output: ['y'], name: 'add' },
-      ],
-      initializer: [
-        { name: 'W', dataType: onnx.TensorProto.DataType.FLOAT, dims: [3, 2], dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: external(0, 24) },
-        { name: 'b', dataType: onnx.TensorProto.DataType.FLOAT, dims: [2], dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: external(24, 8) },
-      ],
-      input: [{ name: 'x', type: tensorType([2, 3]) }],
-      output: [{ name: 'y', type: tensorType([2, 2]) }],
-    },
-  });
-  return { model: onnx.ModelProto.encode(model).finish(), data };
-}
-
+/** Runs the affine model on x = [[1, 0, 0], [0, 1, 1]] in onnxruntime-node: y, flat. */
 async function runAffine(bytes: Uint8Array): Promise<number[]> {
   const { session } = await createSession(bytes, { provider: 'cpu' });
   try {

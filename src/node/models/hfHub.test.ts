@@ -14,14 +14,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import pkg from 'onnx-proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { externalDataModel } from '../../../test/support/externalDataModel';
 import type { HfFetchProgress } from './hfHub';
 import { fetchHfModel } from './hfHub';
 import { checkModelFileOption, defaultHfHubCache, parseHfRef } from './hfHubRepo';
 import { readModelPath } from './hfFolder';
 
-const { onnx } = pkg;
 const FIXTURE = resolve(__dirname, '../../../test/fixtures/hf/bert-tiny');
 const FIXTURE_FILES = ['config.json', 'model.onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json'];
 const COMMIT = 'a'.repeat(8) + '0123456789abcdef0123456789abcdef';
@@ -321,34 +320,3 @@ describe('repo ids, revisions and paths', () => {
     expect(defaultHfHubCache({}, '/home/u')).toBe('/home/u/.cache/huggingface/hub');
   });
 });
-
-const f32 = (values: number[]): Uint8Array => new Uint8Array(new Float32Array(values).buffer);
-
-/** y = x·W + b with W [3, 2] and b [2] stored as external data in `location`. */
-function externalDataModel(location: string): { model: Uint8Array; data: Uint8Array } {
-  const data = new Uint8Array([...f32([1, 2, 3, 4, 5, 6]), ...f32([0.5, -1])]);
-  const external = (offset: number, length: number) => [
-    { key: 'location', value: location },
-    { key: 'offset', value: String(offset) },
-    { key: 'length', value: String(length) },
-  ];
-  const tensorType = (dims: number[]) => ({ tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'affine',
-      node: [
-        { opType: 'MatMul', input: ['x', 'W'], output: ['xw'], name: 'matmul' },
-        { opType: 'Add', input: ['xw', 'b'], output: ['y'], name: 'add' },
-      ],
-      initializer: [
-        { name: 'W', dataType: onnx.TensorProto.DataType.FLOAT, dims: [3, 2], dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: external(0, 24) },
-        { name: 'b', dataType: onnx.TensorProto.DataType.FLOAT, dims: [2], dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: external(24, 8) },
-      ],
-      input: [{ name: 'x', type: tensorType([2, 3]) }],
-      output: [{ name: 'y', type: tensorType([2, 2]) }],
-    },
-  });
-  return { model: onnx.ModelProto.encode(model).finish(), data };
-}
