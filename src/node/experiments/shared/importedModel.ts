@@ -18,12 +18,13 @@ import type { ModelInputBinding, ModelTaskOverride, QueryPosition } from '../../
 import { ModelInputBinding as ModelInputBindingSchema, ModelTask, applyTaskOverride, bindInput } from '../../../common/models/modelTask';
 import type { IoValue, ModelProto } from '../../../common/models/onnxModel';
 import { decodeOnnxModel, modelIo } from '../../../common/models/onnxModel';
-import type { DataSource } from '../../../common/experiments/shared/dataSource';
-import { HfModelConfig, HfPreprocessorConfig } from '../../../common/models/hfConfig';
+import { HfModelConfig, HfPreprocessorConfig, JsonObjectFile } from '../../../common/models/hfConfig';
 import type { RgbaImage } from '../../../common/models/imagePreprocess';
 import { preprocessImage } from '../../../common/models/imagePreprocess';
 import type { HfTokenizer } from '../../models/hfTokenizer';
 import { hfTokenizerFromJson } from '../../models/hfTokenizer';
+import { ExperimentModelError } from './modelSpec';
+import type { ModelSpecPart } from './modelSpec';
 
 /** What the service hands a worker for an imported model: the stored file and what was found with it. */
 export const ImportedModelSource = z
@@ -96,25 +97,15 @@ export interface ImageInput {
   add(image: RgbaImage): { ids: number[]; picture: RgbaImage };
 }
 
-export class ImportedModelError extends Error {
-  override readonly name = 'ImportedModelError';
-}
-
-interface ImportedSpecPart {
-  readonly model: string;
-  readonly data: DataSource;
-  readonly task?: ModelTaskOverride | undefined;
-}
-
 function parseJson(text: string | undefined, what: string): Record<string, unknown> | undefined {
   if (text === undefined) return undefined;
   try {
-    const v = JSON.parse(text) as unknown;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+    const r = JsonObjectFile.safeParse(JSON.parse(text));
+    if (r.success) return r.data;
   } catch {
     // reported below
   }
-  throw new ImportedModelError(`the stored ${what} is not a JSON object`);
+  throw new ExperimentModelError(`the stored ${what} is not a JSON object`);
 }
 
 /** A special token's text from tokenizer_config.json / special_tokens_map.json (a string or {content}). */
@@ -185,7 +176,7 @@ function pastShape(io: IoValue | undefined, blocks: readonly AttentionBlock[], b
   const block = blocks[b.layer ?? 0] ?? blocks[0];
   const heads = typeof h === 'number' ? h : block?.heads;
   const size = typeof d === 'number' ? d : block?.headSize;
-  if (heads === undefined || heads === null || size === undefined || size === null) throw new ImportedModelError(`input '${b.name}': the number of heads and head size of the empty past cannot be determined (neither declared nor found in the attention blocks)`);
+  if (heads === undefined || heads === null || size === undefined || size === null) throw new ExperimentModelError(`input '${b.name}': the number of heads and head size of the empty past cannot be determined (neither declared nor found in the attention blocks)`);
   return [heads, size];
 }
 
@@ -229,15 +220,15 @@ function feeders(proto: ModelProto, blocks: readonly AttentionBlock[], causal: b
         out.set(name, () => new ort.Tensor('bool', Uint8Array.of(0), [1]));
         break;
       case 'pixel_values':
-        if (pixels === null) throw new ImportedModelError(`input '${name}' (pixel_values): a text task cannot feed pixels; image models run as "image-classifier"`);
+        if (pixels === null) throw new ExperimentModelError(`input '${name}' (pixel_values): a text task cannot feed pixels; image models run as "image-classifier"`);
         out.set(name, (x) => pixels.feed(x));
         break;
       case null:
-        throw new ImportedModelError(`input '${name}' cannot be fed: the inputs experiments feed are input_ids, attention_mask, token_type_ids, position_ids, past_key_values.*, use_cache_branch, decoder_input_ids and decoder_attention_mask`);
+        throw new ExperimentModelError(`input '${name}' cannot be fed: the inputs experiments feed are input_ids, attention_mask, token_type_ids, position_ids, past_key_values.*, use_cache_branch, decoder_input_ids and decoder_attention_mask`);
     }
   }
   const needed = pixels === null ? 'input_ids' : 'pixel_values';
-  if (![...io.keys()].some((n) => bindInput(n).role === needed)) throw new ImportedModelError(`the model has no ${needed} input (inputs: ${[...io.keys()].join(', ')})`);
+  if (![...io.keys()].some((n) => bindInput(n).role === needed)) throw new ExperimentModelError(`the model has no ${needed} input (inputs: ${[...io.keys()].join(', ')})`);
   return out;
 }
 
@@ -271,9 +262,9 @@ class PixelStore {
 
   add(image: RgbaImage): { ids: number[]; picture: RgbaImage } {
     const { data, dims, display } = preprocessImage(image, this.config, this.channels);
-    if (this.dims !== null && dims.join() !== this.dims.join()) throw new ImportedModelError(`pictures preprocess to different sizes (${dims.join('×')} and ${this.dims.join('×')}): the preprocessor must resize to one size`);
+    if (this.dims !== null && dims.join() !== this.dims.join()) throw new ExperimentModelError(`pictures preprocess to different sizes (${dims.join('×')} and ${this.dims.join('×')}): the preprocessor must resize to one size`);
     if (dims[1] !== this.grid.rows * this.grid.patch[0] || dims[2] !== this.grid.columns * this.grid.patch[1]) {
-      throw new ImportedModelError(`pictures preprocess to ${dims[1]}×${dims[2]}, but config.json's image_size and patch_size make a ${this.grid.rows}×${this.grid.columns} grid of ${this.grid.patch.join('×')} patches`);
+      throw new ExperimentModelError(`pictures preprocess to ${dims[1]}×${dims[2]}, but config.json's image_size and patch_size make a ${this.grid.rows}×${this.grid.columns} grid of ${this.grid.patch.join('×')} patches`);
     }
     this.dims = dims;
     this.rows.push(data);
@@ -295,13 +286,13 @@ class PixelStore {
 
   feed(batch: PaddedBatch): ort.Tensor {
     const dims = this.dims;
-    if (dims === null) throw new ImportedModelError('no picture was added');
+    if (dims === null) throw new ExperimentModelError('no picture was added');
     const size = dims.reduce((a, b) => a * b, 1);
     const out = new Float32Array(batch.batch * size);
     for (let r = 0; r < batch.batch; r++) {
       const example = -Number(batch.inputIds[r * batch.length]) - 1;
       const row = this.rows[example];
-      if (row === undefined) throw new ImportedModelError(`batch row ${r} names no picture (${example})`);
+      if (row === undefined) throw new ExperimentModelError(`batch row ${r} names no picture (${example})`);
       const length = batch.lengths[r] as number;
       if (length === this.tokens) {
         out.set(row, r * size);
@@ -323,10 +314,10 @@ function visionGrid(config: HfModelConfig | undefined, id: string): PatchGrid {
   const patch = config?.patch_size;
   const side = (v: typeof image): number | undefined => (typeof v === 'number' ? v : Array.isArray(v) ? (v[0] as number) : undefined);
   const [h, p] = [side(image), side(patch)];
-  if (h === undefined || p === undefined || h % p !== 0) throw new ImportedModelError(`${id}: config.json needs image_size and patch_size (a multiple of it) to know how many tokens the image model attends over`);
+  if (h === undefined || p === undefined || h % p !== 0) throw new ExperimentModelError(`${id}: config.json needs image_size and patch_size (a multiple of it) to know how many tokens the image model attends over`);
   const w = Array.isArray(image) ? (image[1] as number) : h;
   const pw = Array.isArray(patch) ? (patch[1] as number) : p;
-  if (w % pw !== 0) throw new ImportedModelError(`${id}: config.json's image width ${w} is not a multiple of its patch width ${pw}`);
+  if (w % pw !== 0) throw new ExperimentModelError(`${id}: config.json's image width ${w} is not a multiple of its patch width ${pw}`);
   return { patch: [p, pw], rows: h / p, columns: w / pw, prefix: 1 + (config?.model_type === 'deit' ? 1 : 0) };
 }
 
@@ -337,10 +328,10 @@ async function readVerified(source: ImportedModelSource): Promise<Uint8Array> {
     // a view of the file's buffer, not a copy: the decoded model points into it for the whole run
     bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
-    throw new ImportedModelError(`imported:${source.id} (${source.name}): its stored file ${source.path} cannot be read: ${(e as Error).message}`);
+    throw new ExperimentModelError(`imported:${source.id} (${source.name}): its stored file ${source.path} cannot be read: ${(e as Error).message}`);
   }
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== source.sha256) throw new ImportedModelError(`imported:${source.id} (${source.name}): its stored file ${source.path} has changed since it was imported (sha256 ${sha}, recorded ${source.sha256}); import it again`);
+  if (sha !== source.sha256) throw new ExperimentModelError(`imported:${source.id} (${source.name}): its stored file ${source.path} has changed since it was imported (sha256 ${sha}, recorded ${source.sha256}); import it again`);
   return bytes;
 }
 
@@ -350,20 +341,20 @@ function taskOf(source: ImportedModelSource, override: ModelTaskOverride | undef
     try {
       return applyTaskOverride(source.task, override);
     } catch (e) {
-      throw new ImportedModelError(`imported:${source.id} (${source.name}): ${(e as Error).message}`);
+      throw new ExperimentModelError(`imported:${source.id} (${source.name}): ${(e as Error).message}`);
     }
   }
-  if (source.task === null) throw new ImportedModelError(`imported:${source.id} (${source.name}) has no task (it came without a config.json): give the spec a "task" (kind, output, labels)`);
+  if (source.task === null) throw new ExperimentModelError(`imported:${source.id} (${source.name}) has no task (it came without a config.json): give the spec a "task" (kind, output, labels)`);
   return applyTaskOverride(source.task, { kind: source.task.kind });
 }
 
 function tokenizerOf(source: ImportedModelSource, tokConfig: Record<string, unknown> | undefined): HfTokenizer {
   const text = source.files.tokenizer;
-  if (text === undefined) throw new ImportedModelError(`imported:${source.id} (${source.name}) has no tokenizer.json, so texts cannot be turned into input_ids: import its folder with tokenizer.json`);
+  if (text === undefined) throw new ExperimentModelError(`imported:${source.id} (${source.name}) has no tokenizer.json, so texts cannot be turned into input_ids: import its folder with tokenizer.json`);
   try {
     return hfTokenizerFromJson(JSON.parse(text) as unknown, { ...(tokConfig !== undefined ? { config: tokConfig } : {}), label: `${source.name}/tokenizer.json` });
   } catch (e) {
-    throw new ImportedModelError((e as Error).message);
+    throw new ExperimentModelError((e as Error).message);
   }
 }
 
@@ -379,9 +370,9 @@ function rowDistribution(logits: Float32Array, dims: readonly number[], row: num
 function pixelStoreOf(source: ImportedModelSource, config: HfModelConfig | undefined): PixelStore {
   const id = `imported:${source.id} (${source.name})`;
   const raw = parseJson(source.files.preprocessor, 'preprocessor_config.json');
-  if (raw === undefined) throw new ImportedModelError(`${id} is an image model without a preprocessor_config.json: import its folder with it, so pictures can be resized and normalised as the model expects`);
+  if (raw === undefined) throw new ExperimentModelError(`${id} is an image model without a preprocessor_config.json: import its folder with it, so pictures can be resized and normalised as the model expects`);
   const parsed = HfPreprocessorConfig.safeParse(raw);
-  if (!parsed.success) throw new ImportedModelError(`${id}: preprocessor_config.json is not valid: ${parsed.error.issues[0]?.message ?? ''}`);
+  if (!parsed.success) throw new ExperimentModelError(`${id}: preprocessor_config.json is not valid: ${parsed.error.issues[0]?.message ?? ''}`);
   return new PixelStore(parsed.data, config?.num_channels ?? 3, visionGrid(config, id));
 }
 
@@ -415,11 +406,11 @@ export function pooledRow(out: Float32Array, dims: readonly number[], row: numbe
 }
 
 /** An imported model ready for the fidelity and faithfulness runners. */
-export async function prepareImported(spec: ImportedSpecPart, source: ImportedModelSource): Promise<ImportedPrepared> {
-  if (spec.data.source === 'builtin') throw new ImportedModelError(`data source "builtin" (the committed test subset) is only available for built-in models: give imported:${source.id} texts or a file`);
+export async function prepareImported(spec: Pick<ModelSpecPart, 'model' | 'data' | 'task'>, source: ImportedModelSource): Promise<ImportedPrepared> {
+  if (spec.data.source === 'builtin') throw new ExperimentModelError(`data source "builtin" (the committed test subset) is only available for built-in models: give imported:${source.id} texts or a file`);
   const task = taskOf(source, spec.task);
   const proto = decodeOnnxModel(await readVerified(source), source.name);
-  if (!modelIo(proto).outputs.some((o) => o.name === task.output)) throw new ImportedModelError(`imported:${source.id} (${source.name}) has no output '${task.output}' (outputs: ${modelIo(proto).outputs.map((o) => o.name).join(', ')})`);
+  if (!modelIo(proto).outputs.some((o) => o.name === task.output)) throw new ExperimentModelError(`imported:${source.id} (${source.name}) has no output '${task.output}' (outputs: ${modelIo(proto).outputs.map((o) => o.name).join(', ')})`);
   const configRaw = parseJson(source.files.config, 'config.json');
   const config = configRaw === undefined ? undefined : HfModelConfig.parse(configRaw);
   const blocks = findAttentionBlocks(proto);

@@ -20,11 +20,14 @@ import { llama2cToOnnxBytes } from '../../models/convertLlama2c';
 import type { FetchCatalogModelOptions, FetchedModel } from '../../models/modelStore';
 import { fetchCatalogModel } from '../../models/modelStore';
 import type { DataSource, InlineImage } from '../../../common/experiments/shared/dataSource';
-import type { ModelTaskOverride } from '../../../common/models/modelTask';
 import type { ImageInput, ImportedModelSource, ImportedPrepared, PatchGrid } from './importedModel';
 import type { RgbaImage } from '../../../common/models/imagePreprocess';
 import { decodeImage, isImageData, readImageExamples } from '../../data/images';
 import { importedModelId, prepareImported } from './importedModel';
+import { ExperimentModelError } from './modelSpec';
+import type { ModelSpecPart } from './modelSpec';
+
+export { ExperimentModelError } from './modelSpec';
 
 export interface PreparedExample {
   readonly id: string;
@@ -80,18 +83,6 @@ export interface PreparedModel {
   prediction(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array;
   /** The query position whose prediction is explained: 0 ([CLS]) for a classifier, length-1 for an LM. */
   target(length: number): number;
-}
-
-export class ExperimentModelError extends Error {
-  override readonly name = 'ExperimentModelError';
-}
-
-interface ModelSpecPart {
-  readonly model: string;
-  readonly data: DataSource;
-  readonly limit?: number | undefined;
-  readonly maxLength?: number | undefined;
-  readonly task?: ModelTaskOverride | undefined;
 }
 
 /** Examples of a data source for a text model `model` (the built-in test subset needs a built-in model; pictures need an image model). */
