@@ -123,13 +123,18 @@ export class RunQueue {
       spec = typedRun(run).spec;
     } catch (e) {
       // A stored spec that no longer validates fails its run, not the queue.
-      const message = (e as Error).message;
-      this.opts.store.runs.finish(runId, 'failed', message);
-      this.finished(runId, 'failed', message);
-      this.pump();
+      this.failUnstarted(runId, e);
       return;
     }
     this.start(runId, spec);
+  }
+
+  /** Fails a run that cannot start (the error's message says why) and moves on to the next. */
+  private failUnstarted(runId: number, e: unknown): void {
+    const message = (e as Error).message;
+    this.opts.store.runs.finish(runId, 'failed', message);
+    this.finished(runId, 'failed', message);
+    this.pump();
   }
 
   private start(runId: number, spec: ExperimentSpec): void {
@@ -138,10 +143,7 @@ export class RunQueue {
       start = this.workerStart(runId, spec);
     } catch (e) {
       // e.g. the imported model the spec names was deleted since the run was queued
-      const message = (e as Error).message;
-      this.opts.store.runs.finish(runId, 'failed', message);
-      this.finished(runId, 'failed', message);
-      this.pump();
+      this.failUnstarted(runId, e);
       return;
     }
     const worker = this.spawn(start);
