@@ -14,6 +14,8 @@ import { SurgeryError, applyModification, modificationKey, sha256HexPure } from 
 import type { TestModelPattern } from '../../../test/support/testModels';
 import { buildTestModel } from '../../../test/support/testModels';
 import { STORIES260K_DIR } from '../../../test/support/paths';
+import type { Out } from '../../../test/support/runModel';
+import { get, maxAbsDiff, run } from '../../../test/support/runModel';
 
 const { onnx } = pkg;
 
@@ -28,37 +30,6 @@ const SHAPE: SurgeryShape = { batch: 1, seqLen: S };
 const LAYERS = 5;
 const HEADS = 8;
 const DIM = 64;
-
-interface Out {
-  readonly data: Float32Array;
-  readonly dims: readonly number[];
-}
-
-async function run(model: ModelProto | Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Record<string, Out>> {
-  const bytes = model instanceof Uint8Array ? model : onnx.ModelProto.encode(model).finish();
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
-  try {
-    const out = await session.run(feeds);
-    const result: Record<string, Out> = {};
-    for (const [k, t] of Object.entries(out)) result[k] = { data: t.data as Float32Array, dims: t.dims };
-    return result;
-  } finally {
-    await session.release();
-  }
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? 0) - (b[i] ?? 0)));
-  return m;
-}
-
-function get(outs: Record<string, Out>, name: string): Out {
-  const o = outs[name];
-  if (o === undefined) throw new Error(`no output ${name}; have ${Object.keys(outs).join(', ')}`);
-  return o;
-}
 
 /** Every row sums to 1 and is exactly 0 above the diagonal (causal). */
 function expectCausalRows(p: Out, heads: number, seq: number): void {

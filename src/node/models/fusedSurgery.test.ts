@@ -7,7 +7,6 @@
  * against the rewritten one, over a batch of two rows, the second right-padded.
  */
 import * as ort from 'onnxruntime-node';
-import pkg from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { findAttentionBlocks } from '../../common/models/attentionDetect';
 import type { ModelProto } from '../../common/models/onnxModel';
@@ -16,43 +15,12 @@ import type { ModificationInput, SurgeryShape } from '../../common/models/surger
 import { applyModification } from '../../common/models/surgery';
 import type { FusedModel, FusedModelForm } from '../../../test/support/fusedModels';
 import { FUSED_MODEL_FORMS, buildFusedModel, fusedFeeds } from '../../../test/support/fusedModels';
-
-const { onnx } = pkg;
+import type { Out } from '../../../test/support/runModel';
+import { get, maxAbsDiff, run } from '../../../test/support/runModel';
 
 const S = 6;
 const LENGTHS = [6, 4];
 const SHAPE: SurgeryShape = { batch: LENGTHS.length, seqLen: S };
-
-interface Out {
-  readonly data: Float32Array;
-  readonly dims: readonly number[];
-}
-
-async function run(model: ModelProto | Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Record<string, Out>> {
-  const bytes = model instanceof Uint8Array ? model : onnx.ModelProto.encode(model).finish();
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
-  try {
-    const out = await session.run(feeds);
-    const result: Record<string, Out> = {};
-    for (const [k, t] of Object.entries(out)) result[k] = { data: t.data as Float32Array, dims: t.dims };
-    return result;
-  } finally {
-    await session.release();
-  }
-}
-
-function get(outs: Record<string, Out>, name: string): Out {
-  const o = outs[name];
-  if (o === undefined) throw new Error(`no output ${name}; have ${Object.keys(outs).join(', ')}`);
-  return o;
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? 0) - (b[i] ?? 0)));
-  return m;
-}
 
 /** Is key j allowed for query i of batch row r? */
 function allowed(m: FusedModel, r: number, i: number, j: number): boolean {
