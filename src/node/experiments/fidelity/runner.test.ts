@@ -2,7 +2,7 @@ import pkg from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { MetricInput } from '../../../common/contract';
-import { klDivergence, softmax } from '../../../common/metrics/distributions';
+import { jensenShannon, klDivergence, softmax, topKOverlap } from '../../../common/metrics/distributions';
 import { decodeOnnxModel } from '../../../common/models/onnxModel';
 import { applyModification } from '../../../common/models/surgery';
 import { loadBuiltinClassifier } from '../../models/builtinModels';
@@ -132,6 +132,43 @@ describe('fidelity runner on the built-in model', () => {
     // the first example's attention map of a skipped point is not sent again
     expect(got.artifacts.map((a) => a.name)).toEqual(['attention/sliding@500/example0']);
   }, 60_000);
+
+  it("attention drift follows the definitions on the first example's maps (JSD and top-k overlap of every real row)", async () => {
+    const { cb, got } = collector();
+    const one = FidelitySpec.parse({ ...spec, limit: 1, topK: 3, variants: [{ variant: { kind: 'strided', stride: 2 } }] });
+    expect(await runFidelity(one, cb)).toBe('done');
+    const [exactMap, variantMap] = got.artifacts.filter((a) => a.kind === 'attention-map');
+    const [L, H, n] = exactMap!.shape as [number, number, number, number];
+    const drift = got.points[1]!.metrics;
+    for (let l = 0; l < L; l++) {
+      for (let h = 0; h < H; h++) {
+        let jsd = 0;
+        let overlap = 0;
+        for (let i = 0; i < n; i++) {
+          const at = ((l * H + h) * n + i) * n;
+          const p = Array.from(exactMap!.data.subarray(at, at + n) as Float32Array);
+          const q = Array.from(variantMap!.data.subarray(at, at + n) as Float32Array);
+          jsd += jensenShannon(p, q);
+          overlap += topKOverlap(p, q, 3);
+        }
+        expect(metric(drift, 'attn_jsd', { layer: l, head: h })).toBeCloseTo(jsd / n, 12);
+        expect(metric(drift, 'attn_topk_overlap', { layer: l, head: h })).toBeCloseTo(overlap / n, 12);
+      }
+    }
+  }, 60_000);
+
+  it("gives the same drift when exact's outputs cannot be kept on disk and are recomputed per point", async () => {
+    const kept = collector();
+    const logs: string[] = [];
+    const recomputed = collector();
+    recomputed.cb.log = (m) => logs.push(m);
+    expect(await runFidelity(spec, kept.cb)).toBe('done');
+    expect(await runFidelity(spec, recomputed.cb, { tempDir: '/nonexistent/attn-temp' })).toBe('done');
+    expect(logs.some((m) => /recomputed for every point: the free space of \/nonexistent\/attn-temp cannot be read/.test(m))).toBe(true);
+    const values = (c: Collected): string[] => c.points.flatMap((p) => p.metrics.filter((m) => m.name !== 'time_ms_per_example' && m.name !== 'rss_peak_delta_bytes').map((m) => `${p.point.key} ${m.name} ${m.layer} ${m.head} ${m.example} ${m.value}`));
+    expect(values(recomputed.got).length).toBeGreaterThan(100);
+    expect(values(recomputed.got)).toEqual(values(kept.got));
+  }, 120_000);
 
   it('stops at the next point when cancelled', async () => {
     const { cb, got } = collector(1);

@@ -9,7 +9,6 @@
  * named in `completed` (a resumed run) are not run again; exact is always recomputed in memory
  * because it is every point's reference.
  */
-import { totalmem } from 'node:os';
 import type * as ort from 'onnxruntime-node';
 import type { MetricInput } from '../../../common/contract';
 import { argmax, cosineSimilarity, klDivergence, softmax, totalVariation } from '../../../common/metrics/distributions';
@@ -32,6 +31,8 @@ import type { RunArtifact } from '../shared/kind';
 export type { FidelityPoint };
 import pkg from 'onnx-proto';
 import { float32Data } from '../../ort/float32Data';
+import { ExactSpill } from './exactSpill';
+import type { LayerOutputs } from './exactSpill';
 
 const { onnx } = pkg;
 
@@ -53,6 +54,8 @@ export interface FidelityOptions {
   readonly builtinDir?: string;
   /** Where catalog models are cached and mirrored (default: the app-data cache and $ATTN_MODEL_MIRROR). */
   readonly fetch?: ModelFetchOptions;
+  /** Where exact's outputs are kept for the points to compare with (default: the OS temporary folder). */
+  readonly tempDir?: string;
 }
 
 /** What one model call gives per batch row. */
@@ -121,6 +124,7 @@ interface FidelityRun {
   readonly progress: Progress;
   /** The exposure every model of the run is built with. */
   readonly expose: Modification;
+  readonly tempDir: string | undefined;
 }
 
 /** The model, its shape (checked: every block alike), the padded batches and the plan. */
@@ -149,42 +153,59 @@ async function prepareRun(spec: FidelitySpec, cb: FidelityCallbacks, options: Fi
   const completed = options.completed ?? new Set<string>();
   const progress = new Progress(points, points.length);
   const expose: Modification = { exposeAttention: true, exposeBlockOutputs: true };
-  return { spec, cb, model, examples, shape, batches, points, completed, progress, expose };
-}
-
-/** Bytes of exact outputs kept for comparison: an eighth of the machine's memory, between 256 MiB and 2 GiB. */
-function exactCacheBudget(): number {
-  return Math.min(2 * 1024 ** 3, Math.max(256 * 1024 ** 2, Math.floor(totalmem() / 8)));
+  return { spec, cb, model, examples, shape, batches, points, completed, progress, expose, tempDir: options.tempDir };
 }
 
 /** The exact pass: output distributions of every example, the batches' outputs when cached, the time. */
 interface ExactPass {
   readonly rows: RowOutputs[];
   readonly ms: number;
-  /** The exact attention and block outputs per batch, or null when they did not fit the budget (recomputed per point). */
-  readonly cache: BatchOutputs[] | null;
-  /** Exact's top-k key indices per cached batch and layer, filled by the first point that compares with it. */
+  /** Exact's attention and block outputs of every batch, or null when they could not be kept (recomputed per point). */
+  readonly cache: ExactSpill | null;
+  /** Exact's top-k key indices per kept batch and layer, filled by the first point that compares with it. */
   readonly topCache: (Int32Array | undefined)[][];
   readonly quality: Record<string, number>;
 }
 
 /** Exact pass: output distributions of every example (kept), attention of the first (artifact). */
 async function exactPass(r: FidelityRun, session: ort.InferenceSession): Promise<ExactPass | 'cancelled'> {
-  const { cb, model, examples, shape, batches, completed } = r;
+  const { cb, shape, batches } = r;
   const { B, L, H, S, D } = shape;
+  // Keep exact's attention and block outputs in a temporary file (then the exact session is
+  // released after this pass); where that cannot be, recompute them per point.
+  const pending = r.points.some((p, pi) => pi > 0 && !r.completed.has(p.key));
+  const opened = pending ? ExactSpill.open(4 * B * L * H * S * (S + D) * batches.length, r.tempDir) : { reason: 'no variant point left to compare with them' };
+  const cache = opened instanceof ExactSpill ? opened : null;
+  if (!(opened instanceof ExactSpill) && pending) cb.log(`exact's attention and block outputs are recomputed for every point: ${opened.reason}`);
+  try {
+    const pass = await exactBatches(r, session, cache);
+    if (pass === 'cancelled' || pass.cache === null) cache?.close();
+    return pass;
+  } catch (e) {
+    cache?.close();
+    throw e;
+  }
+}
+
+/** exactPass's work: every batch run (kept in `spill` while writing it works), then the exact point reported. */
+async function exactBatches(r: FidelityRun, session: ort.InferenceSession, spill: ExactSpill | null): Promise<ExactPass | 'cancelled'> {
+  const { cb, model, examples, shape, batches, completed } = r;
   const rows: RowOutputs[] = [];
   let ms = 0;
-  // Cache the exact attention and block outputs when they fit the budget (then the exact session is
-  // released after this pass); else recompute them per point.
-  const perBatchBytes = 4 * B * L * H * S * (S + D);
-  const cacheExact = perBatchBytes * batches.length <= exactCacheBudget();
-  const cache: BatchOutputs[] = [];
+  let cache = spill;
   for (const { batch, examples: ex } of batches) {
     if (cb.isCancelled()) return 'cancelled';
     const out = await runBatch(session, model, batch, ex.length, shape);
     ms += out.ms;
     rows.push(...out.rows);
-    if (cacheExact) cache.push(out);
+    if (cache !== null) {
+      try {
+        cache.append(out.attention, out.blockOut);
+      } catch (e) {
+        cb.log(`exact's attention and block outputs are recomputed for every point: writing them failed (${(e as Error).message})`);
+        cache = null;
+      }
+    }
     if (rows.length === out.rows.length && !completed.has(EXACT_POINT_KEY)) {
       cb.onArtifact?.(attentionArtifact('exact', out, examples[0] as PreparedExample, shape));
       for (const a of pictureArtifacts(model, examples[0] as PreparedExample)) cb.onArtifact?.(a);
@@ -200,7 +221,7 @@ async function exactPass(r: FidelityRun, session: ort.InferenceSession): Promise
   } else {
     cb.onPoint(exactPoint, [], r.progress.at(1));
   }
-  return { rows, ms, cache: cacheExact ? cache : null, topCache: batches.map(() => []), quality: outputQuality(model, examples, rows) };
+  return { rows, ms, cache, topCache: batches.map(() => []), quality: outputQuality(model, examples, rows) };
 }
 
 /** The variant's outputs over every batch, compared with exact's as they come; null when cancelled. */
@@ -215,8 +236,15 @@ async function compareBatches(r: FidelityRun, point: FidelityPoint, session: ort
     const out = await runBatch(session, model, batch, ex.length, shape);
     ms += out.ms;
     rows.push(...out.rows);
-    const ref = exact.cache !== null ? (exact.cache[bi] as BatchOutputs) : await runBatch(exactSession, model, batch, ex.length, shape);
-    acc.add(ref, out, batch.lengths.slice(0, ex.length), exact.cache !== null ? exact.topCache[bi] : []);
+    const kept = exact.cache;
+    let ref: (l: number) => LayerOutputs;
+    if (kept !== null) {
+      ref = (l) => kept.layer(bi, l);
+    } else {
+      const again = await runBatch(exactSession, model, batch, ex.length, shape);
+      ref = (l) => ({ attention: again.attention[l] as Float32Array, blockOut: again.blockOut[l] as Float32Array });
+    }
+    acc.add(ref, out, batch.lengths.slice(0, ex.length), kept !== null ? exact.topCache[bi] : []);
     if (bi === 0) cb.onArtifact?.(attentionArtifact(point.key, out, examples[0] as PreparedExample, shape));
   }
   return { rows, ms, acc };
@@ -266,16 +294,20 @@ async function runPoints(r: FidelityRun): Promise<'done' | 'cancelled'> {
   try {
     const exact = await exactPass(r, exactSession.session);
     if (exact === 'cancelled') return 'cancelled';
-    if (exact.cache !== null) {
-      // every variant point compares with the cached outputs: the exact session is not needed again
-      await exactSession.session.release();
-      released = true;
+    try {
+      if (exact.cache !== null) {
+        // every variant point compares with the kept outputs: the exact session is not needed again
+        await exactSession.session.release();
+        released = true;
+      }
+      for (let pi = 1; pi < r.points.length; pi++) {
+        if (cb.isCancelled()) return 'cancelled';
+        if ((await runVariantPoint(r, pi, exactSession.session, exact)) === 'cancelled') return 'cancelled';
+      }
+      return 'done';
+    } finally {
+      exact.cache?.close();
     }
-    for (let pi = 1; pi < r.points.length; pi++) {
-      if (cb.isCancelled()) return 'cancelled';
-      if ((await runVariantPoint(r, pi, exactSession.session, exact)) === 'cancelled') return 'cancelled';
-    }
-    return 'done';
   } finally {
     if (!released) await exactSession.session.release();
   }
@@ -453,13 +485,14 @@ class PointAccumulator {
    * jensenShannon, topKOverlapFast and cosineSimilarity on the real part of each row. `exactTop`
    * holds exact's top-k indices per layer (filled on first use, kept by the caller for the next points).
    */
-  add(exact: BatchOutputs, variant: BatchOutputs, lengths: readonly number[], exactTop: (Int32Array | undefined)[] = []): void {
+  add(exact: (layer: number) => LayerOutputs, variant: BatchOutputs, lengths: readonly number[], exactTop: (Int32Array | undefined)[] = []): void {
     const { L, H, S, D } = this.shape;
     const k = this.k;
     const topB = new Int32Array(Math.max(0, k));
     const valB = new Float64Array(Math.max(0, k));
     for (let l = 0; l < L; l++) {
-      const ea = exact.attention[l] as Float32Array;
+      const ex = exact(l);
+      const ea = ex.attention;
       const va = variant.attention[l] as Float32Array;
       let top = exactTop[l];
       const fill = top === undefined;
@@ -497,7 +530,7 @@ class PointAccumulator {
           this.jsd[l * H + h] = (this.jsd[l * H + h] as number) + jsd;
           this.topk[l * H + h] = (this.topk[l * H + h] as number) + overlap;
         }
-        const eo = exact.blockOut[l] as Float32Array;
+        const eo = ex.blockOut;
         const vo = variant.blockOut[l] as Float32Array;
         let cos = 0;
         for (let i = 0; i < n; i++) {
