@@ -14,6 +14,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runIds, specPreview, startFromForm, waitDone } from './formHelpers';
 import type { Harness } from './serveHarness';
 import { canvasColourCount, root, startHarness } from './serveHarness';
 
@@ -36,48 +37,8 @@ afterAll(async () => {
   await harness?.close();
 });
 
-async function runIds(): Promise<number[]> {
-  const ids = await page.locator('[data-testid^="run-row-"]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-testid')!.replace('run-row-', ''))));
-  return ids;
-}
-
-/** From the runs page: open the form, let `configure` fill it, start, and return the new run's id (back on the runs page). */
-async function startFromForm(configure: () => Promise<void>): Promise<number> {
-  await page.getByTestId('nav-runs').click();
-  await page.getByTestId('runs-table').waitFor();
-  await page.getByTestId('runs-refresh').click();
-  const before = new Set(await runIds());
-  await page.getByTestId('new-experiment').click();
-  await page.getByTestId('new-experiment-page').waitFor();
-  await configure();
-  // the form checks the spec before sending it
-  await expect.poll(async () => page.getByTestId('exp-validation').isHidden()).toBe(true);
-  await page.getByTestId('exp-start').click();
-  await page.getByTestId('runs-table').waitFor({ timeout: 15_000 });
-  let runId = 0;
-  await expect
-    .poll(
-      async () => {
-        runId = (await runIds()).find((id) => !before.has(id)) ?? 0;
-        return runId;
-      },
-      { timeout: 15_000 },
-    )
-    .toBeGreaterThan(0);
-  return runId;
-}
-
 async function statusOf(runId: number): Promise<string | null> {
   return page.getByTestId(`run-row-${runId}`).getAttribute('data-status');
-}
-
-/** Waits on the runs page until the run is done (its progress bar shown meanwhile). */
-async function waitDone(runId: number, timeout: number): Promise<void> {
-  await page.getByTestId(`run-progress-${runId}`).waitFor();
-  await expect.poll(() => statusOf(runId), { timeout, interval: 500 }).toMatch(/done|failed|cancelled|interrupted/);
-  const row = page.getByTestId(`run-row-${runId}`);
-  expect(await row.getAttribute('data-status'), `run ${runId}: ${(await row.locator('.col-name').getAttribute('title')) ?? ''}`).toBe('done');
-  expect(await page.getByTestId(`run-progress-${runId}`).getAttribute('aria-valuenow')).toBe('100');
 }
 
 /** Fill the form for a fidelity run of the built-in model on its built-in test subset with sliding windows. */
@@ -89,10 +50,6 @@ async function fillFidelity(name: string, limit: number, windows: string): Promi
   await page.getByTestId('exp-limit').fill(String(limit));
   await page.getByTestId('exp-variant-sliding').setChecked(true);
   await page.getByTestId('exp-windows').fill(windows);
-}
-
-async function preview(): Promise<unknown> {
-  return JSON.parse((await page.getByTestId('exp-spec-preview').textContent()) ?? 'null') as unknown;
 }
 
 describe('New experiment form', () => {
@@ -108,7 +65,7 @@ describe('New experiment form', () => {
     await expect.poll(async () => page.getByTestId('exp-validation').textContent()).toContain('Sliding windows: give at least one window size');
     await page.getByTestId('exp-windows').fill('4');
     await expect.poll(async () => page.getByTestId('exp-validation').isHidden()).toBe(true);
-    expect(await preview()).toMatchObject({ kind: 'kernel-scaling', seqLens: [32, 64], windows: [4], variants: ['exact', 'sliding'] });
+    expect(await specPreview(page)).toMatchObject({ kind: 'kernel-scaling', seqLens: [32, 64], windows: [4], variants: ['exact', 'sliding'] });
   });
 
   it('lists an imported model (imported:<id>, with its task) and disables the built-in data for it', async () => {
@@ -131,7 +88,7 @@ describe('New experiment form', () => {
     expect(await page.getByTestId('exp-data').inputValue()).toBe('texts');
     await page.getByTestId('exp-data-texts').fill('POSITIVE\ta good film\nNEGATIVE\ta dull film');
     await expect.poll(async () => page.getByTestId('exp-validation').isHidden()).toBe(true);
-    expect(await preview()).toMatchObject({ kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts: [{ text: 'a good film', label: 1 }, { text: 'a dull film', label: 0 }] } });
+    expect(await specPreview(page)).toMatchObject({ kind: 'fidelity', model: `imported:${id}`, data: { source: 'texts', texts: [{ text: 'a good film', label: 1 }, { text: 'a dull film', label: 0 }] } });
     // back on the built-in model, the subset can be chosen again
     await page.getByTestId('exp-model').selectOption('spam-encoder');
     expect(await page.getByTestId('exp-data').locator('option[value="builtin"]').isDisabled()).toBe(false);
@@ -149,7 +106,7 @@ describe('New experiment form', () => {
     const pictures = join(harness.dir, 'vit-pictures');
     cpSync(join(vit, 'images'), pictures, { recursive: true });
     cpSync(join(vit, 'labels.csv'), join(pictures, 'labels.csv'));
-    const runId = await startFromForm(async () => {
+    const runId = await startFromForm(page, async () => {
       await page.getByTestId('exp-kind').selectOption('fidelity');
       await page.getByTestId('exp-name').fill('e2e fidelity vit pictures');
       const option = page.getByTestId('exp-model').locator(`option[value="imported:${id}"]`);
@@ -165,14 +122,14 @@ describe('New experiment form', () => {
       await page.getByTestId('exp-variant-sliding').setChecked(true);
       await page.getByTestId('exp-variant-linear').setChecked(false);
       await page.getByTestId('exp-windows').fill('17');
-      const spec = (await preview()) as { data: { source: string; images: { name: string; label?: number; dataBase64: string }[] } };
+      const spec = (await specPreview(page)) as { data: { source: string; images: { name: string; label?: number; dataBase64: string }[] } };
       expect(spec).toMatchObject({ kind: 'fidelity', model: `imported:${id}`, variants: ['sliding'], windows: [17] });
       expect(spec.data.source).toBe('images');
       expect(spec.data.images.map((i) => [i.name, i.label])).toEqual([['blue_disc.png', 2], ['green_stripes.png', 1], ['red_square.png', 0]]);
       expect(spec.data.images[0]!.dataBase64).toMatch(/^\(\d+ base64 characters\)$/);
       expect(JSON.stringify(spec)).not.toContain(harness.dir);
     });
-    await waitDone(runId, 120_000);
+    await waitDone(page, runId, 120_000);
     await page.getByTestId(`run-open-${runId}`).click();
     await page.getByTestId('run-detail').waitFor();
     const table = page.getByTestId('fidelity-table');
@@ -192,7 +149,7 @@ describe('New experiment form', () => {
   }, 240_000);
 
   it('kernel scaling: starts, finishes and draws the line chart', async () => {
-    const runId = await startFromForm(async () => {
+    const runId = await startFromForm(page, async () => {
       await page.getByTestId('exp-kind').selectOption('kernel-scaling');
       await page.getByTestId('exp-name').fill('e2e kernel scaling');
       await page.getByTestId('exp-variant-exact').setChecked(true);
@@ -202,9 +159,9 @@ describe('New experiment form', () => {
       await page.getByTestId('exp-heads').fill('2');
       await page.getByTestId('exp-headdim').fill('16');
       await page.getByTestId('exp-repeats').fill('2');
-      expect(await preview()).toMatchObject({ kind: 'kernel-scaling', name: 'e2e kernel scaling', seqLens: [32, 64], windows: [4], heads: 2, headDim: 16, repeats: 2 });
+      expect(await specPreview(page)).toMatchObject({ kind: 'kernel-scaling', name: 'e2e kernel scaling', seqLens: [32, 64], windows: [4], heads: 2, headDim: 16, repeats: 2 });
     });
-    await waitDone(runId, 120_000);
+    await waitDone(page, runId, 120_000);
     await page.getByTestId(`run-open-${runId}`).click();
     await page.getByTestId('run-detail').waitFor();
     await page.getByTestId('line-chart').waitFor();
@@ -212,12 +169,12 @@ describe('New experiment form', () => {
   }, 180_000);
 
   it('fidelity: spam-encoder on 24 built-in examples, sliding w = 4 and 64', async () => {
-    const runId = await startFromForm(async () => {
+    const runId = await startFromForm(page, async () => {
       await fillFidelity('e2e fidelity', 24, '4, 64');
       await page.getByTestId('exp-variant-linear').setChecked(false);
-      expect(await preview()).toMatchObject({ kind: 'fidelity', model: 'spam-encoder', data: { source: 'builtin' }, limit: 24, variants: ['sliding'], windows: [4, 64] });
+      expect(await specPreview(page)).toMatchObject({ kind: 'fidelity', model: 'spam-encoder', data: { source: 'builtin' }, limit: 24, variants: ['sliding'], windows: [4, 64] });
     });
-    await waitDone(runId, 120_000);
+    await waitDone(page, runId, 120_000);
     await page.getByTestId(`run-open-${runId}`).click();
     await page.getByTestId('run-detail').waitFor();
     const table = page.getByTestId('fidelity-table');
@@ -227,7 +184,7 @@ describe('New experiment form', () => {
   }, 180_000);
 
   it('faithfulness: spam-encoder on 2 examples, five methods, sliding w = 8', async () => {
-    const runId = await startFromForm(async () => {
+    const runId = await startFromForm(page, async () => {
       await page.getByTestId('exp-kind').selectOption('faithfulness');
       await page.getByTestId('exp-name').fill('e2e faithfulness');
       await page.getByTestId('exp-model').selectOption('spam-encoder');
@@ -240,7 +197,7 @@ describe('New experiment form', () => {
       await page.getByTestId('exp-permutations').fill('10');
       await page.getByTestId('exp-variant-sliding').setChecked(true);
       await page.getByTestId('exp-windows').fill('8');
-      expect(await preview()).toMatchObject({
+      expect(await specPreview(page)).toMatchObject({
         kind: 'faithfulness',
         limit: 2,
         methods: ['attention', 'rollout', 'loo', 'grad_input', 'ig'],
@@ -250,7 +207,7 @@ describe('New experiment form', () => {
         windows: [8],
       });
     });
-    await waitDone(runId, 170_000);
+    await waitDone(page, runId, 170_000);
     await page.getByTestId(`run-open-${runId}`).click();
     await page.getByTestId('run-detail').waitFor();
     for (const id of ['faith-summary', 'faith-strips', 'faith-aopc', 'faith-tau', 'faith-perm', 'faith-heads', 'faith-variants']) await page.getByTestId(id).waitFor({ state: 'visible', timeout: 20_000 });
@@ -266,7 +223,7 @@ describe('New experiment form', () => {
   it('fidelity on an uploaded CSV file (read in the browser) completes', async () => {
     const csv = join(harness.dir, 'texts.csv');
     writeFileSync(csv, 'label,text\nspam,"WIN a FREE prize, click now!!!"\nham,"Meeting moved to 3pm, see you ""there"""\n1,"Cheap meds, no prescription"\n');
-    const runId = await startFromForm(async () => {
+    const runId = await startFromForm(page, async () => {
       await page.getByTestId('exp-kind').selectOption('fidelity');
       await page.getByTestId('exp-name').fill('e2e fidelity csv');
       await page.getByTestId('exp-model').selectOption('spam-encoder');
@@ -276,7 +233,7 @@ describe('New experiment form', () => {
       await page.getByTestId('exp-limit').fill('');
       await page.getByTestId('exp-variant-sliding').setChecked(true);
       await page.getByTestId('exp-windows').fill('4');
-      const spec = (await preview()) as { data: unknown };
+      const spec = (await specPreview(page)) as { data: unknown };
       expect(spec.data).toEqual({
         source: 'texts',
         texts: [
@@ -287,14 +244,14 @@ describe('New experiment form', () => {
       });
       expect(JSON.stringify(spec)).not.toContain(harness.dir);
     });
-    await waitDone(runId, 120_000);
+    await waitDone(page, runId, 120_000);
     await page.getByTestId(`run-open-${runId}`).click();
     await page.getByTestId('fidelity-table').waitFor();
     expect(await page.getByTestId('fidelity-table').locator('tbody tr').count()).toBe(2);
   }, 180_000);
 
   it('cancels a fidelity run from the runs page, resumes it and sees it finish', async () => {
-    const runId = await startFromForm(async () => {
+    const runId = await startFromForm(page, async () => {
       await fillFidelity('e2e fidelity resume', 200, '1, 2, 3, 4, 8, 16, 32, 64, 96');
     });
     const progress = page.getByTestId(`run-progress-${runId}`);
@@ -309,7 +266,7 @@ describe('New experiment form', () => {
 
     await page.getByTestId(`run-resume-${runId}`).click();
     await expect.poll(() => statusOf(runId), { timeout: 15_000, interval: 250 }).toMatch(/queued|running|done/);
-    await waitDone(runId, 170_000);
+    await waitDone(page, runId, 170_000);
     await page.getByTestId(`run-open-${runId}`).click();
     const table = page.getByTestId('fidelity-table');
     await table.waitFor();
@@ -320,19 +277,19 @@ describe('New experiment form', () => {
     await page.getByTestId('nav-runs').click();
     await page.getByTestId('runs-table').waitFor();
     await page.getByTestId('runs-refresh').click();
-    const before = new Set(await runIds());
+    const before = new Set(await runIds(page));
     await page.getByTestId('preset-start-fidelity-lm').click();
     let runId = 0;
     await expect
       .poll(
         async () => {
-          runId = (await runIds()).find((id) => !before.has(id)) ?? 0;
+          runId = (await runIds(page)).find((id) => !before.has(id)) ?? 0;
           return runId;
         },
         { timeout: 15_000 },
       )
       .toBeGreaterThan(0);
-    await waitDone(runId, 170_000);
+    await waitDone(page, runId, 170_000);
     await page.getByTestId(`run-open-${runId}`).click();
     await page.getByTestId('run-detail').waitFor();
     const card = page.getByTestId('fidelity-continuations');

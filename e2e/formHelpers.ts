@@ -1,7 +1,7 @@
 /**
- * Helpers for end-to-end tests that drive the New experiment form and the runs page: start a run
- * from the form and wait on the runs page until it is done. The same steps as
- * experiments.e2e.test.ts's own helpers, with the page passed in.
+ * Helpers for end-to-end tests that drive the New experiment form and the runs page
+ * (experiments.e2e.test.ts, importedModels.e2e.test.ts): start a run from the form and wait on
+ * the runs page until it is done.
  */
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
