@@ -140,17 +140,19 @@ function gridOf(p: PointAggregate, name: string): { xs: number[]; ys: number[]; 
   return { xs, ys, values: ys.map((l) => xs.map((hd) => cells.get(`${l}:${hd}`) ?? null)) };
 }
 
+/** White → violet (unsigned, t on [0, 1]) or blue / white / red (signed, t on [−1, 1]): the chips' and the patch maps' colour. */
+function importanceRgb(t: number, signed: boolean): Rgb {
+  const end: Rgb = !signed ? [0.35, 0.22, 0.72] : t < 0 ? [33 / 255, 102 / 255, 172 / 255] : [178 / 255, 24 / 255, 43 / 255];
+  const f = Math.abs(t);
+  return [1 + (end[0] - 1) * f, 1 + (end[1] - 1) * f, 1 + (end[2] - 1) * f];
+}
+
 /** Per-token colour of a method's importance: diverging for signed methods, white → violet otherwise (scale from the ranked tokens). */
 export function stripColors(values: readonly number[], signed: boolean): string[] {
   const ranked = values.length > 2 ? values.slice(1, -1) : values;
   let scale = 0;
   for (const v of ranked) if (Number.isFinite(v)) scale = Math.max(scale, signed ? Math.abs(v) : v);
-  return values.map((v) => {
-    const t = Number.isFinite(v) && scale > 0 ? Math.max(signed ? -1 : 0, Math.min(1, v / scale)) : 0;
-    const end: Rgb = !signed ? [0.35, 0.22, 0.72] : t < 0 ? [33 / 255, 102 / 255, 172 / 255] : [178 / 255, 24 / 255, 43 / 255];
-    const f = Math.abs(t);
-    return rgbToHex([1 + (end[0] - 1) * f, 1 + (end[1] - 1) * f, 1 + (end[2] - 1) * f]);
-  });
+  return values.map((v) => rgbToHex(importanceRgb(Number.isFinite(v) && scale > 0 ? Math.max(signed ? -1 : 0, Math.min(1, v / scale)) : 0, signed)));
 }
 
 function parseRecord(bytes: Uint8Array): ExampleRecord | null {
@@ -161,13 +163,6 @@ function parseRecord(bytes: Uint8Array): ExampleRecord | null {
   } catch {
     return null;
   }
-}
-
-/** White → violet (unsigned) or blue / white / red (signed), as stripColors colours the chips. */
-function importanceRgb(t: number, signed: boolean): Rgb {
-  const end: Rgb = !signed ? [0.35, 0.22, 0.72] : t < 0 ? [33 / 255, 102 / 255, 172 / 255] : [178 / 255, 24 / 255, 43 / 255];
-  const f = Math.abs(t);
-  return [1 + (end[0] - 1) * f, 1 + (end[1] - 1) * f, 1 + (end[2] - 1) * f];
 }
 
 /** A PNG data URI of RGBA pixels, drawn at `size` CSS pixels with its pixels kept square. */
