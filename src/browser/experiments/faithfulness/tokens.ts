@@ -13,10 +13,10 @@ import { errorMessage } from '../../format';
 import { chipColor, decodeExampleRecord, erasureMethod, importanceArtifacts, methodLabel, normaliseImportance, recordMethods, scatterPoints, SIGNED_METHODS } from '../../plots/faithShaping';
 import type { ExampleRecord } from '../../../common/faithfulness/record';
 import { scatterSvg } from '../../plots/faithSvg';
-import { patchOverlay } from '../../../common/plots/patchOverlay';
 import { layerColor, Scatter3dPlot } from '../../plots/scatter3d';
 import { artifactCache } from '../../views/artifactCache';
 import { hoverReadout } from '../shared/resultWidgets';
+import { patchFigure, patchMapCanvas, pictureCanvas } from '../shared/patchCanvas';
 import type { ArtifactCache } from '../../views/artifactCache';
 import type { ViewContext } from '../../views/viewContext';
 
@@ -43,14 +43,8 @@ interface TokenViews {
 /** One method's importance over the picture's patches, drawn at a readable size. */
 function patchMap(rec: ExampleRecord, grid: NonNullable<ExampleRecord['grid']>, picture: ArtifactSummary, rgba: Uint8Array, m: string): HTMLElement {
   const [height, width] = picture.shape as [number, number, number];
-  const canvas = h('canvas', { class: 'faith-patch-canvas', width, height, 'data-method': m, title: `${methodLabel(m)} over the ${grid.rows}×${grid.columns} patches` });
-  const scale = Math.max(1, Math.floor(168 / Math.max(width, height)));
-  canvas.style.width = `${width * scale}px`;
-  canvas.style.height = `${height * scale}px`;
-  canvas.style.imageRendering = 'pixelated';
-  const g = canvas.getContext('2d');
-  if (g !== null) g.putImageData(new ImageData(patchOverlay(rgba, width, height, grid, rec.importance[m] ?? [], SIGNED_METHODS.has(m), chipColor), width, height), 0, 0);
-  return h('figure', { class: 'faith-patch-map' }, canvas, h('figcaption', { class: 'small' }, methodLabel(m), SIGNED_METHODS.has(m) ? ' (±)' : ''));
+  const canvas = patchMapCanvas(rgba, width, height, grid, rec.importance[m] ?? [], SIGNED_METHODS.has(m), { 'data-method': m, title: `${methodLabel(m)} over the ${grid.rows}×${grid.columns} patches` });
+  return patchFigure(canvas, methodLabel(m), SIGNED_METHODS.has(m) ? ' (±)' : '');
 }
 
 /** An image model's picture with every method's importance over its patches (nothing for text models). */
@@ -71,19 +65,9 @@ async function renderPatchMaps(tv: TokenViews, host: HTMLElement, rec: ExampleRe
     return;
   }
   if (!current()) return;
-  const plain = h('figure', { class: 'faith-patch-map' }, patchMapPlain(picture, rgba), h('figcaption', { class: 'small' }, 'picture'));
-  host.append(plain, ...recordMethods(rec).map((m) => patchMap(rec, grid, picture, rgba, m)));
-}
-
-function patchMapPlain(picture: ArtifactSummary, rgba: Uint8Array): HTMLElement {
   const [height, width] = picture.shape as [number, number, number];
-  const canvas = h('canvas', { class: 'faith-patch-canvas', width, height });
-  const scale = Math.max(1, Math.floor(168 / Math.max(width, height)));
-  canvas.style.width = `${width * scale}px`;
-  canvas.style.height = `${height * scale}px`;
-  canvas.style.imageRendering = 'pixelated';
-  canvas.getContext('2d')?.putImageData(new ImageData(Uint8ClampedArray.from(rgba), width, height), 0, 0);
-  return canvas;
+  const plain = patchFigure(pictureCanvas(Uint8ClampedArray.from(rgba), width, height), 'picture');
+  host.append(plain, ...recordMethods(rec).map((m) => patchMap(rec, grid, picture, rgba, m)));
 }
 
 function emptyTokensCard(): HTMLElement {

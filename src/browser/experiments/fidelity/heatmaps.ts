@@ -5,9 +5,8 @@
  */
 import type { ArtifactSummary, RunDetailOf } from '../../../common/contract';
 import type { PatchGrid } from '../../../common/plots/patchOverlay';
-import { patchOverlay } from '../../../common/plots/patchOverlay';
 import { base64ToBytes } from '../../base64';
-import { chipColor } from '../../plots/faithShaping';
+import { patchFigure, patchMapCanvas } from '../shared/patchCanvas';
 
 type FidelityRun = RunDetailOf<'fidelity'>;
 import { colorBarTicks } from '../../../common/plots/heatmapSvg';
@@ -98,13 +97,7 @@ function pictureOverlay(r: FidelityRun, ctx: ViewContext): PictureOverlay | null
 
 /** The picture with one map's query-0 ([CLS]) row over its patches, drawn on a canvas. */
 function overlayFigure(rgba: Uint8Array, width: number, height: number, grid: PatchGrid, row: readonly number[], signed: boolean, caption: string): HTMLElement {
-  const canvas = h('canvas', { class: 'faith-patch-canvas', width, height, 'data-map': caption });
-  const scale = Math.max(1, Math.floor(168 / Math.max(width, height)));
-  canvas.style.width = `${width * scale}px`;
-  canvas.style.height = `${height * scale}px`;
-  canvas.style.imageRendering = 'pixelated';
-  canvas.getContext('2d')?.putImageData(new ImageData(patchOverlay(rgba, width, height, grid, row, signed, chipColor), width, height), 0, 0);
-  return h('figure', { class: 'faith-patch-map' }, canvas, h('figcaption', { class: 'small' }, caption));
+  return patchFigure(patchMapCanvas(rgba, width, height, grid, row, signed, { 'data-map': caption }), caption);
 }
 
 /** Draws the chosen layer and head's [CLS] row of exact, the point and their difference over the picture. */
