@@ -13,28 +13,19 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runIds, specPreview, startFromForm, waitDone } from './formHelpers';
+import { describe, expect, it } from 'vitest';
+import { runIds, specPreview, startFromForm, useRunsPage, waitDone } from './formHelpers';
 import type { Harness } from './serveHarness';
-import { canvasColourCount, root, startHarness } from './serveHarness';
+import { canvasColourCount, root } from './serveHarness';
 
 /** Where the fidelity-lm preset fetches stories260K from (as in models.e2e.test.ts). */
 const mirror = resolve(root, '..', 'shared', 'models');
 
 let harness: Harness;
 let page: Page;
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  harness = await startHarness({ ATTN_MODEL_MIRROR: mirror });
-  page = harness.page;
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(harness.url);
-  await page.getByTestId('runs-table').waitFor();
-}, 60_000);
-
-afterAll(async () => {
-  await harness?.close();
+const pageErrors = useRunsPage({ ATTN_MODEL_MIRROR: mirror }, (h) => {
+  harness = h;
+  page = h.page;
 });
 
 async function statusOf(runId: number): Promise<string | null> {

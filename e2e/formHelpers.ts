@@ -1,10 +1,34 @@
 /**
  * Helpers for end-to-end tests that drive the New experiment form and the runs page
  * (experiments.e2e.test.ts, importedModels.e2e.test.ts): start a run from the form and wait on
- * the runs page until it is done.
+ * the runs page until it is done; the page they run on, open on the runs page for a file's tests.
  */
 import type { Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { Harness } from './serveHarness';
+import { startHarness } from './serveHarness';
+
+/**
+ * Before the file's tests: `attn serve` (with `env`) and its page, handed to `use` once the page
+ * shows the runs page; after them, both closed. The page's uncaught errors are collected in the
+ * array returned.
+ */
+export function useRunsPage(env: Record<string, string>, use: (harness: Harness) => void): string[] {
+  const pageErrors: string[] = [];
+  let harness: Harness | undefined;
+  beforeAll(async () => {
+    harness = await startHarness(env);
+    const page = harness.page;
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(harness.url);
+    await page.getByTestId('runs-table').waitFor();
+    use(harness);
+  }, 60_000);
+  afterAll(async () => {
+    await harness?.close();
+  });
+  return pageErrors;
+}
 
 /** The ids of the runs the runs page lists. */
 export async function runIds(page: Page): Promise<number[]> {

@@ -14,10 +14,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page, WebSocketRoute } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { specPreview, startFromForm, waitDone } from './formHelpers';
+import { describe, expect, it } from 'vitest';
+import { specPreview, startFromForm, useRunsPage, waitDone } from './formHelpers';
 import type { Harness } from './serveHarness';
-import { root, startHarness } from './serveHarness';
+import { root } from './serveHarness';
 
 interface Imported {
   readonly id: number;
@@ -59,20 +59,11 @@ const GPT2: Fixture = {
 
 let harness: Harness;
 let page: Page;
-const pageErrors: string[] = [];
-const imported = new Map<string, Imported>();
-
-beforeAll(async () => {
-  harness = await startHarness();
-  page = harness.page;
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(harness.url);
-  await page.getByTestId('runs-table').waitFor();
-}, 60_000);
-
-afterAll(async () => {
-  await harness?.close();
+const pageErrors = useRunsPage({}, (h) => {
+  harness = h;
+  page = h.page;
 });
+const imported = new Map<string, Imported>();
 
 function model(f: Fixture): Imported {
   const m = imported.get(f.folder);
