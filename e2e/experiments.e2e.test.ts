@@ -14,7 +14,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { runIds, specPreview, startFromForm, useRunsPage, waitDone } from './formHelpers';
+import { newRunId, runsBefore, specPreview, startFromForm, useRunsPage, waitDone } from './formHelpers';
 import type { Harness } from './serveHarness';
 import { canvasColourCount, root } from './serveHarness';
 
@@ -265,21 +265,9 @@ describe('New experiment form', () => {
     expect(pageErrors).toEqual([]);
   }, 240_000);
   it('fidelity-lm preset: stories260K finishes and shows 4 greedy continuations', async () => {
-    await page.getByTestId('nav-runs').click();
-    await page.getByTestId('runs-table').waitFor();
-    await page.getByTestId('runs-refresh').click();
-    const before = new Set(await runIds(page));
+    const before = await runsBefore(page);
     await page.getByTestId('preset-start-fidelity-lm').click();
-    let runId = 0;
-    await expect
-      .poll(
-        async () => {
-          runId = (await runIds(page)).find((id) => !before.has(id)) ?? 0;
-          return runId;
-        },
-        { timeout: 15_000 },
-      )
-      .toBeGreaterThan(0);
+    const runId = await newRunId(page, before);
     await waitDone(page, runId, 170_000);
     await page.getByTestId(`run-open-${runId}`).click();
     await page.getByTestId('run-detail').waitFor();

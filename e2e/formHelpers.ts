@@ -35,19 +35,16 @@ export async function runIds(page: Page): Promise<number[]> {
   return page.locator('[data-testid^="run-row-"]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-testid')!.replace('run-row-', ''))));
 }
 
-/** From anywhere: open the form, let `configure` fill it, start, and return the new run's id (back on the runs page). */
-export async function startFromForm(page: Page, configure: () => Promise<void>): Promise<number> {
+/** From anywhere: go to the runs page, refresh it, and return the ids of the runs it lists. */
+export async function runsBefore(page: Page): Promise<Set<number>> {
   await page.getByTestId('nav-runs').click();
   await page.getByTestId('runs-table').waitFor();
   await page.getByTestId('runs-refresh').click();
-  const before = new Set(await runIds(page));
-  await page.getByTestId('new-experiment').click();
-  await page.getByTestId('new-experiment-page').waitFor();
-  await configure();
-  // the form checks the spec before sending it
-  await expect.poll(async () => page.getByTestId('exp-validation').isHidden()).toBe(true);
-  await page.getByTestId('exp-start').click();
-  await page.getByTestId('runs-table').waitFor({ timeout: 15_000 });
+  return new Set(await runIds(page));
+}
+
+/** Waits (15 s at most) until the runs page lists a run that is not in `before`; its id. */
+export async function newRunId(page: Page, before: ReadonlySet<number>): Promise<number> {
   let runId = 0;
   await expect
     .poll(
@@ -59,6 +56,19 @@ export async function startFromForm(page: Page, configure: () => Promise<void>):
     )
     .toBeGreaterThan(0);
   return runId;
+}
+
+/** From anywhere: open the form, let `configure` fill it, start, and return the new run's id (back on the runs page). */
+export async function startFromForm(page: Page, configure: () => Promise<void>): Promise<number> {
+  const before = await runsBefore(page);
+  await page.getByTestId('new-experiment').click();
+  await page.getByTestId('new-experiment-page').waitFor();
+  await configure();
+  // the form checks the spec before sending it
+  await expect.poll(async () => page.getByTestId('exp-validation').isHidden()).toBe(true);
+  await page.getByTestId('exp-start').click();
+  await page.getByTestId('runs-table').waitFor({ timeout: 15_000 });
+  return newRunId(page, before);
 }
 
 /** Waits on the runs page until the run is done (its progress bar shown meanwhile); a failed run fails with its error. */
