@@ -24,7 +24,7 @@ import { preprocessImage } from '../../../common/models/imagePreprocess';
 import type { HfTokenizer } from '../../models/hfTokenizer';
 import { hfTokenizerFromJson } from '../../models/hfTokenizer';
 import { ExperimentModelError } from './modelSpec';
-import type { ModelSpecPart } from './modelSpec';
+import type { ModelCore, ModelSpecPart } from './modelSpec';
 
 /** What the service hands a worker for an imported model: the stored file and what was found with it. */
 export const ImportedModelSource = z
@@ -56,17 +56,8 @@ export function importedModelId(model: string): number | null {
   return m === null ? null : Number(m[1]);
 }
 
-/** The experiment-facing view of a model (the same one built-in and catalog models give). */
-export interface ImportedPrepared {
-  readonly name: string;
-  readonly sha256: string;
-  readonly kind: 'classifier' | 'lm' | 'embedding';
-  readonly proto: ModelProto;
-  readonly blocks: readonly AttentionBlock[];
-  readonly labels?: readonly string[];
-  readonly padId: number;
-  readonly contextLength: number;
-  readonly outputName: string;
+/** The experiment-facing view of a model (the same one built-in and catalog models give), with its tokenizer or pictures. */
+export interface ImportedPrepared extends ModelCore {
   readonly tokenizer: HfTokenizer | null;
   /** Image models: how pictures become examples (the ids only number the example and its patches). */
   readonly images?: ImageInput;
@@ -74,11 +65,6 @@ export interface ImportedPrepared {
   encode(text: string, maxLength: number): number[];
   decode(ids: readonly number[]): string;
   tokenText(id: number): string;
-  feeds(batch: PaddedBatch): Record<string, ort.Tensor>;
-  /** Classifier: one class distribution; LM: one next-token distribution per position; embedding: the pooled vector. */
-  distributions(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array[];
-  prediction(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array;
-  target(length: number): number;
 }
 
 /**

@@ -9,11 +9,8 @@ import * as ort from 'onnxruntime-node';
 import type { LabelledText } from '../../../common/data/texts';
 import { parseTexts } from '../../../common/data/texts';
 import { cosineSimilarity, softmax } from '../../../common/metrics/distributions';
-import type { AttentionBlock } from '../../../common/models/attentionDetect';
 import { findCatalogEntry } from '../../../common/models/catalog';
 import { findAttentionBlocks } from '../../../common/models/attentionDetect';
-import type { PaddedBatch } from '../../../common/models/classifierInput';
-import type { ModelProto } from '../../../common/models/onnxModel';
 import { decodeOnnxModel, modelIo } from '../../../common/models/onnxModel';
 import { isBuiltinModel, loadBuiltinClassifier } from '../../models/builtinModels';
 import { llama2cToOnnxBytes } from '../../models/convertLlama2c';
@@ -25,7 +22,7 @@ import type { RgbaImage } from '../../../common/models/imagePreprocess';
 import { decodeImage, isImageData, readImageExamples } from '../../data/images';
 import { importedModelId, prepareImported } from './importedModel';
 import { ExperimentModelError } from './modelSpec';
-import type { ModelSpecPart } from './modelSpec';
+import type { ModelCore, ModelSpecPart } from './modelSpec';
 
 export { ExperimentModelError } from './modelSpec';
 
@@ -39,24 +36,12 @@ export interface PreparedExample {
   readonly picture?: RgbaImage;
 }
 
-export interface PreparedModel {
-  readonly name: string;
-  readonly sha256: string;
-  /** embedding: a bare encoder, its output a pooled vector (imported models). */
-  readonly kind: 'classifier' | 'lm' | 'embedding';
-  readonly proto: ModelProto;
-  readonly blocks: readonly AttentionBlock[];
-  readonly labels?: readonly string[];
+export interface PreparedModel extends ModelCore {
   readonly examples: readonly PreparedExample[];
-  readonly padId: number;
-  /** Longest sequence the model accepts (language models: their context length, continuations included). */
-  readonly contextLength: number;
   /** Token ids back to text (language models; special tokens such as BOS give nothing). */
   decode?(ids: readonly number[]): string;
   /** One token id as the tokenizer's piece (for token strips), when the tokenizer has a vocabulary. */
   tokenText?(id: number): string;
-  /** The output holding logits. */
-  readonly outputName: string;
   /** Image models: the tokens (class token + patches) each picture is; the examples' ids only number them. */
   readonly imageTokens?: number;
   /**
@@ -73,16 +58,6 @@ export interface PreparedModel {
    * s = (1 + cos)/2, so the unmodified input has s = 1 and erasing what matters lowers it.
    */
   relativeTo?(reference: Float64Array): (raw: Float64Array) => Float64Array;
-  feeds(batch: PaddedBatch): Record<string, ort.Tensor>;
-  /** Output distributions of batch row `row` (real length `length`): classifier one, LM one per position 0..length-2. */
-  distributions(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array[];
-  /**
-   * The one prediction an explanation is about: the class distribution (classifier), or the
-   * next-token distribution after the last real token (LM, position length-1).
-   */
-  prediction(logits: Float32Array, dims: readonly number[], row: number, length: number): Float64Array;
-  /** The query position whose prediction is explained: 0 ([CLS]) for a classifier, length-1 for an LM. */
-  target(length: number): number;
 }
 
 /** Examples of a data source for a text model `model` (the built-in test subset needs a built-in model; pictures need an image model). */
