@@ -39,6 +39,8 @@ export interface SessionChoiceOptions {
    * doubled the peak memory of large graphs for no measurable speed-up.
    */
   readonly cpuMemArena?: boolean;
+  /** The folder of the model file that the encoded model's external initializers name (src/node/ort/modelFile.ts). */
+  readonly externalFolder?: string;
 }
 
 export interface CreatedSession {
@@ -105,7 +107,7 @@ function tinyModel(): Uint8Array {
   return g.toModelBytes();
 }
 
-function sessionOptions(provider: ProviderName, opts: { intraOpThreads?: number; cpuMemArena?: boolean }): InferenceSession.SessionOptions {
+function sessionOptions(provider: ProviderName, opts: { intraOpThreads?: number; cpuMemArena?: boolean; externalFolder?: string }): InferenceSession.SessionOptions {
   const o: InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
@@ -114,6 +116,8 @@ function sessionOptions(provider: ProviderName, opts: { intraOpThreads?: number;
     enableMemPattern: false,
   };
   if (opts.intraOpThreads !== undefined) o.intraOpNumThreads = opts.intraOpThreads;
+  // a model given as bytes resolves its external data's locations in this folder
+  if (opts.externalFolder !== undefined) o.extra = { session: { model_external_initializers_file_folder_path: opts.externalFolder } };
   return o;
 }
 

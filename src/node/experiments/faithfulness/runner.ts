@@ -16,7 +16,6 @@
  * Every model is built once per point for one shape [batch, S] (S = the longest example); each
  * example is right-padded to S.
  */
-import pkg from 'onnx-proto';
 import type { MetricInput } from '../../../common/contract';
 import { VariantSpec } from '../../../common/attention/spec';
 import type { ExampleRecord } from '../../../common/faithfulness/record';
@@ -25,7 +24,7 @@ import { decodeTensorValues, int64ToNumber, modelIo } from '../../../common/mode
 import type { ModificationInput } from '../../../common/models/surgery';
 import { applyModification } from '../../../common/models/surgery';
 import { tokenIdsSource } from '../../../common/models/surgery/cutAtEmbeddings';
-import { createSession } from '../../ort/session';
+import { createModelSession } from '../../ort/modelFile';
 import type { ModelFetchOptions, PreparedExample, PreparedModel } from '../shared/models';
 import { prepareFidelityModel } from '../shared/models';
 import { expandVariants } from '../../../common/experiments/shared/variantSweep';
@@ -36,7 +35,6 @@ import type { SessionRef, Sessions } from './analysis/context';
 import { range } from './analysis/context';
 import { analyseExample, pictureArtifactName } from './analysis/example';
 
-const { onnx } = pkg;
 
 export interface FaithfulnessPoint {
   readonly key: string;
@@ -148,10 +146,6 @@ export async function runFaithfulness(spec: FaithfulnessSpec, cb: FaithfulnessCa
   return 'done';
 }
 
-function encode(m: ModelProto): Uint8Array {
-  return onnx.ModelProto.encode(m).finish();
-}
-
 function jsonArtifact(kind: string, name: string, value: unknown): FaithfulnessArtifact {
   const data = new TextEncoder().encode(JSON.stringify(value));
   return { kind, name, shape: [data.length], dtype: 'uint8', data };
@@ -208,7 +202,7 @@ async function buildSessions(
     // Without a replacement, exposure or intervention the model keeps its dynamic batch (cutAtEmbeddings alone does too).
     const dynamic = Object.keys(mod).length === 0 || (Object.keys(mod).length === 1 && mod.cutAtEmbeddings === true);
     const m = Object.keys(mod).length === 0 ? model.proto : applyModification(model.proto, mod, dynamic ? null : { batch, seqLen: S }).model;
-    const created = await createSession(encode(m), { provider: spec.provider, log: cb.log });
+    const created = await createModelSession(m, model.file, { provider: spec.provider, log: cb.log });
     return { ref: { session: created.session, batch: dynamic ? null : batch }, provider: created.provider, fallbacks: created.fallbacks, inputs: modelIo(m).inputs.map((i) => i.name) };
   };
   const plain = await open(replace(), Bc);

@@ -16,21 +16,19 @@
  * text only; for the exact point variant = exact).
  */
 import type * as ort from 'onnxruntime-node';
-import pkg from 'onnx-proto';
 import { argmax } from '../../../common/metrics/distributions';
 import type { PaddedBatch } from '../../../common/models/classifierInput';
 import { padBatch } from '../../../common/models/classifierInput';
 import type { SurgeryShape } from '../../../common/models/surgery';
 import { applyModification } from '../../../common/models/surgery';
 import type { ProviderChoice } from '../../ort/session';
-import { createSession } from '../../ort/session';
+import { createModelSession } from '../../ort/modelFile';
 import { EXACT_POINT_KEY } from '../../../common/points';
 import type { PreparedModel } from '../shared/models';
 import type { FidelityPoint } from '../../../common/experiments/fidelity/plan';
 import type { RunArtifact } from '../shared/kind';
 import { float32Data } from '../../ort/float32Data';
 
-const { onnx } = pkg;
 
 /** Examples shown side by side (the first ones). */
 export const CONTINUATION_EXAMPLES = 4;
@@ -78,7 +76,7 @@ export function continuationSessionFactory(
       point.key === EXACT_POINT_KEY
         ? model.proto
         : applyModification(model.proto, { replace: { variant: point.spec, ...(opts.layers ? { layers: [...opts.layers] } : {}), ...(opts.heads ? { heads: [...opts.heads] } : {}) } }, shape).model;
-    const { session } = await createSession(onnx.ModelProto.encode(proto).finish(), { provider: opts.provider, log: opts.log });
+    const { session } = await createModelSession(proto, model.file, { provider: opts.provider, log: opts.log });
     return sessionOf(session, model);
   };
 }

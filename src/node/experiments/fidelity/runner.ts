@@ -14,11 +14,10 @@ import type { MetricInput } from '../../../common/contract';
 import { argmax, cosineSimilarity, klDivergence, softmax, totalVariation } from '../../../common/metrics/distributions';
 import type { PaddedBatch } from '../../../common/models/classifierInput';
 import { padBatch } from '../../../common/models/classifierInput';
-import type { ModelProto } from '../../../common/models/onnxModel';
 import { EXPOSED_ATTENTION_PREFIX, EXPOSED_BLOCK_OUTPUT_PREFIX, applyModification } from '../../../common/models/surgery';
 import type { Modification } from '../../../common/models/surgery';
 import { readPeakRss, resetPeakRss } from '../../memoryProbe';
-import { createSession } from '../../ort/session';
+import { createModelSession } from '../../ort/modelFile';
 import { EXACT_POINT_KEY, POINT_DONE_METRIC } from '../../../common/points';
 import { continuationSessionFactory, runContinuations } from './continuations';
 import type { ModelFetchOptions, PreparedExample, PreparedModel } from '../shared/models';
@@ -29,12 +28,10 @@ import { planFidelity } from '../../../common/experiments/fidelity/plan';
 import type { RunArtifact } from '../shared/kind';
 
 export type { FidelityPoint };
-import pkg from 'onnx-proto';
 import { float32Data } from '../../ort/float32Data';
 import { ExactSpill } from './exactSpill';
 import type { LayerOutputs } from './exactSpill';
 
-const { onnx } = pkg;
 
 export type FidelityArtifact = RunArtifact;
 
@@ -264,7 +261,7 @@ async function runVariantPoint(r: FidelityRun, pi: number, exactSession: ort.Inf
   let session: ort.InferenceSession;
   try {
     const modified = applyModification(model.proto, mod, { batch: shape.B, seqLen: shape.S }).model;
-    session = (await createSession(encode(modified), { provider: spec.provider, log: cb.log })).session;
+    session = (await createModelSession(modified, model.file, { provider: spec.provider, log: cb.log })).session;
   } catch (e) {
     r.progress.advance(pi);
     cb.onPoint(point, [], r.progress.at(pi + 1), (e as Error).message);
@@ -288,7 +285,7 @@ async function runVariantPoint(r: FidelityRun, pi: number, exactSession: ort.Inf
 async function runPoints(r: FidelityRun): Promise<'done' | 'cancelled'> {
   const { spec, cb, model, shape } = r;
   const exactModel = applyModification(model.proto, r.expose, { batch: shape.B, seqLen: shape.S }).model;
-  const exactSession = await createSession(encode(exactModel), { provider: spec.provider, log: cb.log });
+  const exactSession = await createModelSession(exactModel, model.file, { provider: spec.provider, log: cb.log });
   cb.onProvider(exactSession.provider, exactSession.fallbacks);
   let released = false;
   try {
@@ -323,10 +320,6 @@ export async function runFidelity(spec: FidelitySpec, cb: FidelityCallbacks, opt
     return runContinuations({ model, points, tokens: spec.continuationTokens, open, completed, isCancelled: cb.isCancelled, log: cb.log, ...(cb.onArtifact ? { onArtifact: cb.onArtifact } : {}) });
   }
   return 'done';
-}
-
-function encode(m: ModelProto): Uint8Array {
-  return onnx.ModelProto.encode(m).finish();
 }
 
 /** Metrics with the point's dimensions, and the completion marker last. */

@@ -17,6 +17,8 @@ import type { PaddedBatch } from '../../../common/models/classifierInput';
 import type { ModelInputBinding, ModelTaskOverride, QueryPosition } from '../../../common/models/modelTask';
 import { ModelInputBinding as ModelInputBindingSchema, ModelTask, applyTaskOverride, bindInput } from '../../../common/models/modelTask';
 import type { IoValue, ModelProto } from '../../../common/models/onnxModel';
+import { modelFileOf } from '../../ort/modelFile';
+import type { ModelFile } from '../../ort/modelFile';
 import { decodeOnnxModel, modelIo } from '../../../common/models/onnxModel';
 import { HfModelConfig, HfPreprocessorConfig, JsonObjectFile } from '../../../common/models/hfConfig';
 import type { RgbaImage } from '../../../common/models/imagePreprocess';
@@ -307,18 +309,18 @@ function visionGrid(config: HfModelConfig | undefined, id: string): PatchGrid {
   return { patch: [p, pw], rows: h / p, columns: w / pw, prefix: 1 + (config?.model_type === 'deit' ? 1 : 0) };
 }
 
-async function readVerified(source: ImportedModelSource): Promise<Uint8Array> {
-  let bytes: Uint8Array;
+async function readVerified(source: ImportedModelSource): Promise<ModelFile> {
+  let file: ModelFile;
   try {
     const buf = await readFile(source.path);
     // a view of the file's buffer, not a copy: the decoded model points into it for the whole run
-    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    file = modelFileOf(source.path, new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
   } catch (e) {
     throw new ExperimentModelError(`imported:${source.id} (${source.name}): its stored file ${source.path} cannot be read: ${(e as Error).message}`);
   }
-  const sha = createHash('sha256').update(bytes).digest('hex');
+  const sha = createHash('sha256').update(file.bytes).digest('hex');
   if (sha !== source.sha256) throw new ExperimentModelError(`imported:${source.id} (${source.name}): its stored file ${source.path} has changed since it was imported (sha256 ${sha}, recorded ${source.sha256}); import it again`);
-  return bytes;
+  return file;
 }
 
 /** The task after the spec's override; a model without one needs the override. */
@@ -363,11 +365,12 @@ function pixelStoreOf(source: ImportedModelSource, config: HfModelConfig | undef
 }
 
 /** What every task shares: the model, its blocks, the output read and the explained position. */
-function commonPart(source: ImportedModelSource, proto: ModelProto, blocks: readonly AttentionBlock[], task: ReturnType<typeof applyTaskOverride>, feed: Map<string, Feeder>) {
+function commonPart(source: ImportedModelSource, file: ModelFile, proto: ModelProto, blocks: readonly AttentionBlock[], task: ReturnType<typeof applyTaskOverride>, feed: Map<string, Feeder>) {
   return {
     name: source.name,
     sha256: source.sha256,
     proto,
+    file,
     blocks,
     outputName: task.output,
     feeds: (batch: PaddedBatch) => Object.fromEntries([...feed].map(([n, f]) => [n, f(batch)])),
@@ -395,14 +398,15 @@ export function pooledRow(out: Float32Array, dims: readonly number[], row: numbe
 export async function prepareImported(spec: Pick<ModelSpecPart, 'model' | 'data' | 'task'>, source: ImportedModelSource): Promise<ImportedPrepared> {
   if (spec.data.source === 'builtin') throw new ExperimentModelError(`data source "builtin" (the committed test subset) is only available for built-in models: give imported:${source.id} texts or a file`);
   const task = taskOf(source, spec.task);
-  const proto = decodeOnnxModel(await readVerified(source), source.name);
+  const file = await readVerified(source);
+  const proto = decodeOnnxModel(file.bytes, source.name);
   if (!modelIo(proto).outputs.some((o) => o.name === task.output)) throw new ExperimentModelError(`imported:${source.id} (${source.name}) has no output '${task.output}' (outputs: ${modelIo(proto).outputs.map((o) => o.name).join(', ')})`);
   const configRaw = parseJson(source.files.config, 'config.json');
   const config = configRaw === undefined ? undefined : HfModelConfig.parse(configRaw);
   const blocks = findAttentionBlocks(proto);
   if (task.kind === 'image-classifier') {
     const pixels = pixelStoreOf(source, config);
-    const common = commonPart(source, proto, blocks, task, feeders(proto, blocks, false, pixels));
+    const common = commonPart(source, file, proto, blocks, task, feeders(proto, blocks, false, pixels));
     const tokenText = (id: number): string => (id < 0 ? '[CLS]' : config?.model_type === 'deit' && id === 1 ? '[DIST]' : `patch ${id - (config?.model_type === 'deit' ? 2 : 1)}`);
     const distributions = (logits: Float32Array, dims: readonly number[], row: number): Float64Array[] => [rowDistribution(logits, dims, row, 0)];
     return { ...common, kind: 'classifier', labels: task.labels, padId: 0, contextLength: pixels.tokens, tokenizer: null, images: pixels, encode: () => [], decode: () => '', tokenText, distributions };
@@ -410,7 +414,7 @@ export async function prepareImported(spec: Pick<ModelSpecPart, 'model' | 'data'
   const tokConfig = parseJson(source.files.tokenizerConfig, 'tokenizer_config.json');
   const tokenizer = tokenizerOf(source, tokConfig);
   const lm = task.kind === 'next-token';
-  const common = commonPart(source, proto, blocks, task, feeders(proto, blocks, lm, null));
+  const common = commonPart(source, file, proto, blocks, task, feeders(proto, blocks, lm, null));
   const base = {
     ...common,
     padId: padIdOf(tokenizer, configRaw, tokConfig, parseJson(source.files.specialTokens, 'special_tokens_map.json')),

@@ -3,6 +3,7 @@
  * imported models (models.ts, importedModel.ts): the part of the spec it reads, the error it
  * throws and what every prepared model gives the runners.
  */
+import type { ModelFile } from '../../ort/modelFile';
 import type { Tensor } from 'onnxruntime-node';
 import type { DataSource } from '../../../common/experiments/shared/dataSource';
 import type { AttentionBlock } from '../../../common/models/attentionDetect';
@@ -30,6 +31,8 @@ export interface ModelCore {
   /** embedding: a bare encoder, its output a pooled vector (imported models). */
   readonly kind: 'classifier' | 'lm' | 'embedding';
   readonly proto: ModelProto;
+  /** The file `proto` was decoded from, when its weights can be read from there by sessions (modelFile.ts). */
+  readonly file?: ModelFile;
   readonly blocks: readonly AttentionBlock[];
   readonly labels?: readonly string[];
   readonly padId: number;
