@@ -4,11 +4,13 @@
  * key-padding / bias mask Adds, Softmax, ·V MatMul, back to [B, S, H·Dv].
  */
 import type { GraphEditor } from '../graphEditor';
-import { intAttr, intsAttr } from '../graphEditor';
+import { FLOAT16, intAttr, intsAttr } from '../graphEditor';
 import type { SurgeryShape } from '../modification';
 import type { FusedAttentionInputs } from './fusedNode';
 
+/** What the causal mask adds to a future key's score: −1e9 in float32; in float16 −10000 (within its range even added to other masks, and a row with every key masked stays finite). */
 const UNFUSE_NEG = -1e9;
+const UNFUSE_NEG_HALF = -10000;
 
 export interface ExplicitAttention extends FusedAttentionInputs {
   /** The fused node's output, which the explicit graph's output replaces. */
@@ -18,6 +20,8 @@ export interface ExplicitAttention extends FusedAttentionInputs {
   readonly headSize: number;
   /** The fused node's scale attribute (0 or absent: 1/√D). */
   readonly scale: number | undefined;
+  /** The float type of Q, K, V and the output (FLOAT, or FLOAT16): of the constants written. */
+  readonly floatType: number;
 }
 
 interface Writer {
@@ -39,8 +43,9 @@ function addMasks({ ed, at, p, shape, a }: Writer, scaled: string): string {
   let causal: string | undefined;
   if (a.causal) {
     const table = new Float32Array(S * S);
-    for (let i = 0; i < S; i++) for (let j = i + 1; j < S; j++) table[i * S + j] = UNFUSE_NEG;
-    causal = ed.constFloat(`${p}causal_mask`, [1, 1, S, S], table);
+    const neg = a.floatType === FLOAT16 ? UNFUSE_NEG_HALF : UNFUSE_NEG;
+    for (let i = 0; i < S; i++) for (let j = i + 1; j < S; j++) table[i * S + j] = neg;
+    causal = ed.constFloat(`${p}causal_mask`, [1, 1, S, S], table, a.floatType);
   }
   if (a.keyPadding === undefined) {
     const m = causal === undefined ? a.mask : a.mask === undefined ? causal : ed.op(at, 'Add', [causal, a.mask], `${p}mask`);
@@ -85,12 +90,12 @@ export function writeExplicitAttention(ed: GraphEditor, at: number, prefix: stri
   writePresent(w, kHeads, vHeads);
   const kh = expand(kHeads, D, 'k');
   // V heads narrower than Q's and K's are padded with zero columns to D (sliced off after ·V), so that variants see one head size.
-  const vPadded = Dv < D ? ed.op(at, 'Concat', [vHeads, ed.constFloat(`${p}v_pad`, [B, KV, S, D - Dv], new Float32Array(B * KV * S * (D - Dv)))], `${p}v_padded`, [intAttr('axis', -1)]) : vHeads;
+  const vPadded = Dv < D ? ed.op(at, 'Concat', [vHeads, ed.constFloat(`${p}v_pad`, [B, KV, S, D - Dv], new Float32Array(B * KV * S * (D - Dv)), a.floatType)], `${p}v_padded`, [intAttr('axis', -1)]) : vHeads;
   const vh = expand(vPadded, Math.max(D, Dv), 'v');
   const kt = ed.op(at, 'Transpose', [kh], `${p}k_t`, [intsAttr('perm', [0, 1, 3, 2])]);
   const scores = ed.op(at, 'MatMul', [qh, kt], `${p}scores`);
   const scale = a.scale;
-  const scaled = ed.op(at, 'Mul', [scores, ed.constFloat(`${p}scale`, [], [scale !== undefined && scale !== 0 ? scale : 1 / Math.sqrt(D)])], `${p}scaled`);
+  const scaled = ed.op(at, 'Mul', [scores, ed.constFloat(`${p}scale`, [], [scale !== undefined && scale !== 0 ? scale : 1 / Math.sqrt(D)], a.floatType)], `${p}scaled`);
   const probs = ed.op(at, 'Softmax', [addMasks(w, scaled)], `${p}probs`, [intAttr('axis', -1)]);
   if (rank3) {
     const product = ed.op(at, 'MatMul', [probs, vh], `${p}ctx`);

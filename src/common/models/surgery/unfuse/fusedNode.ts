@@ -20,6 +20,8 @@ export interface UnfuseSite {
   readonly block: AttentionBlock;
   readonly heads: number;
   readonly headSize: number;
+  /** The float type of the block's values (FLOAT, or FLOAT16 in a float16 export): of every constant the rewrite writes. */
+  readonly floatType: number;
 }
 
 /** A fused node being rewritten; `fail` throws an error naming the block and its form. */

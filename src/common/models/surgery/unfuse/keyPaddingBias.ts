@@ -14,7 +14,7 @@ const DEFAULT_MASK_FILTER_VALUE = -10000;
 
 /** The bias of key mask `mask` (named `what` in errors, e.g. 'mask_index (input 3)'). */
 export function keyPaddingBias(f: FusedNodeReader, mask: string, what: string): string {
-  const { ed, at, prefix, shape, graph } = f.site;
+  const { ed, at, prefix, shape, graph, floatType } = f.site;
   const p = `${prefix}key_padding/`;
   const { batch: B, seqLen: Sk } = shape;
   const rank = maskRank(graph, mask);
@@ -31,6 +31,6 @@ export function keyPaddingBias(f: FusedNodeReader, mask: string, what: string): 
     f.fail(`${what} is ${got}; only a [B, S] 0/1 key mask or [B] key lengths (right padding) can be rewritten (3D and 4D masks and [2B] start/end positions are not supported)`);
   }
   const filter = f.attrF('mask_filter_value') ?? DEFAULT_MASK_FILTER_VALUE;
-  const bias = ed.op(at, 'Where', [allowed, ed.constFloat(`${p}keep`, [], [0]), ed.constFloat(`${p}filter`, [], [filter])], `${p}bias_2d`);
+  const bias = ed.op(at, 'Where', [allowed, ed.constFloat(`${p}keep`, [], [0], floatType), ed.constFloat(`${p}filter`, [], [filter], floatType)], `${p}bias_2d`);
   return ed.op(at, 'Reshape', [bias, ed.constInt64(`${p}bias_shape`, [4], [B, 1, 1, Sk])], `${p}bias`);
 }

@@ -9,6 +9,7 @@ import type { AttentionBlock } from '../../attentionDetect';
 import { GraphIndex } from '../../attentionDetect/graphIndex';
 import type { ModelProto, NodeProto } from '../../onnxModel';
 import { describeBlock } from '../blocks';
+import { floatTypeOf } from '../floatType';
 import { GraphEditor, editedGraph } from '../graphEditor';
 import type { SurgeryShape } from '../modification';
 import { SurgeryError } from '../modification';
@@ -20,7 +21,7 @@ import { UNFUSE_FORMS } from './unfuseForms';
 const { onnx } = pkg;
 
 /** Rewrite one fused block before its node and remove the node. */
-function unfuseBlock(ed: GraphEditor, graph: GraphIndex, b: AttentionBlock, shape: SurgeryShape, usedValues: ReadonlySet<string>): void {
+function unfuseBlock(model: ModelProto, ed: GraphEditor, graph: GraphIndex, b: AttentionBlock, shape: SurgeryShape, usedValues: ReadonlySet<string>): void {
   const ref = b.nodes.fused;
   if (ref === undefined || b.form === 'unfused') return;
   const node = ed.nodes[ref.index] as NodeProto;
@@ -34,7 +35,9 @@ function unfuseBlock(ed: GraphEditor, graph: GraphIndex, b: AttentionBlock, shap
   const KV = b.kvHeads ?? fail('the number of key/value heads is unknown');
   const D = b.headSize ?? fail('the head size is unknown');
   const prefix = `surgery/unfused${b.index}/`;
-  const site: UnfuseSite = { ed, at: ref.index, prefix, shape, graph, block: b, heads: H, headSize: D };
+  // the float type of the block's hidden states (float16 exports): every constant written meets it
+  const floatType = floatTypeOf(model, (node.input ?? []).find((x) => x !== ''));
+  const site: UnfuseSite = { ed, at: ref.index, prefix, shape, graph, block: b, heads: H, headSize: D, floatType };
   const reader = fusedNodeReader(node, site, fail);
   const inputs = form.read(reader);
   // Extra outputs (present K/V, QK output) must be unused, except those the rewrite writes.
@@ -42,7 +45,7 @@ function unfuseBlock(ed: GraphEditor, graph: GraphIndex, b: AttentionBlock, shap
     if (o !== '' && o !== inputs.present && usedValues.has(o)) fail(`its output '${o}' (past/present state or scores) is used; only the attention output can be rewritten`);
   });
   const explicit = { ...inputs, output: node.output?.[0] ?? '', heads: H, kvHeads: KV, headSize: D, scale: reader.attrF('scale') };
-  writeExplicitAttention(ed, ref.index, prefix, shape, explicit, fail);
+  writeExplicitAttention(ed, ref.index, prefix, shape, { ...explicit, floatType }, fail);
   ed.remove(ref.index);
 }
 
@@ -58,6 +61,6 @@ export function unfuse(model: ModelProto, chosen: readonly AttentionBlock[], sha
   const consumed = new Set((graph.node ?? []).flatMap((n) => n.input ?? []));
   const usedValues = new Set([...graphOutputs, ...consumed]);
   const index = new GraphIndex(model);
-  for (const b of chosen) unfuseBlock(ed, index, b, shape, usedValues);
+  for (const b of chosen) unfuseBlock(model, ed, index, b, shape, usedValues);
   return onnx.ModelProto.create({ ...model, graph: editedGraph(graph, ed) });
 }
