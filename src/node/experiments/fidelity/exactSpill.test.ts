@@ -32,12 +32,14 @@ describe('ExactSpill', () => {
     expect(spill.batches).toBe(3);
     for (const b of [2, 0, 1]) {
       for (const l of [1, 0]) {
-        const got = spill.layer(b, l);
+        const got = { attention: new Float32Array(48), blockOut: new Float32Array(20) };
+        spill.readInto(b, l, got.attention, got.blockOut);
         expect(Array.from(got.attention)).toEqual(Array.from(written[b]!.attention[l]!));
         expect(Array.from(got.blockOut)).toEqual(Array.from(written[b]!.blockOut[l]!));
       }
     }
-    expect(() => spill.layer(3, 0)).toThrow(/batch 3, layer 0 were not kept/);
+    expect(() => spill.readInto(3, 0, new Float32Array(48), new Float32Array(20))).toThrow(/batch 3, layer 0 were not kept/);
+    expect(() => spill.readInto(0, 0, new Float32Array(47), new Float32Array(20))).toThrow(/buffers of 188 and 80 bytes for 192 and 80/);
     spill.close();
     spill.close();
     expect(readdirSync(dir)).toEqual([]);

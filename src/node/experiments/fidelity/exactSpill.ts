@@ -3,8 +3,8 @@
  * run to compare with. They are as large as B·L·H·S·(S + D) floats per batch (0.9 GB for a
  * BERT-base sweep of 64 texts at n = 128), so they go to a temporary file instead of the
  * process's memory: the exact pass appends each batch once, and each point reads them back one
- * layer of one batch at a time into two reused buffers. While memory is free the kernel's page
- * cache serves the reads; the process holds only one layer.
+ * batch at a time into the buffers it feeds to the variant's session. While memory is free the
+ * kernel's page cache serves the reads.
  *
  * On POSIX the file is unlinked as soon as it is open, so nothing is left behind if the process
  * dies; elsewhere it is removed by close().
@@ -12,12 +12,6 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-/** One layer of one batch: attention [B, H, S, S] and block output [B, H, S, D]. */
-export interface LayerOutputs {
-  readonly attention: Float32Array;
-  readonly blockOut: Float32Array;
-}
 
 interface Extent {
   readonly at: number;
@@ -31,8 +25,6 @@ export class ExactSpill {
   private end = 0;
   /** [batch][layer]: where the attention and the block output lie in the file. */
   private readonly extents: { attention: Extent; blockOut: Extent }[][] = [];
-  private attention = new Float32Array(0);
-  private blockOut = new Float32Array(0);
   private closed = false;
 
   private constructor(
@@ -71,15 +63,13 @@ export class ExactSpill {
     return this.extents.length;
   }
 
-  /** Layer `l` of batch `bi`, read into buffers that the next call reuses. */
-  layer(bi: number, l: number): LayerOutputs {
+  /** Layer `l` of batch `bi`, read into the caller's buffers (of the written lengths). */
+  readInto(bi: number, l: number, attention: Float32Array, blockOut: Float32Array): void {
     const e = this.extents[bi]?.[l];
     if (e === undefined) throw new Error(`exact outputs of batch ${bi}, layer ${l} were not kept`);
-    if (this.attention.length !== e.attention.length / 4) this.attention = new Float32Array(e.attention.length / 4);
-    if (this.blockOut.length !== e.blockOut.length / 4) this.blockOut = new Float32Array(e.blockOut.length / 4);
-    this.read(e.attention, this.attention);
-    this.read(e.blockOut, this.blockOut);
-    return { attention: this.attention, blockOut: this.blockOut };
+    if (attention.byteLength !== e.attention.length || blockOut.byteLength !== e.blockOut.length) throw new Error(`exact outputs of batch ${bi}, layer ${l}: buffers of ${attention.byteLength} and ${blockOut.byteLength} bytes for ${e.attention.length} and ${e.blockOut.length}`);
+    this.read(e.attention, attention);
+    this.read(e.blockOut, blockOut);
   }
 
   close(): void {

@@ -7,7 +7,7 @@ import { decodeOnnxModel } from '../../../common/models/onnxModel';
 import { applyModification } from '../../../common/models/surgery';
 import { loadBuiltinClassifier } from '../../models/builtinModels';
 import type { FidelityArtifact, FidelityCallbacks, FidelityPoint } from './runner';
-import { runFidelity, topKOverlapFast } from './runner';
+import { runFidelity } from './runner';
 import { FidelitySpec } from '../../../common/experiments/fidelity/spec';
 
 const { onnx } = pkg;
@@ -133,9 +133,9 @@ describe('fidelity runner on the built-in model', () => {
     expect(got.artifacts.map((a) => a.name)).toEqual(['attention/sliding@500/example0']);
   }, 60_000);
 
-  it("attention drift follows the definitions on the first example's maps (JSD and top-k overlap of every real row)", async () => {
+  it.each([3, 500])("attention drift follows the definitions on the first example's maps (JSD and top-k overlap of every real row), k = %i", async (k) => {
     const { cb, got } = collector();
-    const one = FidelitySpec.parse({ ...spec, limit: 1, topK: 3, variants: [{ variant: { kind: 'strided', stride: 2 } }] });
+    const one = FidelitySpec.parse({ ...spec, limit: 1, topK: k, variants: [{ variant: { kind: 'strided', stride: 2 } }] });
     expect(await runFidelity(one, cb)).toBe('done');
     const [exactMap, variantMap] = got.artifacts.filter((a) => a.kind === 'attention-map');
     const [L, H, n] = exactMap!.shape as [number, number, number, number];
@@ -149,9 +149,10 @@ describe('fidelity runner on the built-in model', () => {
           const p = Array.from(exactMap!.data.subarray(at, at + n) as Float32Array);
           const q = Array.from(variantMap!.data.subarray(at, at + n) as Float32Array);
           jsd += jensenShannon(p, q);
-          overlap += topKOverlap(p, q, 3);
+          overlap += topKOverlap(p, q, k);
         }
-        expect(metric(drift, 'attn_jsd', { layer: l, head: h })).toBeCloseTo(jsd / n, 12);
+        // computed in float32 inside the variant's graph: within 5e-8 of the float64 definition
+        expect(metric(drift, 'attn_jsd', { layer: l, head: h })).toBeCloseTo(jsd / n, 7);
         expect(metric(drift, 'attn_topk_overlap', { layer: l, head: h })).toBeCloseTo(overlap / n, 12);
       }
     }
@@ -181,26 +182,5 @@ describe('fidelity runner on the built-in model', () => {
     await expect(runFidelity({ ...spec, model: 'gpt-17' }, cb)).rejects.toThrow(/model 'gpt-17' is not available/);
     await expect(runFidelity({ ...spec, maxLength: 4096 }, cb)).rejects.toThrow(/maxLength 4096 exceeds what spam-encoder was trained for \(128 tokens\)/);
     await expect(runFidelity({ ...spec, data: { source: 'file', path: '/nonexistent/data.jsonl' } }, cb)).rejects.toThrow(/cannot be read/);
-  });
-
-  it('top-k overlap by selection equals the definition', () => {
-    expect(topKOverlapFast([0.4, 0.3, 0.2, 0.1], [0.1, 0.3, 0.2, 0.4], 2)).toBe(0.5);
-    expect(topKOverlapFast([0.1, 0.2, 0.7], [0.7, 0.2, 0.1], 1)).toBe(0);
-    expect(topKOverlapFast([1, 2, 3], [1, 2, 3], 10)).toBe(1);
-  });
-});
-
-describe('top-k selection', () => {
-  it('agrees with sorting on random rows with ties', async () => {
-    const { topKOverlap } = await import('../../../common/metrics/distributions');
-    let seed = 7;
-    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-    for (let t = 0; t < 200; t++) {
-      const n = 1 + Math.floor(rnd() * 40);
-      const a = Array.from({ length: n }, () => Math.floor(rnd() * 6) / 6);
-      const b = Array.from({ length: n }, () => Math.floor(rnd() * 6) / 6);
-      const k = 1 + Math.floor(rnd() * 8);
-      expect(topKOverlapFast(a, b, k)).toBe(topKOverlap(a, b, k));
-    }
   });
 });

@@ -4,12 +4,15 @@
  * output distributions (KL(exact‖variant), TVD, top-1 agreement, accuracy or perplexity),
  * attention maps per layer/head (JSD and top-k overlap of each real query row over the real
  * keys) and block outputs per layer (cosine of each real token's ·V product, heads concatenated).
+ * The exact pass keeps exact's attention and block outputs in a temporary file (exactSpill.ts);
+ * each variant's session is given them as inputs and computes those drifts inside its own graph
+ * (driftGraph.ts), so only the drift per row, the logits and the first batch's maps come back.
  *
  * Runs inside the experiment worker; it reports points to its caller, which stores them. Points
  * named in `completed` (a resumed run) are not run again; exact is always recomputed in memory
  * because it is every point's reference.
  */
-import type * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import type { MetricInput } from '../../../common/contract';
 import { argmax, cosineSimilarity, klDivergence, softmax, totalVariation } from '../../../common/metrics/distributions';
 import type { PaddedBatch } from '../../../common/models/classifierInput';
@@ -30,7 +33,7 @@ import type { RunArtifact } from '../shared/kind';
 export type { FidelityPoint };
 import { float32Data } from '../../ort/float32Data';
 import { ExactSpill } from './exactSpill';
-import type { LayerOutputs } from './exactSpill';
+import { DRIFT_COSINE_OUTPUT, DRIFT_JSD_OUTPUT, DRIFT_TOPK_OUTPUT, EXACT_ATTENTION_INPUT, EXACT_BLOCK_OUTPUT_INPUT, REAL_KEYS_INPUT, driftTopK, withDriftOutputs } from './driftGraph';
 
 
 export type FidelityArtifact = RunArtifact;
@@ -67,6 +70,21 @@ interface BatchOutputs {
   readonly attention: Float32Array[];
   /** block_out.<layer> [B, H, S, D] per layer. */
   readonly blockOut: Float32Array[];
+  readonly ms: number;
+}
+
+/** Per layer: JSD and top-k hits [B, H, S], cosine [B, S] (driftGraph.ts). */
+interface Drift {
+  readonly jsd: Float32Array[];
+  readonly topk: Float32Array[];
+  readonly cosine: Float32Array[];
+}
+
+/** A variant batch: its output distributions, drift and (first batch) attention maps. */
+interface DriftBatch {
+  readonly rows: RowOutputs[];
+  readonly drift: Drift;
+  readonly attention: Float32Array[];
   readonly ms: number;
 }
 
@@ -159,8 +177,6 @@ interface ExactPass {
   readonly ms: number;
   /** Exact's attention and block outputs of every batch, or null when they could not be kept (recomputed per point). */
   readonly cache: ExactSpill | null;
-  /** Exact's top-k key indices per kept batch and layer, filled by the first point that compares with it. */
-  readonly topCache: (Int32Array | undefined)[][];
   readonly quality: Record<string, number>;
 }
 
@@ -218,30 +234,33 @@ async function exactBatches(r: FidelityRun, session: ort.InferenceSession, spill
   } else {
     cb.onPoint(exactPoint, [], r.progress.at(1));
   }
-  return { rows, ms, cache, topCache: batches.map(() => []), quality: outputQuality(model, examples, rows) };
+  return { rows, ms, cache, quality: outputQuality(model, examples, rows) };
 }
 
-/** The variant's outputs over every batch, compared with exact's as they come; null when cancelled. */
+/** The variant's outputs over every batch, its drift from exact's computed in its graph (driftGraph.ts); null when cancelled. */
 async function compareBatches(r: FidelityRun, point: FidelityPoint, session: ort.InferenceSession, exactSession: ort.InferenceSession, exact: ExactPass): Promise<{ rows: RowOutputs[]; ms: number; acc: PointAccumulator } | null> {
   const { cb, model, examples, shape, batches } = r;
-  const acc = new PointAccumulator(shape, r.spec.topK);
+  const { B, L, H, S, D } = shape;
+  const acc = new PointAccumulator(shape, driftTopK(r.spec.topK, S));
   const rows: RowOutputs[] = [];
   let ms = 0;
+  const kept = exact.cache;
+  // exact's outputs of one batch, read back from the spill into these (fed to the variant's session as they are)
+  const buffers = kept === null ? null : { attention: Array.from({ length: L }, () => new Float32Array(B * H * S * S)), blockOut: Array.from({ length: L }, () => new Float32Array(B * H * S * D)) };
   for (let bi = 0; bi < batches.length; bi++) {
     if (cb.isCancelled()) return null;
     const { batch, examples: ex } = batches[bi] as Batch;
-    const out = await runBatch(session, model, batch, ex.length, shape);
+    let reference: { readonly attention: readonly Float32Array[]; readonly blockOut: readonly Float32Array[] };
+    if (kept !== null && buffers !== null) {
+      for (let l = 0; l < L; l++) kept.readInto(bi, l, buffers.attention[l] as Float32Array, buffers.blockOut[l] as Float32Array);
+      reference = buffers;
+    } else {
+      reference = await runBatch(exactSession, model, batch, ex.length, shape);
+    }
+    const out = await runDriftBatch(session, model, batch, ex.length, shape, reference, bi === 0);
     ms += out.ms;
     rows.push(...out.rows);
-    const kept = exact.cache;
-    let ref: (l: number) => LayerOutputs;
-    if (kept !== null) {
-      ref = (l) => kept.layer(bi, l);
-    } else {
-      const again = await runBatch(exactSession, model, batch, ex.length, shape);
-      ref = (l) => ({ attention: again.attention[l] as Float32Array, blockOut: again.blockOut[l] as Float32Array });
-    }
-    acc.add(ref, out, batch.lengths.slice(0, ex.length), kept !== null ? exact.topCache[bi] : []);
+    acc.add(out.drift, batch.lengths.slice(0, ex.length));
     if (bi === 0) cb.onArtifact?.(attentionArtifact(point.key, out, examples[0] as PreparedExample, shape));
   }
   return { rows, ms, acc };
@@ -260,7 +279,7 @@ async function runVariantPoint(r: FidelityRun, pi: number, exactSession: ort.Inf
   const mod: Modification = { ...r.expose, replace: { variant: point.spec, ...(spec.layers ? { layers: spec.layers } : {}), ...(spec.heads ? { heads: spec.heads } : {}) } };
   let session: ort.InferenceSession;
   try {
-    const modified = applyModification(model.proto, mod, { batch: shape.B, seqLen: shape.S }).model;
+    const modified = withDriftOutputs(applyModification(model.proto, mod, { batch: shape.B, seqLen: shape.S }).model, shape, driftTopK(spec.topK, shape.S));
     session = (await createModelSession(modified, model.file, { provider: spec.provider, log: cb.log })).session;
   } catch (e) {
     r.progress.advance(pi);
@@ -348,6 +367,43 @@ async function runBatch(session: ort.InferenceSession, model: PreparedModel, bat
   return { rows, attention, blockOut, ms };
 }
 
+/** One batch of a variant model with drift outputs: exact's outputs fed in, the drift per layer out (the attention maps too when `withAttention`). */
+async function runDriftBatch(session: ort.InferenceSession, model: PreparedModel, batch: PaddedBatch, realRows: number, shape: Shape, exact: { readonly attention: readonly Float32Array[]; readonly blockOut: readonly Float32Array[] }, withAttention: boolean): Promise<DriftBatch> {
+  const { B, L, H, S, D } = shape;
+  const realKeys = new Float32Array(B * S);
+  for (let b = 0; b < realRows; b++) realKeys.fill(1, b * S, b * S + (batch.lengths[b] as number));
+  const feeds: Record<string, ort.Tensor> = { ...model.feeds(batch), [REAL_KEYS_INPUT]: new ort.Tensor('float32', realKeys, [B, 1, 1, S]) };
+  const fetches: string[] = [model.outputName];
+  for (let l = 0; l < L; l++) {
+    feeds[`${EXACT_ATTENTION_INPUT}${l}`] = new ort.Tensor('float32', exact.attention[l] as Float32Array, [B, H, S, S]);
+    feeds[`${EXACT_BLOCK_OUTPUT_INPUT}${l}`] = new ort.Tensor('float32', exact.blockOut[l] as Float32Array, [B, H, S, D]);
+    fetches.push(`${DRIFT_JSD_OUTPUT}${l}`, `${DRIFT_TOPK_OUTPUT}${l}`, `${DRIFT_COSINE_OUTPUT}${l}`);
+    if (withAttention) fetches.push(`${EXPOSED_ATTENTION_PREFIX}${l}`);
+  }
+  const t0 = performance.now();
+  const result = await session.run(feeds, fetches);
+  const ms = performance.now() - t0;
+  const logits = result[model.outputName];
+  if (logits === undefined) throw new Error(`the model has no output '${model.outputName}'`);
+  const data = float32Data(logits);
+  const rows: RowOutputs[] = [];
+  for (let r = 0; r < realRows; r++) rows.push({ dists: model.distributions(data, logits.dims, r, batch.lengths[r] as number) });
+  const out = (name: string): Float32Array => {
+    const t = result[name];
+    if (t === undefined) throw new Error(`the variant model gave no '${name}'`);
+    return t.data as Float32Array;
+  };
+  const drift: Drift = { jsd: [], topk: [], cosine: [] };
+  const attention: Float32Array[] = [];
+  for (let l = 0; l < L; l++) {
+    drift.jsd.push(out(`${DRIFT_JSD_OUTPUT}${l}`));
+    drift.topk.push(out(`${DRIFT_TOPK_OUTPUT}${l}`));
+    drift.cosine.push(out(`${DRIFT_COSINE_OUTPUT}${l}`));
+    if (withAttention) attention.push(out(`${EXPOSED_ATTENTION_PREFIX}${l}`));
+  }
+  return { rows, drift, attention, ms };
+}
+
 /** An image model's first picture (as the model saw it) and its patch grid, for the attention maps over it. */
 function pictureArtifacts(model: PreparedModel, example: PreparedExample): FidelityArtifact[] {
   const pic = example.picture;
@@ -361,7 +417,7 @@ function pictureArtifacts(model: PreparedModel, example: PreparedExample): Fidel
 }
 
 /** The attention maps of batch row 0 (the run's first example), cut to its real length: [L, H, n, n]. */
-function attentionArtifact(key: string, out: BatchOutputs, example: PreparedExample, shape: Shape): FidelityArtifact {
+function attentionArtifact(key: string, out: { readonly attention: readonly Float32Array[] }, example: PreparedExample, shape: Shape): FidelityArtifact {
   const { L, H, S } = shape;
   const n = example.ids.length;
   const data = new Float32Array(L * H * n * n);
@@ -456,7 +512,7 @@ function pointMetrics(model: PreparedModel, examples: readonly PreparedExample[]
   return out;
 }
 
-/** Attention-map and block-output drift, accumulated over batches. */
+/** Attention-map and block-output drift, accumulated over batches from the drift outputs of the real rows. */
 class PointAccumulator {
   private readonly jsd: Float64Array;
   private readonly topk: Float64Array;
@@ -466,6 +522,7 @@ class PointAccumulator {
 
   constructor(
     private readonly shape: Shape,
+    /** The top-k size of the drift outputs (their hit counts are divided by it). */
     private readonly k: number,
   ) {
     this.jsd = new Float64Array(shape.L * shape.H);
@@ -473,76 +530,27 @@ class PointAccumulator {
     this.cosine = new Float64Array(shape.L);
   }
 
-  /**
-   * Adds one batch. The rows are read where they lie in the outputs (no copies); the values equal
-   * jensenShannon, topKOverlapFast and cosineSimilarity on the real part of each row. `exactTop`
-   * holds exact's top-k indices per layer (filled on first use, kept by the caller for the next points).
-   */
-  add(exact: (layer: number) => LayerOutputs, variant: BatchOutputs, lengths: readonly number[], exactTop: (Int32Array | undefined)[] = []): void {
-    const { L, H, S, D } = this.shape;
-    const k = this.k;
-    const topB = new Int32Array(Math.max(0, k));
-    const valB = new Float64Array(Math.max(0, k));
+  /** Adds one batch: the rows of its real queries (`lengths` of its real rows). */
+  add(drift: Drift, lengths: readonly number[]): void {
+    const { L, H, S } = this.shape;
     for (let l = 0; l < L; l++) {
-      const ex = exact(l);
-      const ea = ex.attention;
-      const va = variant.attention[l] as Float32Array;
-      let top = exactTop[l];
-      const fill = top === undefined;
-      if (top === undefined) {
-        top = new Int32Array(lengths.length * H * S * Math.max(0, k));
-        exactTop[l] = top;
-      }
+      const jsd = drift.jsd[l] as Float32Array;
+      const topk = drift.topk[l] as Float32Array;
+      const cos = drift.cosine[l] as Float32Array;
       lengths.forEach((n, b) => {
-        const kk = Math.min(k, n);
         for (let h = 0; h < H; h++) {
-          let jsd = 0;
-          let overlap = 0;
-          for (let i = 0; i < n; i++) {
-            const base = ((b * H + h) * S + i) * S;
-            jsd += jensenShannonAt(ea, va, base, n);
-            if (kk <= 0) {
-              overlap += 1;
-              continue;
-            }
-            const topAt = ((b * H + h) * S + i) * k;
-            if (fill) selectTopAt(ea, base, n, kk, top, topAt, valB);
-            selectTopAt(va, base, n, kk, topB, 0, valB);
-            let hit = 0;
-            for (let x = 0; x < kk; x++) {
-              const want = top[topAt + x] as number;
-              for (let y = 0; y < kk; y++) {
-                if (topB[y] === want) {
-                  hit++;
-                  break;
-                }
-              }
-            }
-            overlap += hit / kk;
+          let j = 0;
+          let t = 0;
+          for (let i = (b * H + h) * S, end = i + n; i < end; i++) {
+            j += jsd[i] as number;
+            t += (topk[i] as number) / this.k;
           }
-          this.jsd[l * H + h] = (this.jsd[l * H + h] as number) + jsd;
-          this.topk[l * H + h] = (this.topk[l * H + h] as number) + overlap;
+          this.jsd[l * H + h] = (this.jsd[l * H + h] as number) + j;
+          this.topk[l * H + h] = (this.topk[l * H + h] as number) + t;
         }
-        const eo = ex.blockOut;
-        const vo = variant.blockOut[l] as Float32Array;
-        let cos = 0;
-        for (let i = 0; i < n; i++) {
-          let dot = 0;
-          let nu = 0;
-          let nv = 0;
-          for (let h = 0; h < H; h++) {
-            const base = ((b * H + h) * S + i) * D;
-            for (let d = base; d < base + D; d++) {
-              const x = eo[d] as number;
-              const y = vo[d] as number;
-              dot += x * y;
-              nu += x * x;
-              nv += y * y;
-            }
-          }
-          cos += nu === 0 || nv === 0 ? 0 : dot / Math.sqrt(nu * nv);
-        }
-        this.cosine[l] = (this.cosine[l] as number) + cos;
+        let c = 0;
+        for (let i = b * S, end = i + n; i < end; i++) c += cos[i] as number;
+        this.cosine[l] = (this.cosine[l] as number) + c;
       });
     }
     for (const n of lengths) {
@@ -570,70 +578,6 @@ class PointAccumulator {
     }
     return out;
   }
-}
-
-/** |top-k(p) ∩ top-k(q)| / k, by one pass of insertion selection per input (k is small); ties: lower index first. */
-export function topKOverlapFast(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
-  const kk = Math.min(k, p.length);
-  if (kk <= 0) return 1;
-  const a = new Int32Array(kk);
-  const b = new Int32Array(kk);
-  const val = new Float64Array(kk);
-  selectTopAt(p, 0, p.length, kk, a, 0, val);
-  selectTopAt(q, 0, q.length, kk, b, 0, val);
-  let hit = 0;
-  for (let i = 0; i < kk; i++) {
-    for (let j = 0; j < kk; j++) {
-      if (a[i] === b[j]) {
-        hit++;
-        break;
-      }
-    }
-  }
-  return hit / kk;
-}
-
-/**
- * Indices (relative to `from`) of the k largest of x[from .. from+n), largest first, ties lower
- * index first, written to idx[at .. at+k); `val` is scratch of at least k.
- */
-function selectTopAt(x: ArrayLike<number>, from: number, n: number, k: number, idx: Int32Array, at: number, val: Float64Array): void {
-  let size = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[from + i] as number;
-    if (size === k && !(v > (val[k - 1] as number))) continue;
-    let pos = size < k ? size++ : k - 1;
-    while (pos > 0 && (val[pos - 1] as number) < v) {
-      val[pos] = val[pos - 1] as number;
-      idx[at + pos] = idx[at + pos - 1] as number;
-      pos--;
-    }
-    val[pos] = v;
-    idx[at + pos] = i;
-  }
-}
-
-/**
- * jensenShannon of a[from .. from+n) and b[from .. from+n), term for term in the same order, but
- * read in place; where one side is 0 the other's term is x·ln 2 (x / (x/2) is exactly 2), so
- * sparse rows take one logarithm per allowed key.
- */
-function jensenShannonAt(a: Float32Array, b: Float32Array, from: number, n: number): number {
-  let s = 0;
-  for (let j = from; j < from + n; j++) {
-    const x = a[j] as number;
-    const y = b[j] as number;
-    if (y === 0) {
-      if (x > 0) s += 0.5 * x * Math.LN2;
-    } else if (x === 0) {
-      s += 0.5 * y * Math.LN2;
-    } else {
-      const m = (x + y) / 2;
-      s += 0.5 * x * Math.log(x / m);
-      s += 0.5 * y * Math.log(y / m);
-    }
-  }
-  return Math.max(0, s);
 }
 
 export { softmax };

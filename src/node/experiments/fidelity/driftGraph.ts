@@ -1,0 +1,174 @@
+/**
+ * The drift of a variant's attention maps and block outputs from exact's, computed inside the
+ * variant's own graph (so ONNX Runtime does it vectorised, on every core, while the batch runs),
+ * instead of reading every map back and comparing it in JavaScript. The variant model (with its
+ * attention.<l> and block_out.<l> exposed) gets as inputs exact's maps and block outputs of the
+ * same batch and the real keys of each row, and as outputs, per layer:
+ *
+ * - drift/jsd.<l> [B, H, S]: the Jensen–Shannon divergence (nats) of each query row of exact's
+ *   map p and the variant's q over the real keys: ½ Σ p ln(p/m) + ½ Σ q ln(q/m), m = (p + q)/2,
+ *   a term 0 where its p (or q) is 0, and at least 0;
+ * - drift/topk.<l> [B, H, S]: how many of the row's k largest keys of p are among q's, over the
+ *   real keys (ties: the lower index first, as ONNX TopK orders them); padded keys are −1 so they
+ *   come after every real key, which gives k hits (overlap 1) to a row with fewer than k real keys;
+ * - drift/cosine.<l> [B, S]: the cosine of each token's block output (heads concatenated) to
+ *   exact's, 0 where either is all zeros.
+ *
+ * 3D blocks' maps [B·H, S, S] are read as [B, H, S, S]. Rows of padded queries are computed
+ * too; the runner reads only the real ones. Everything is float32 (the exposed outputs are
+ * float32 whatever the model's type), against the float64 definitions to about 1e-7.
+ */
+import pkg from 'onnx-proto';
+import type { onnx as OnnxTypes } from 'onnx-proto';
+import type { ModelProto } from '../../../common/models/onnxModel';
+import { EXPOSED_ATTENTION_PREFIX, EXPOSED_BLOCK_OUTPUT_PREFIX } from '../../../common/models/surgery';
+
+const { onnx } = pkg;
+const FLOAT = 1;
+const INT64 = 7;
+const ATTR = onnx.AttributeProto.AttributeType;
+
+export const EXACT_ATTENTION_INPUT = 'drift/exact_attention.';
+export const EXACT_BLOCK_OUTPUT_INPUT = 'drift/exact_block_out.';
+/** [B, 1, 1, S] float: 1 for a row's real keys, 0 for its padding. */
+export const REAL_KEYS_INPUT = 'drift/real_keys';
+export const DRIFT_JSD_OUTPUT = 'drift/jsd.';
+export const DRIFT_TOPK_OUTPUT = 'drift/topk.';
+export const DRIFT_COSINE_OUTPUT = 'drift/cosine.';
+
+export interface DriftShape {
+  readonly B: number;
+  readonly S: number;
+  readonly L: number;
+  readonly H: number;
+  readonly D: number;
+}
+
+function info(name: string, elemType: number, dims: readonly number[]): OnnxTypes.IValueInfoProto {
+  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+}
+
+/** Nodes and constants appended to one graph, value names under `drift/`. */
+class Appender {
+  readonly nodes: OnnxTypes.INodeProto[] = [];
+  readonly initializers: OnnxTypes.ITensorProto[] = [];
+  private count = 0;
+
+  constructor(
+    private readonly taken: ReadonlySet<string>,
+    private readonly opset: number,
+  ) {}
+
+  private name(hint: string): string {
+    let n = `drift/${hint}#${this.count++}`;
+    while (this.taken.has(n)) n = `drift/${hint}#${this.count++}`;
+    return n;
+  }
+
+  op(opType: string, inputs: readonly string[], attrs: OnnxTypes.IAttributeProto[] = [], out?: string): string {
+    const output = out ?? this.name(opType.toLowerCase());
+    this.nodes.push(onnx.NodeProto.create({ name: this.name(`${opType}_node`), opType, domain: '', input: [...inputs], output: [output], attribute: attrs }));
+    return output;
+  }
+
+  float(value: number): string {
+    const name = this.name('const');
+    this.initializers.push(onnx.TensorProto.create({ name, dims: [], dataType: FLOAT, floatData: [value] }));
+    return name;
+  }
+
+  int64(values: readonly number[]): string {
+    const name = this.name('const');
+    this.initializers.push(onnx.TensorProto.create({ name, dims: [values.length], dataType: INT64, int64Data: [...values] }));
+    return name;
+  }
+
+  /** ReduceSum over `axes`, keepdims 0, in the form the opset wants (axes an input from 13). */
+  sum(x: string, axes: readonly number[], out?: string): string {
+    const keep = { name: 'keepdims', type: ATTR.INT, i: 0 };
+    if (this.opset >= 13) return this.op('ReduceSum', [x, this.int64(axes)], [keep], out);
+    return this.op('ReduceSum', [x], [{ name: 'axes', type: ATTR.INTS, ints: [...axes] }, keep], out);
+  }
+
+  unsqueeze(x: string, axis: number): string {
+    if (this.opset >= 13) return this.op('Unsqueeze', [x, this.int64([axis])]);
+    return this.op('Unsqueeze', [x], [{ name: 'axes', type: ATTR.INTS, ints: [axis] }]);
+  }
+}
+
+/** ½ Σ p ln(p/m) + ½ Σ q ln(q/m) over the last axis, each term 0 where its p (q) is 0; at least 0. */
+function jsd(a: Appender, p: string, q: string, out: string): void {
+  const zero = a.float(0);
+  const m = a.op('Mul', [a.op('Add', [p, q]), a.float(0.5)]);
+  const term = (x: string): string => a.op('Where', [a.op('Greater', [x, zero]), a.op('Mul', [x, a.op('Log', [a.op('Div', [x, m])])]), zero]);
+  const half = a.op('Mul', [a.sum(a.op('Add', [term(p), term(q)]), [-1]), a.float(0.5)]);
+  a.op('Max', [half, zero], [], out);
+}
+
+/** |top-k(p) ∩ top-k(q)| per row (last axis), k = min(k, S), padded keys −1. */
+function topkHits(a: Appender, p: string, q: string, real: string, k: number, out: string): void {
+  const minus = a.float(-1);
+  const kk = a.int64([k]);
+  const top = (x: string): string => {
+    const node = onnx.NodeProto.create({ name: `${out}/${x}/TopK`, opType: 'TopK', domain: '', input: [a.op('Where', [real, x, minus]), kk], output: [`${out}/${x}/values`, `${out}/${x}/indices`], attribute: [{ name: 'axis', type: ATTR.INT, i: -1 }] });
+    a.nodes.push(node);
+    return `${out}/${x}/indices`;
+  };
+  const same = a.op('Equal', [a.unsqueeze(top(p), -1), a.unsqueeze(top(q), -2)]);
+  a.sum(a.op('Cast', [same], [{ name: 'to', type: ATTR.INT, i: FLOAT }]), [-2, -1], out);
+}
+
+/** Cosine over axes 1 and 3 of [B, H, S, D] (each token's heads concatenated); 0 where a norm is 0. */
+function cosine(a: Appender, u: string, v: string, out: string): void {
+  const zero = a.float(0);
+  const dot = a.sum(a.op('Mul', [u, v]), [1, 3]);
+  const norm = (x: string): string => a.op('Sqrt', [a.sum(a.op('Mul', [x, x]), [1, 3])]);
+  const denominator = a.op('Mul', [norm(u), norm(v)]);
+  a.op('Where', [a.op('Greater', [denominator, zero]), a.op('Div', [dot, denominator]), zero], [], out);
+}
+
+/** `model` (attention and block outputs exposed, static shape) with exact's as inputs and the drift outputs. */
+export function withDriftOutputs(model: ModelProto, shape: DriftShape, k: number): ModelProto {
+  const graph = model.graph;
+  if (graph === null || graph === undefined) throw new Error('withDriftOutputs: the model has no graph');
+  const { B, S, L, H, D } = shape;
+  const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  for (let l = 0; l < L; l++) {
+    for (const name of [`${EXPOSED_ATTENTION_PREFIX}${l}`, `${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`]) if (!outputs.has(name)) throw new Error(`withDriftOutputs: the model does not expose '${name}'`);
+  }
+  const opset = Number((model.opsetImport ?? []).find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx')?.version ?? 13);
+  const taken = new Set([...(graph.node ?? []).flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])]), ...(graph.initializer ?? []).map((t) => t.name ?? '')]);
+  const a = new Appender(taken, opset);
+  const inputs = [info(REAL_KEYS_INPUT, FLOAT, [B, 1, 1, S])];
+  const added: OnnxTypes.IValueInfoProto[] = [];
+  const keys = REAL_KEYS_INPUT;
+  const realKey = a.op('Greater', [keys, a.float(0)]);
+  const kk = Math.max(1, Math.min(k, S));
+  for (let l = 0; l < L; l++) {
+    const pIn = `${EXACT_ATTENTION_INPUT}${l}`;
+    const oIn = `${EXACT_BLOCK_OUTPUT_INPUT}${l}`;
+    inputs.push(info(pIn, FLOAT, [B, H, S, S]), info(oIn, FLOAT, [B, H, S, D]));
+    // 3D blocks expose [B·H, S, S] and [B·H, S, D]: the same values, viewed as [B, H, ·, ·]
+    const attention = a.op('Reshape', [`${EXPOSED_ATTENTION_PREFIX}${l}`, a.int64([B, H, S, S])]);
+    const blockOut = a.op('Reshape', [`${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`, a.int64([B, H, S, D])]);
+    const p = a.op('Mul', [pIn, keys]);
+    const q = a.op('Mul', [attention, keys]);
+    jsd(a, p, q, `${DRIFT_JSD_OUTPUT}${l}`);
+    topkHits(a, pIn, attention, realKey, kk, `${DRIFT_TOPK_OUTPUT}${l}`);
+    cosine(a, oIn, blockOut, `${DRIFT_COSINE_OUTPUT}${l}`);
+    added.push(info(`${DRIFT_JSD_OUTPUT}${l}`, FLOAT, [B, H, S]), info(`${DRIFT_TOPK_OUTPUT}${l}`, FLOAT, [B, H, S]), info(`${DRIFT_COSINE_OUTPUT}${l}`, FLOAT, [B, S]));
+  }
+  const g = onnx.GraphProto.create({
+    ...graph,
+    node: [...(graph.node ?? []), ...a.nodes],
+    initializer: [...(graph.initializer ?? []), ...a.initializers],
+    input: [...(graph.input ?? []), ...inputs],
+    output: [...(graph.output ?? []), ...added],
+  });
+  return onnx.ModelProto.create({ ...model, graph: g });
+}
+
+/** The top-k size the drift outputs use for `k` requested over S keys. */
+export function driftTopK(k: number, S: number): number {
+  return Math.max(1, Math.min(k, S));
+}
