@@ -3,7 +3,7 @@ import pkg from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { cosineSimilarity, jensenShannon, topKOverlap } from '../../../common/metrics/distributions';
 import type { ModelProto } from '../../../common/models/onnxModel';
-import { DRIFT_COSINE_OUTPUT, DRIFT_JSD_OUTPUT, DRIFT_TOPK_OUTPUT, EXACT_ATTENTION_INPUT, EXACT_BLOCK_OUTPUT_INPUT, REAL_KEYS_INPUT, withDriftOutputs } from './driftGraph';
+import { DRIFT_COSINE_OUTPUT, DRIFT_JSD_OUTPUT, DRIFT_TOPK_OUTPUT, EXACT_ATTENTION_INPUT, EXACT_BLOCK_OUTPUT_INPUT, FIRST_ROW_ATTENTION_OUTPUT, REAL_KEYS_INPUT, withDriftOutputs } from './driftGraph';
 
 const { onnx } = pkg;
 const [B, H, S, D] = [2, 3, 7, 4];
@@ -99,6 +99,10 @@ describe('drift outputs computed in the graph', () => {
         }
       });
       expect(cos[1]).toBe(0);
+      // batch row 0's map comes back as it was; the exposed outputs themselves no longer do
+      expect(out[`${FIRST_ROW_ATTENTION_OUTPUT}0`]!.dims).toEqual([1, H, S, S]);
+      expect(Array.from(out[`${FIRST_ROW_ATTENTION_OUTPUT}0`]!.data as Float32Array)).toEqual(Array.from(q.subarray(0, H * S * S)));
+      expect(out['attention.0']).toBeUndefined();
       expect(compared).toBe(H * (7 + 4));
     });
   }

@@ -14,7 +14,9 @@
  * - drift/cosine.<l> [B, S]: the cosine of each token's block output (heads concatenated) to
  *   exact's, 0 where either is all zeros.
  *
- * 3D blocks' maps [B·H, S, S] are read as [B, H, S, S]. Rows of padded queries are computed
+ * The exposed maps and block outputs stop being outputs; drift/attention_row0.<l> [1, H, S, S]
+ * is batch row 0's map (the run's first example). 3D blocks' maps [B·H, S, S] are read as
+ * [B, H, S, S]. Rows of padded queries are computed
  * too; the runner reads only the real ones. Everything is float32 (the exposed outputs are
  * float32 whatever the model's type), against the float64 definitions to about 1e-7.
  */
@@ -27,6 +29,8 @@ const { onnx } = pkg;
 const FLOAT = 1;
 const INT64 = 7;
 const ATTR = onnx.AttributeProto.AttributeType;
+/** Added to m and to x/m: far below any probability's float32 resolution where it matters. */
+const TINY = 1e-30;
 
 export const EXACT_ATTENTION_INPUT = 'drift/exact_attention.';
 export const EXACT_BLOCK_OUTPUT_INPUT = 'drift/exact_block_out.';
@@ -35,6 +39,8 @@ export const REAL_KEYS_INPUT = 'drift/real_keys';
 export const DRIFT_JSD_OUTPUT = 'drift/jsd.';
 export const DRIFT_TOPK_OUTPUT = 'drift/topk.';
 export const DRIFT_COSINE_OUTPUT = 'drift/cosine.';
+/** [1, H, S, S]: the variant's attention of batch row 0 (the run's first example, for its maps). */
+export const FIRST_ROW_ATTENTION_OUTPUT = 'drift/attention_row0.';
 
 export interface DriftShape {
   readonly B: number;
@@ -90,6 +96,13 @@ class Appender {
     return this.op('ReduceSum', [x], [{ name: 'axes', type: ATTR.INTS, ints: [...axes] }, keep], out);
   }
 
+  /** x[0:1] along axis 0. */
+  firstRow(x: string, out: string): string {
+    if (this.opset >= 10) return this.op('Slice', [x, this.int64([0]), this.int64([1]), this.int64([0])], [], out);
+    const ints = (name: string, v: number): OnnxTypes.IAttributeProto => ({ name, type: ATTR.INTS, ints: [v] });
+    return this.op('Slice', [x], [ints('starts', 0), ints('ends', 1), ints('axes', 0)], out);
+  }
+
   unsqueeze(x: string, axis: number): string {
     if (this.opset >= 13) return this.op('Unsqueeze', [x, this.int64([axis])]);
     return this.op('Unsqueeze', [x], [{ name: 'axes', type: ATTR.INTS, ints: [axis] }]);
@@ -99,8 +112,10 @@ class Appender {
 /** ½ Σ p ln(p/m) + ½ Σ q ln(q/m) over the last axis, each term 0 where its p (q) is 0; at least 0. */
 function jsd(a: Appender, p: string, q: string, out: string): void {
   const zero = a.float(0);
-  const m = a.op('Mul', [a.op('Add', [p, q]), a.float(0.5)]);
-  const term = (x: string): string => a.op('Where', [a.op('Greater', [x, zero]), a.op('Mul', [x, a.op('Log', [a.op('Div', [x, m])])]), zero]);
+  const tiny = a.float(TINY);
+  // m + tiny and the ratio + tiny keep x·ln(x/m) finite (so 0 where x is 0) without a Where per term
+  const m = a.op('Add', [a.op('Mul', [a.op('Add', [p, q]), a.float(0.5)]), tiny]);
+  const term = (x: string): string => a.op('Mul', [x, a.op('Log', [a.op('Add', [a.op('Div', [x, m]), tiny])])]);
   const half = a.op('Mul', [a.sum(a.op('Add', [term(p), term(q)]), [-1]), a.float(0.5)]);
   a.op('Max', [half, zero], [], out);
 }
@@ -151,19 +166,20 @@ export function withDriftOutputs(model: ModelProto, shape: DriftShape, k: number
     // 3D blocks expose [B·H, S, S] and [B·H, S, D]: the same values, viewed as [B, H, ·, ·]
     const attention = a.op('Reshape', [`${EXPOSED_ATTENTION_PREFIX}${l}`, a.int64([B, H, S, S])]);
     const blockOut = a.op('Reshape', [`${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`, a.int64([B, H, S, D])]);
-    const p = a.op('Mul', [pIn, keys]);
+    // exact's rows are 0 on padded keys already (its own key mask); the variant's are masked here
     const q = a.op('Mul', [attention, keys]);
-    jsd(a, p, q, `${DRIFT_JSD_OUTPUT}${l}`);
+    jsd(a, pIn, q, `${DRIFT_JSD_OUTPUT}${l}`);
     topkHits(a, pIn, attention, realKey, kk, `${DRIFT_TOPK_OUTPUT}${l}`);
     cosine(a, oIn, blockOut, `${DRIFT_COSINE_OUTPUT}${l}`);
-    added.push(info(`${DRIFT_JSD_OUTPUT}${l}`, FLOAT, [B, H, S]), info(`${DRIFT_TOPK_OUTPUT}${l}`, FLOAT, [B, H, S]), info(`${DRIFT_COSINE_OUTPUT}${l}`, FLOAT, [B, S]));
+    a.firstRow(attention, `${FIRST_ROW_ATTENTION_OUTPUT}${l}`);
+    added.push(info(`${FIRST_ROW_ATTENTION_OUTPUT}${l}`, FLOAT, [1, H, S, S]), info(`${DRIFT_JSD_OUTPUT}${l}`, FLOAT, [B, H, S]), info(`${DRIFT_TOPK_OUTPUT}${l}`, FLOAT, [B, H, S]), info(`${DRIFT_COSINE_OUTPUT}${l}`, FLOAT, [B, S]));
   }
   const g = onnx.GraphProto.create({
     ...graph,
     node: [...(graph.node ?? []), ...a.nodes],
     initializer: [...(graph.initializer ?? []), ...a.initializers],
     input: [...(graph.input ?? []), ...inputs],
-    output: [...(graph.output ?? []), ...added],
+    output: [...(graph.output ?? []).filter((o) => !(o.name ?? '').startsWith(EXPOSED_ATTENTION_PREFIX) && !(o.name ?? '').startsWith(EXPOSED_BLOCK_OUTPUT_PREFIX)), ...added],
   });
   return onnx.ModelProto.create({ ...model, graph: g });
 }

@@ -33,7 +33,7 @@ import type { RunArtifact } from '../shared/kind';
 export type { FidelityPoint };
 import { float32Data } from '../../ort/float32Data';
 import { ExactSpill } from './exactSpill';
-import { DRIFT_COSINE_OUTPUT, DRIFT_JSD_OUTPUT, DRIFT_TOPK_OUTPUT, EXACT_ATTENTION_INPUT, EXACT_BLOCK_OUTPUT_INPUT, REAL_KEYS_INPUT, driftTopK, withDriftOutputs } from './driftGraph';
+import { DRIFT_COSINE_OUTPUT, DRIFT_JSD_OUTPUT, DRIFT_TOPK_OUTPUT, EXACT_ATTENTION_INPUT, EXACT_BLOCK_OUTPUT_INPUT, FIRST_ROW_ATTENTION_OUTPUT, REAL_KEYS_INPUT, driftTopK, withDriftOutputs } from './driftGraph';
 
 
 export type FidelityArtifact = RunArtifact;
@@ -206,23 +206,33 @@ async function exactBatches(r: FidelityRun, session: ort.InferenceSession, spill
   const rows: RowOutputs[] = [];
   let ms = 0;
   let cache = spill;
-  for (const { batch, examples: ex } of batches) {
-    if (cb.isCancelled()) return 'cancelled';
-    const out = await runBatch(session, model, batch, ex.length, shape);
-    ms += out.ms;
-    rows.push(...out.rows);
-    if (cache !== null) {
-      try {
-        cache.append(out.attention, out.blockOut);
-      } catch (e) {
-        cb.log(`exact's attention and block outputs are recomputed for every point: writing them failed (${(e as Error).message})`);
-        cache = null;
+  // the previous batch's outputs are written while this batch runs; at most one write in flight
+  // (its failure is taken as a value at once, so that no rejection goes unhandled while a batch runs)
+  let writing: Promise<Error | null> | null = null;
+  const settle = async (): Promise<void> => {
+    const failed = writing === null ? null : await writing;
+    writing = null;
+    if (failed !== null && cache !== null) {
+      cb.log(`exact's attention and block outputs are recomputed for every point: writing them failed (${failed.message})`);
+      cache = null;
+    }
+  };
+  try {
+    for (const { batch, examples: ex } of batches) {
+      if (cb.isCancelled()) return 'cancelled';
+      const out = await runBatch(session, model, batch, ex.length, shape);
+      ms += out.ms;
+      rows.push(...out.rows);
+      await settle();
+      if (cache !== null) writing = cache.appendAsync(out.attention, out.blockOut).then(() => null, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      if (rows.length === out.rows.length && !completed.has(EXACT_POINT_KEY)) {
+        cb.onArtifact?.(attentionArtifact('exact', out, examples[0] as PreparedExample, shape));
+        for (const a of pictureArtifacts(model, examples[0] as PreparedExample)) cb.onArtifact?.(a);
       }
     }
-    if (rows.length === out.rows.length && !completed.has(EXACT_POINT_KEY)) {
-      cb.onArtifact?.(attentionArtifact('exact', out, examples[0] as PreparedExample, shape));
-      for (const a of pictureArtifacts(model, examples[0] as PreparedExample)) cb.onArtifact?.(a);
-    }
+  } finally {
+    // nothing may still be writing when the file is closed (or read)
+    await settle();
   }
   r.progress.advance(0);
   const exactPoint = r.points[0] as FidelityPoint;
@@ -378,7 +388,7 @@ async function runDriftBatch(session: ort.InferenceSession, model: PreparedModel
     feeds[`${EXACT_ATTENTION_INPUT}${l}`] = new ort.Tensor('float32', exact.attention[l] as Float32Array, [B, H, S, S]);
     feeds[`${EXACT_BLOCK_OUTPUT_INPUT}${l}`] = new ort.Tensor('float32', exact.blockOut[l] as Float32Array, [B, H, S, D]);
     fetches.push(`${DRIFT_JSD_OUTPUT}${l}`, `${DRIFT_TOPK_OUTPUT}${l}`, `${DRIFT_COSINE_OUTPUT}${l}`);
-    if (withAttention) fetches.push(`${EXPOSED_ATTENTION_PREFIX}${l}`);
+    if (withAttention) fetches.push(`${FIRST_ROW_ATTENTION_OUTPUT}${l}`);
   }
   const t0 = performance.now();
   const result = await session.run(feeds, fetches);
@@ -399,7 +409,7 @@ async function runDriftBatch(session: ort.InferenceSession, model: PreparedModel
     drift.jsd.push(out(`${DRIFT_JSD_OUTPUT}${l}`));
     drift.topk.push(out(`${DRIFT_TOPK_OUTPUT}${l}`));
     drift.cosine.push(out(`${DRIFT_COSINE_OUTPUT}${l}`));
-    if (withAttention) attention.push(out(`${EXPOSED_ATTENTION_PREFIX}${l}`));
+    if (withAttention) attention.push(out(`${FIRST_ROW_ATTENTION_OUTPUT}${l}`));
   }
   return { rows, drift, attention, ms };
 }
