@@ -6,10 +6,16 @@
  * - a sliding window covering every text is exact attention (computed in float32 between Casts),
  *   so the outputs agree (KL ≈ 0 within float16's noise, agreement 1), while a window of 1 does not;
  * - the first text's predicted probability is close to the float32 reference's.
+ * vit-tiny in float16 is fed float16 pixel_values, preprocessed from the fixture's pictures.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import pkg from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadHfFixture } from '../../../test/support/hfFixtures';
+import { decodeOnnxModel } from '../../common/models/onnxModel';
+import { decodeNpy } from '../../common/npy';
+import { HF_FIXTURES_DIR, loadHfFixture } from '../../../test/support/hfFixtures';
 import { finished, hfReference, importHfFolder, metricValue, referencePrediction, textsOf, useHfService } from '../../../test/support/hfService';
 import { toFloat16 } from '../../../test/support/toFloat16';
 import type { Service } from '../service/service';
@@ -51,5 +57,39 @@ describe.each(['bert-tiny', 'gpt2-tiny'])('imported %s converted to float16', (n
       expect(Math.abs((p?.value ?? NaN) - expected), variant).toBeLessThan(1e-2);
     }
     expect(metrics.some((m) => m.name.endsWith(':grad_input') && Number.isFinite(m.value))).toBe(true);
+  });
+});
+
+describe('imported vit-tiny converted to float16 (float16 pixel_values)', () => {
+  const at = (f: string): string => join(HF_FIXTURES_DIR, 'vit-tiny', f);
+  let id: number;
+  beforeAll(async () => {
+    const half = onnx.ModelProto.encode(toFloat16(decodeOnnxModel(readFileSync(at('model.onnx'))))).finish();
+    const files = { model: Buffer.from(half).toString('base64'), config: readFileSync(at('config.json')).toString('base64'), preprocessor: readFileSync(at('preprocessor_config.json')).toString('base64') };
+    ({ id } = await svc.call('models.import', { importer: 'hf-folder', name: 'vit-tiny-fp16', files }));
+  });
+
+  it('runs fidelity on the pictures: right on all three, a covering window equals exact within float16 noise, a window of 1 does not', async () => {
+    const metrics = await finished(svc, { kind: 'fidelity', model: `imported:${id}`, data: { source: 'file', path: join(HF_FIXTURES_DIR, 'vit-tiny') }, variants: [{ variant: { kind: 'sliding', window: 1 }, sweep: { param: 'window', values: [1, 17] } }], batch: 3 });
+    expect(metricValue(metrics, 'accuracy', null)).toBe(1);
+    expect(metricValue(metrics, 'kl_mean', 17)).toBeLessThan(1e-4);
+    expect(metricValue(metrics, 'kl_mean', 1)).toBeGreaterThan(10 * Math.max(metricValue(metrics, 'kl_mean', 17), 1e-5));
+  });
+
+  it("runs faithfulness by occluding patches: the first picture's predicted probability is the float32 model's within float16 precision", async () => {
+    const metrics = await finished(svc, { kind: 'faithfulness', model: `imported:${id}`, data: { source: 'file', path: join(HF_FIXTURES_DIR, 'vit-tiny') }, limit: 1, methods: ['attention', 'rollout', 'loo'], variants: ['sliding'], windows: [17], permutations: 4 });
+    // independent: the float32 model on the fixture's own pixel_values row 0, through plain onnxruntime
+    const pixels = decodeNpy(new Uint8Array(readFileSync(at('pixel_values.npy'))));
+    const session = await ort.InferenceSession.create(at('model.onnx'));
+    const logits = (await session.run({ pixel_values: new ort.Tensor('float32', Float32Array.from((pixels.data as Float32Array).subarray(0, 3 * 32 * 32)), [1, 3, 32, 32]) }))['logits']!.data as Float32Array;
+    await session.release();
+    const top = Math.max(...logits);
+    const z = [...logits].reduce((a, v) => a + Math.exp(v - top), 0);
+    const expected = Math.max(...[...logits].map((v) => Math.exp(v - top) / z));
+    for (const variant of ['exact', 'sliding']) {
+      const p = metrics.find((m) => m.name === 'p_predicted' && m.example === 0 && m.variant === variant);
+      expect(Math.abs((p?.value ?? NaN) - expected), variant).toBeLessThan(1e-2);
+    }
+    expect(metrics.some((m) => m.name.endsWith(':loo') && Number.isFinite(m.value))).toBe(true);
   });
 });

@@ -19,7 +19,7 @@ import { ModelInputBinding as ModelInputBindingSchema, ModelTask, applyTaskOverr
 import type { IoValue, ModelProto } from '../../../common/models/onnxModel';
 import { modelFileOf } from '../../ort/modelFile';
 import type { ModelFile } from '../../ort/modelFile';
-import { decodeOnnxModel, modelIo } from '../../../common/models/onnxModel';
+import { decodeOnnxModel, modelIo, numberToHalf } from '../../../common/models/onnxModel';
 import { HfModelConfig, HfPreprocessorConfig, JsonObjectFile } from '../../../common/models/hfConfig';
 import type { RgbaImage } from '../../../common/models/imagePreprocess';
 import { preprocessImage } from '../../../common/models/imagePreprocess';
@@ -209,7 +209,7 @@ function feeders(proto: ModelProto, blocks: readonly AttentionBlock[], causal: b
         break;
       case 'pixel_values':
         if (pixels === null) throw new ExperimentModelError(`input '${name}' (pixel_values): a text task cannot feed pixels; image models run as "image-classifier"`);
-        out.set(name, (x) => pixels.feed(x));
+        out.set(name, (x) => pixels.feed(x, value.dtype === 'float16'));
         break;
       case null:
         throw new ExperimentModelError(`input '${name}' cannot be fed: the inputs experiments feed are input_ids, attention_mask, token_type_ids, position_ids, past_key_values.*, use_cache_branch, decoder_input_ids and decoder_attention_mask`);
@@ -272,7 +272,8 @@ class PixelStore {
     }
   }
 
-  feed(batch: PaddedBatch): ort.Tensor {
+  /** The batch's pixel_values, as float16 for a float16 model (`half`). */
+  feed(batch: PaddedBatch, half: boolean): ort.Tensor {
     const dims = this.dims;
     if (dims === null) throw new ExperimentModelError('no picture was added');
     const size = dims.reduce((a, b) => a * b, 1);
@@ -292,6 +293,7 @@ class PixelStore {
       this.occlude(copy, kept);
       out.set(copy, r * size);
     }
+    if (half) return new ort.Tensor('float16', Uint16Array.from(out, numberToHalf), [batch.batch, ...dims]);
     return new ort.Tensor('float32', out, [batch.batch, ...dims]);
   }
 }
