@@ -34,6 +34,7 @@ export type { FidelityPoint };
 import { float32Data } from '../../ort/float32Data';
 import { ExactSpill } from './exactSpill';
 import { DRIFT_COSINE_OUTPUT, DRIFT_JSD_OUTPUT, DRIFT_TOPK_OUTPUT, EXACT_ATTENTION_INPUT, EXACT_BLOCK_OUTPUT_INPUT, FIRST_ROW_ATTENTION_OUTPUT, REAL_KEYS_INPUT, driftTopK, withDriftOutputs } from './driftGraph';
+import type { DriftShape } from './driftGraph';
 
 
 export type FidelityArtifact = RunArtifact;
@@ -88,13 +89,8 @@ interface DriftBatch {
   readonly ms: number;
 }
 
-interface Shape {
-  readonly B: number;
-  readonly S: number;
-  readonly L: number;
-  readonly H: number;
-  readonly D: number;
-}
+/** Batch, padded length, layers, heads, head size. */
+type Shape = DriftShape;
 
 /** One padded batch and the examples in it. */
 interface Batch {
@@ -357,16 +353,21 @@ function tag(metrics: readonly MetricInput[], point: FidelityPoint): MetricInput
   return [...finite, { name: POINT_DONE_METRIC, value: 1 }].map((m) => ({ ...m, variant: point.variant, param: point.param }));
 }
 
-async function runBatch(session: ort.InferenceSession, model: PreparedModel, batch: PaddedBatch, realRows: number, shape: Shape): Promise<BatchOutputs> {
-  const feeds = model.feeds(batch);
+/** One session.run (timed) and the output distributions of the batch's real rows. */
+async function runRows(session: ort.InferenceSession, model: PreparedModel, batch: PaddedBatch, realRows: number, feeds: Record<string, ort.Tensor>, fetches?: string[]): Promise<{ result: ort.InferenceSession.OnnxValueMapType; rows: RowOutputs[]; ms: number }> {
   const t0 = performance.now();
-  const result = await session.run(feeds);
+  const result = fetches === undefined ? await session.run(feeds) : await session.run(feeds, fetches);
   const ms = performance.now() - t0;
   const logits = result[model.outputName];
   if (logits === undefined) throw new Error(`the model has no output '${model.outputName}'`);
   const data = float32Data(logits);
   const rows: RowOutputs[] = [];
   for (let r = 0; r < realRows; r++) rows.push({ dists: model.distributions(data, logits.dims, r, batch.lengths[r] as number) });
+  return { result, rows, ms };
+}
+
+async function runBatch(session: ort.InferenceSession, model: PreparedModel, batch: PaddedBatch, realRows: number, shape: Shape): Promise<BatchOutputs> {
+  const { result, rows, ms } = await runRows(session, model, batch, realRows, model.feeds(batch));
   const attention: Float32Array[] = [];
   const blockOut: Float32Array[] = [];
   // exposed attention and block outputs are float32 whatever the model's type (surgery casts them)
@@ -390,14 +391,7 @@ async function runDriftBatch(session: ort.InferenceSession, model: PreparedModel
     fetches.push(`${DRIFT_JSD_OUTPUT}${l}`, `${DRIFT_TOPK_OUTPUT}${l}`, `${DRIFT_COSINE_OUTPUT}${l}`);
     if (withAttention) fetches.push(`${FIRST_ROW_ATTENTION_OUTPUT}${l}`);
   }
-  const t0 = performance.now();
-  const result = await session.run(feeds, fetches);
-  const ms = performance.now() - t0;
-  const logits = result[model.outputName];
-  if (logits === undefined) throw new Error(`the model has no output '${model.outputName}'`);
-  const data = float32Data(logits);
-  const rows: RowOutputs[] = [];
-  for (let r = 0; r < realRows; r++) rows.push({ dists: model.distributions(data, logits.dims, r, batch.lengths[r] as number) });
+  const { result, rows, ms } = await runRows(session, model, batch, realRows, feeds, fetches);
   const out = (name: string): Float32Array => {
     const t = result[name];
     if (t === undefined) throw new Error(`the variant model gave no '${name}'`);
