@@ -9,7 +9,7 @@
  * On POSIX the file is unlinked as soon as it is open, so nothing is left behind if the process
  * dies; elsewhere it is removed by close().
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, write } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -53,23 +53,10 @@ export class ExactSpill {
     return new ExactSpill(fd, sub, unlinked);
   }
 
-  /**
-   * Appends one batch (its attention and block output per layer), written by libuv's thread pool, so that the writing
-   * overlaps the next batch's session.run (which holds the main thread). The batch's place in the
-   * file is taken now; the arrays must stay unchanged until the promise settles, and readInto()
-   * must wait for it.
-   */
-  appendAsync(attention: readonly Float32Array[], blockOut: readonly Float32Array[]): Promise<void> {
-    const jobs: Promise<void>[] = [];
-    const layers = attention.map((a, l) => {
-      const b = blockOut[l] as Float32Array;
-      const ea = this.reserve(a.byteLength);
-      const eb = this.reserve(b.byteLength);
-      jobs.push(this.writeAt(a, ea), this.writeAt(b, eb));
-      return { attention: ea, blockOut: eb };
-    });
+  /** Appends one batch: its attention and block output per layer. */
+  append(attention: readonly Float32Array[], blockOut: readonly Float32Array[]): void {
+    const layers = attention.map((a, l) => ({ attention: this.write(a), blockOut: this.write(blockOut[l] as Float32Array) }));
     this.extents.push(layers);
-    return Promise.all(jobs).then(() => undefined);
   }
 
   get batches(): number {
@@ -92,19 +79,13 @@ export class ExactSpill {
     if (!this.unlinked) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private reserve(length: number): Extent {
-    const extent = { at: this.end, length };
-    this.end += length;
-    return extent;
-  }
-
-  private async writeAt(data: Float32Array, e: Extent): Promise<void> {
+  private write(data: Float32Array): Extent {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     let done = 0;
-    while (done < bytes.length) {
-      const from = done;
-      done += await new Promise<number>((resolve, reject) => write(this.fd, bytes, from, bytes.length - from, e.at + from, (err, n) => (err ? reject(err) : resolve(n))));
-    }
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, this.end + done);
+    const extent = { at: this.end, length: bytes.length };
+    this.end += bytes.length;
+    return extent;
   }
 
   private read(e: Extent, into: Float32Array): void {

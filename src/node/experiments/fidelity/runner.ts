@@ -202,33 +202,25 @@ async function exactBatches(r: FidelityRun, session: ort.InferenceSession, spill
   const rows: RowOutputs[] = [];
   let ms = 0;
   let cache = spill;
-  // the previous batch's outputs are written while this batch runs; at most one write in flight
-  // (its failure is taken as a value at once, so that no rejection goes unhandled while a batch runs)
-  let writing: Promise<Error | null> | null = null;
-  const settle = async (): Promise<void> => {
-    const failed = writing === null ? null : await writing;
-    writing = null;
-    if (failed !== null && cache !== null) {
-      cb.log(`exact's attention and block outputs are recomputed for every point: writing them failed (${failed.message})`);
-      cache = null;
-    }
-  };
-  try {
-    for (const { batch, examples: ex } of batches) {
-      if (cb.isCancelled()) return 'cancelled';
-      const out = await runBatch(session, model, batch, ex.length, shape);
-      ms += out.ms;
-      rows.push(...out.rows);
-      await settle();
-      if (cache !== null) writing = cache.appendAsync(out.attention, out.blockOut).then(() => null, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-      if (rows.length === out.rows.length && !completed.has(EXACT_POINT_KEY)) {
-        cb.onArtifact?.(attentionArtifact('exact', out, examples[0] as PreparedExample, shape));
-        for (const a of pictureArtifacts(model, examples[0] as PreparedExample)) cb.onArtifact?.(a);
+  for (const { batch, examples: ex } of batches) {
+    if (cb.isCancelled()) return 'cancelled';
+    const out = await runBatch(session, model, batch, ex.length, shape);
+    ms += out.ms;
+    rows.push(...out.rows);
+    // written here, between runs: written by libuv's pool during the next run instead, the writes
+    // slowed ONNX Runtime's threads by more than they took (2 cores; `npm run bench:fidelity`)
+    if (cache !== null) {
+      try {
+        cache.append(out.attention, out.blockOut);
+      } catch (e) {
+        cb.log(`exact's attention and block outputs are recomputed for every point: writing them failed (${(e as Error).message})`);
+        cache = null;
       }
     }
-  } finally {
-    // nothing may still be writing when the file is closed (or read)
-    await settle();
+    if (rows.length === out.rows.length && !completed.has(EXACT_POINT_KEY)) {
+      cb.onArtifact?.(attentionArtifact('exact', out, examples[0] as PreparedExample, shape));
+      for (const a of pictureArtifacts(model, examples[0] as PreparedExample)) cb.onArtifact?.(a);
+    }
   }
   r.progress.advance(0);
   const exactPoint = r.points[0] as FidelityPoint;
