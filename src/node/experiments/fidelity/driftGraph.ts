@@ -158,7 +158,7 @@ export function withDriftOutputs(model: ModelProto, shape: DriftShape, k: number
   const added: OnnxTypes.IValueInfoProto[] = [];
   const keys = REAL_KEYS_INPUT;
   const realKey = a.op('Greater', [keys, a.float(0)]);
-  const kk = Math.max(1, Math.min(k, S));
+  const kk = driftTopK(k, S);
   for (let l = 0; l < L; l++) {
     const pIn = `${EXACT_ATTENTION_INPUT}${l}`;
     const oIn = `${EXACT_BLOCK_OUTPUT_INPUT}${l}`;

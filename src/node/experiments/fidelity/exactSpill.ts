@@ -30,7 +30,6 @@ export class ExactSpill {
   private constructor(
     private readonly fd: number,
     private readonly dir: string,
-    private readonly unlinked: boolean,
   ) {}
 
   /** A spill file for `bytes` in `dir` (default the OS temporary folder), or the reason it cannot have one. */
@@ -45,22 +44,15 @@ export class ExactSpill {
     if (bytes > free * FREE_SPACE_SHARE) return { reason: `they need ${bytes} bytes and ${dir} has ${free} free (at most half of it is used)` };
     const sub = mkdtempSync(join(dir, 'attn-fidelity-exact-'));
     const fd = openSync(join(sub, 'exact.f32'), 'w+');
-    let unlinked = false;
-    if (process.platform !== 'win32') {
-      rmSync(sub, { recursive: true, force: true });
-      unlinked = true;
-    }
-    return new ExactSpill(fd, sub, unlinked);
+    // POSIX keeps an open file readable after its name is gone (Windows does not allow the removal)
+    if (process.platform !== 'win32') rmSync(sub, { recursive: true, force: true });
+    return new ExactSpill(fd, sub);
   }
 
   /** Appends one batch: its attention and block output per layer. */
   append(attention: readonly Float32Array[], blockOut: readonly Float32Array[]): void {
     const layers = attention.map((a, l) => ({ attention: this.write(a), blockOut: this.write(blockOut[l] as Float32Array) }));
     this.extents.push(layers);
-  }
-
-  get batches(): number {
-    return this.extents.length;
   }
 
   /** Layer `l` of batch `bi`, read into the caller's buffers (of the written lengths). */
@@ -76,7 +68,7 @@ export class ExactSpill {
     if (this.closed) return;
     this.closed = true;
     closeSync(this.fd);
-    if (!this.unlinked) rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   private write(data: Float32Array): Extent {

@@ -9,8 +9,8 @@
  * (driftGraph.ts), so only the drift per row, the logits and the first batch's maps come back.
  *
  * Runs inside the experiment worker; it reports points to its caller, which stores them. Points
- * named in `completed` (a resumed run) are not run again; exact is always recomputed in memory
- * because it is every point's reference.
+ * named in `completed` (a resumed run) are not run again; exact's pass always runs, because it is
+ * every point's reference.
  */
 import * as ort from 'onnxruntime-node';
 import type { MetricInput } from '../../../common/contract';
@@ -513,8 +513,8 @@ class PointAccumulator {
   private readonly jsd: Float64Array;
   private readonly topk: Float64Array;
   private readonly cosine: Float64Array;
+  /** Real query rows (= real tokens) added so far. */
   private rows = 0;
-  private tokens = 0;
 
   constructor(
     private readonly shape: Shape,
@@ -551,7 +551,6 @@ class PointAccumulator {
     }
     for (const n of lengths) {
       this.rows += n;
-      this.tokens += n;
     }
   }
 
@@ -570,7 +569,7 @@ class PointAccumulator {
         out.push({ name: 'attn_jsd', value: j, layer: l, head: h }, { name: 'attn_topk_overlap', value: t, layer: l, head: h });
       }
       out.push({ name: 'attn_jsd', value: jl / H, layer: l }, { name: 'attn_topk_overlap', value: tl / H, layer: l });
-      out.push({ name: 'hidden_cosine', value: (this.cosine[l] as number) / Math.max(1, this.tokens), layer: l });
+      out.push({ name: 'hidden_cosine', value: (this.cosine[l] as number) / R, layer: l });
     }
     return out;
   }
