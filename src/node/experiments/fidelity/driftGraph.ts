@@ -24,11 +24,9 @@ import pkg from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { ModelProto } from '../../../common/models/onnxModel';
 import { EXPOSED_ATTENTION_PREFIX, EXPOSED_BLOCK_OUTPUT_PREFIX } from '../../../common/models/surgery';
+import { FLOAT, GraphEditor, editedGraph, intAttr, intsAttr, tensorInfo } from '../../../common/models/surgery/graphEditor';
 
 const { onnx } = pkg;
-const FLOAT = 1;
-const INT64 = 7;
-const ATTR = onnx.AttributeProto.AttributeType;
 /** Added to m and to x/m: far below any probability's float32 resolution where it matters. */
 const TINY = 1e-30;
 
@@ -50,62 +48,52 @@ export interface DriftShape {
   readonly D: number;
 }
 
-function info(name: string, elemType: number, dims: readonly number[]): OnnxTypes.IValueInfoProto {
-  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
-}
-
-/** Nodes and constants appended to one graph, value names under `drift/`. */
+/** Nodes appended at the end of the graph through surgery's GraphEditor, in the forms the model's opset wants. */
 class Appender {
-  readonly nodes: OnnxTypes.INodeProto[] = [];
-  readonly initializers: OnnxTypes.ITensorProto[] = [];
-  private count = 0;
+  private readonly at: number;
 
   constructor(
-    private readonly taken: ReadonlySet<string>,
+    readonly ed: GraphEditor,
     private readonly opset: number,
-  ) {}
-
-  private name(hint: string): string {
-    let n = `drift/${hint}#${this.count++}`;
-    while (this.taken.has(n)) n = `drift/${hint}#${this.count++}`;
-    return n;
+  ) {
+    this.at = ed.nodes.length;
   }
 
   op(opType: string, inputs: readonly string[], attrs: OnnxTypes.IAttributeProto[] = [], out?: string): string {
-    const output = out ?? this.name(opType.toLowerCase());
-    this.nodes.push(onnx.NodeProto.create({ name: this.name(`${opType}_node`), opType, domain: '', input: [...inputs], output: [output], attribute: attrs }));
-    return output;
+    return this.ed.op(this.at, opType, inputs, `drift/${opType.toLowerCase()}`, attrs, out === undefined ? undefined : this.ed.claim(out));
+  }
+
+  /** A node of two outputs (TopK): their names. */
+  op2(opType: string, inputs: readonly string[], attrs: OnnxTypes.IAttributeProto[], hint: string): [string, string] {
+    const outs: [string, string] = [this.ed.fresh(`${hint}/values`), this.ed.fresh(`${hint}/indices`)];
+    this.ed.insertBefore(this.at, onnx.NodeProto.create({ name: this.ed.fresh(`${hint}/${opType}`), opType, domain: '', input: [...inputs], output: outs, attribute: attrs }));
+    return outs;
   }
 
   float(value: number): string {
-    const name = this.name('const');
-    this.initializers.push(onnx.TensorProto.create({ name, dims: [], dataType: FLOAT, floatData: [value] }));
-    return name;
+    return this.ed.constFloat('drift/const', [], [value]);
   }
 
   int64(values: readonly number[]): string {
-    const name = this.name('const');
-    this.initializers.push(onnx.TensorProto.create({ name, dims: [values.length], dataType: INT64, int64Data: [...values] }));
-    return name;
+    return this.ed.constInt64('drift/const', [values.length], values);
   }
 
-  /** ReduceSum over `axes`, keepdims 0, in the form the opset wants (axes an input from 13). */
+  /** ReduceSum over `axes`, keepdims 0 (axes an input from opset 13). */
   sum(x: string, axes: readonly number[], out?: string): string {
-    const keep = { name: 'keepdims', type: ATTR.INT, i: 0 };
+    const keep = intAttr('keepdims', 0);
     if (this.opset >= 13) return this.op('ReduceSum', [x, this.int64(axes)], [keep], out);
-    return this.op('ReduceSum', [x], [{ name: 'axes', type: ATTR.INTS, ints: [...axes] }, keep], out);
+    return this.op('ReduceSum', [x], [intsAttr('axes', axes), keep], out);
   }
 
   /** x[0:1] along axis 0. */
   firstRow(x: string, out: string): string {
     if (this.opset >= 10) return this.op('Slice', [x, this.int64([0]), this.int64([1]), this.int64([0])], [], out);
-    const ints = (name: string, v: number): OnnxTypes.IAttributeProto => ({ name, type: ATTR.INTS, ints: [v] });
-    return this.op('Slice', [x], [ints('starts', 0), ints('ends', 1), ints('axes', 0)], out);
+    return this.op('Slice', [x], [intsAttr('starts', [0]), intsAttr('ends', [1]), intsAttr('axes', [0])], out);
   }
 
   unsqueeze(x: string, axis: number): string {
     if (this.opset >= 13) return this.op('Unsqueeze', [x, this.int64([axis])]);
-    return this.op('Unsqueeze', [x], [{ name: 'axes', type: ATTR.INTS, ints: [axis] }]);
+    return this.op('Unsqueeze', [x], [intsAttr('axes', [axis])]);
   }
 }
 
@@ -124,13 +112,9 @@ function jsd(a: Appender, p: string, q: string, out: string): void {
 function topkHits(a: Appender, p: string, q: string, real: string, k: number, out: string): void {
   const minus = a.float(-1);
   const kk = a.int64([k]);
-  const top = (x: string): string => {
-    const node = onnx.NodeProto.create({ name: `${out}/${x}/TopK`, opType: 'TopK', domain: '', input: [a.op('Where', [real, x, minus]), kk], output: [`${out}/${x}/values`, `${out}/${x}/indices`], attribute: [{ name: 'axis', type: ATTR.INT, i: -1 }] });
-    a.nodes.push(node);
-    return `${out}/${x}/indices`;
-  };
+  const top = (x: string): string => a.op2('TopK', [a.op('Where', [real, x, minus]), kk], [intAttr('axis', -1)], `${out}/top`)[1];
   const same = a.op('Equal', [a.unsqueeze(top(p), -1), a.unsqueeze(top(q), -2)]);
-  a.sum(a.op('Cast', [same], [{ name: 'to', type: ATTR.INT, i: FLOAT }]), [-2, -1], out);
+  a.sum(a.op('Cast', [same], [intAttr('to', FLOAT)]), [-2, -1], out);
 }
 
 /** Cosine over axes 1 and 3 of [B, H, S, D] (each token's heads concatenated); 0 where a norm is 0. */
@@ -152,17 +136,18 @@ export function withDriftOutputs(model: ModelProto, shape: DriftShape, k: number
     for (const name of [`${EXPOSED_ATTENTION_PREFIX}${l}`, `${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`]) if (!outputs.has(name)) throw new Error(`withDriftOutputs: the model does not expose '${name}'`);
   }
   const opset = Number((model.opsetImport ?? []).find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx')?.version ?? 13);
-  const taken = new Set([...(graph.node ?? []).flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])]), ...(graph.initializer ?? []).map((t) => t.name ?? '')]);
-  const a = new Appender(taken, opset);
-  const inputs = [info(REAL_KEYS_INPUT, FLOAT, [B, 1, 1, S])];
-  const added: OnnxTypes.IValueInfoProto[] = [];
-  const keys = REAL_KEYS_INPUT;
+  const ed = new GraphEditor(graph);
+  const a = new Appender(ed, opset);
+  // the exposed maps and block outputs are only read inside; batch row 0's maps come out instead
+  ed.outputs.splice(0, ed.outputs.length, ...ed.outputs.filter((o) => !(o.name ?? '').startsWith(EXPOSED_ATTENTION_PREFIX) && !(o.name ?? '').startsWith(EXPOSED_BLOCK_OUTPUT_PREFIX)));
+  const keys = ed.claim(REAL_KEYS_INPUT);
+  ed.inputs.push(tensorInfo(keys, FLOAT, [B, 1, 1, S]));
   const realKey = a.op('Greater', [keys, a.float(0)]);
   const kk = driftTopK(k, S);
   for (let l = 0; l < L; l++) {
-    const pIn = `${EXACT_ATTENTION_INPUT}${l}`;
-    const oIn = `${EXACT_BLOCK_OUTPUT_INPUT}${l}`;
-    inputs.push(info(pIn, FLOAT, [B, H, S, S]), info(oIn, FLOAT, [B, H, S, D]));
+    const pIn = ed.claim(`${EXACT_ATTENTION_INPUT}${l}`);
+    const oIn = ed.claim(`${EXACT_BLOCK_OUTPUT_INPUT}${l}`);
+    ed.inputs.push(tensorInfo(pIn, FLOAT, [B, H, S, S]), tensorInfo(oIn, FLOAT, [B, H, S, D]));
     // 3D blocks expose [B·H, S, S] and [B·H, S, D]: the same values, viewed as [B, H, ·, ·]
     const attention = a.op('Reshape', [`${EXPOSED_ATTENTION_PREFIX}${l}`, a.int64([B, H, S, S])]);
     const blockOut = a.op('Reshape', [`${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`, a.int64([B, H, S, D])]);
@@ -172,16 +157,9 @@ export function withDriftOutputs(model: ModelProto, shape: DriftShape, k: number
     topkHits(a, pIn, attention, realKey, kk, `${DRIFT_TOPK_OUTPUT}${l}`);
     cosine(a, oIn, blockOut, `${DRIFT_COSINE_OUTPUT}${l}`);
     a.firstRow(attention, `${FIRST_ROW_ATTENTION_OUTPUT}${l}`);
-    added.push(info(`${FIRST_ROW_ATTENTION_OUTPUT}${l}`, FLOAT, [1, H, S, S]), info(`${DRIFT_JSD_OUTPUT}${l}`, FLOAT, [B, H, S]), info(`${DRIFT_TOPK_OUTPUT}${l}`, FLOAT, [B, H, S]), info(`${DRIFT_COSINE_OUTPUT}${l}`, FLOAT, [B, S]));
+    ed.outputs.push(tensorInfo(`${FIRST_ROW_ATTENTION_OUTPUT}${l}`, FLOAT, [1, H, S, S]), tensorInfo(`${DRIFT_JSD_OUTPUT}${l}`, FLOAT, [B, H, S]), tensorInfo(`${DRIFT_TOPK_OUTPUT}${l}`, FLOAT, [B, H, S]), tensorInfo(`${DRIFT_COSINE_OUTPUT}${l}`, FLOAT, [B, S]));
   }
-  const g = onnx.GraphProto.create({
-    ...graph,
-    node: [...(graph.node ?? []), ...a.nodes],
-    initializer: [...(graph.initializer ?? []), ...a.initializers],
-    input: [...(graph.input ?? []), ...inputs],
-    output: [...(graph.output ?? []).filter((o) => !(o.name ?? '').startsWith(EXPOSED_ATTENTION_PREFIX) && !(o.name ?? '').startsWith(EXPOSED_BLOCK_OUTPUT_PREFIX)), ...added],
-  });
-  return onnx.ModelProto.create({ ...model, graph: g });
+  return onnx.ModelProto.create({ ...model, graph: editedGraph(graph, ed) });
 }
 
 /** The top-k size the drift outputs use for `k` requested over S keys. */
