@@ -17,7 +17,7 @@ import type { PaddedBatch } from '../../../common/models/classifierInput';
 import type { ModelInputBinding, ModelTaskOverride, QueryPosition } from '../../../common/models/modelTask';
 import { ModelInputBinding as ModelInputBindingSchema, ModelTask, applyTaskOverride, bindInput } from '../../../common/models/modelTask';
 import type { IoValue, ModelProto } from '../../../common/models/onnxModel';
-import { modelFileOf } from '../../ort/modelFile';
+import { fileBackedModel } from '../../ort/modelFile';
 import type { ModelFile } from '../../ort/modelFile';
 import { decodeOnnxModel, modelIo, numberToHalf } from '../../../common/models/onnxModel';
 import { HfModelConfig, HfPreprocessorConfig, JsonObjectFile } from '../../../common/models/hfConfig';
@@ -311,18 +311,21 @@ function visionGrid(config: HfModelConfig | undefined, id: string): PatchGrid {
   return { patch: [p, pw], rows: h / p, columns: w / pw, prefix: 1 + (config?.model_type === 'deit' ? 1 : 0) };
 }
 
-async function readVerified(source: ImportedModelSource): Promise<ModelFile> {
-  let file: ModelFile;
+/** The stored file, checked against the sha256 recorded at import, decoded, and made to read its weights from the file (fileBackedModel). */
+async function readVerified(source: ImportedModelSource): Promise<{ file: ModelFile; proto: ModelProto }> {
+  let bytes: Uint8Array;
   try {
     const buf = await readFile(source.path);
-    // a view of the file's buffer, not a copy: the decoded model points into it for the whole run
-    file = modelFileOf(source.path, new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
     throw new ExperimentModelError(`imported:${source.id} (${source.name}): its stored file ${source.path} cannot be read: ${(e as Error).message}`);
   }
-  const sha = createHash('sha256').update(file.bytes).digest('hex');
+  const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== source.sha256) throw new ExperimentModelError(`imported:${source.id} (${source.name}): its stored file ${source.path} has changed since it was imported (sha256 ${sha}, recorded ${source.sha256}); import it again`);
-  return file;
+  const proto = decodeOnnxModel(bytes, source.name);
+  // the weights are read from the file again by each session (and by whatever needs their values):
+  // the file's bytes are not kept for the run
+  return { file: fileBackedModel(proto, source.path, bytes), proto };
 }
 
 /** The task after the spec's override; a model without one needs the override. */
@@ -400,8 +403,7 @@ export function pooledRow(out: Float32Array, dims: readonly number[], row: numbe
 export async function prepareImported(spec: Pick<ModelSpecPart, 'model' | 'data' | 'task'>, source: ImportedModelSource): Promise<ImportedPrepared> {
   if (spec.data.source === 'builtin') throw new ExperimentModelError(`data source "builtin" (the committed test subset) is only available for built-in models: give imported:${source.id} texts or a file`);
   const task = taskOf(source, spec.task);
-  const file = await readVerified(source);
-  const proto = decodeOnnxModel(file.bytes, source.name);
+  const { file, proto } = await readVerified(source);
   if (!modelIo(proto).outputs.some((o) => o.name === task.output)) throw new ExperimentModelError(`imported:${source.id} (${source.name}) has no output '${task.output}' (outputs: ${modelIo(proto).outputs.map((o) => o.name).join(', ')})`);
   const configRaw = parseJson(source.files.config, 'config.json');
   const config = configRaw === undefined ? undefined : HfModelConfig.parse(configRaw);
