@@ -17,7 +17,8 @@
  * - Peer: plain onnxruntime-node InferenceSessions (the workbench's session options: CPU, graph
  *   optimisation 'all', memory arena on, memory pattern off) of the same four models (the exact
  *   model, and each variant spliced in by applyModification without any exposure, built before the
- *   timing starts) on the same 4 padded batches, logits read back.
+ *   timing starts, for right-padded batches as the runner builds its own) on the same 4 padded
+ *   batches, logits read back.
  * Session creation is included on both sides. Each side runs in its own child process, in the
  * order workbench, peer, peer, workbench (ABBA, so drift on a shared machine hits both alike); the
  * wall time of a side is its mean. Peak memory is the child's resident-set high-water mark
@@ -244,7 +245,7 @@ function prepare(dir: string, layers: number, texts: number): Workload {
   t = performance.now();
   const models = ['model.onnx'];
   VARIANTS.forEach((v, i) => {
-    const modified = applyModification(proto, { replace: { variant: v.spec } }, { batch: BATCH, seqLen: SEQ }).model;
+    const modified = applyModification(proto, { replace: { variant: v.spec } }, { batch: BATCH, seqLen: SEQ, rightPadded: true }).model;
     const file = `variant-${i + 1}.onnx`;
     writeFileSync(join(dir, file), onnx.ModelProto.encode(modified).finish());
     models.push(file);

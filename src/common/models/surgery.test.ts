@@ -332,5 +332,7 @@ describe('modificationKey', () => {
     expect(a).toMatch(/^[0-9a-f]{64}$/);
     expect(modificationKey(sha, { exposeAttention: true }, { batch: 1, seqLen: 9 })).not.toBe(modificationKey(sha, { exposeAttention: true }, { batch: 1, seqLen: 8 }));
     expect(modificationKey('cd'.repeat(32), { exposeAttention: true }, { batch: 1, seqLen: 8 })).not.toBe(modificationKey(sha, { exposeAttention: true }, { batch: 1, seqLen: 8 }));
+    expect(modificationKey(sha, { exposeAttention: true }, { batch: 1, seqLen: 8, rightPadded: true })).not.toBe(modificationKey(sha, { exposeAttention: true }, { batch: 1, seqLen: 8 }));
+    expect(modificationKey(sha, { exposeAttention: true }, { batch: 1, seqLen: 8, rightPadded: false })).toBe(modificationKey(sha, { exposeAttention: true }, { batch: 1, seqLen: 8 }));
   });
 });

@@ -54,6 +54,13 @@ export interface SurgeryShape {
    * them every block attends from seqLen queries over seqLen keys.
    */
   readonly inputs?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * Every batch row's allowed keys start at key 0 (right padding, as the experiment runners pad
+   * their own batches). A key-padding span is then not rolled for a variant (variantAlignment.ts),
+   * which spares a gather of Q, K, V and the output, and two of each exposed map; a batch with
+   * left padding would be computed wrongly, so only a caller that pads the batches may say so.
+   */
+  readonly rightPadded?: boolean;
 }
 
 export class SurgeryError extends Error {

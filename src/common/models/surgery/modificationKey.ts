@@ -80,6 +80,6 @@ export const SURGERY_REVISION = 8;
 
 export function modificationKey(modelSha256: string, modification: ModificationInput | Modification, shape: SurgeryShape | null): string {
   const m = parseModification(modification);
-  const text = canonical({ surgery: SURGERY_REVISION, model: modelSha256.toLowerCase(), modification: m, shape: shape === null ? null : { batch: shape.batch, seqLen: shape.seqLen, ...(shape.inputs !== undefined ? { inputs: shape.inputs } : {}) } });
+  const text = canonical({ surgery: SURGERY_REVISION, model: modelSha256.toLowerCase(), modification: m, shape: shape === null ? null : { batch: shape.batch, seqLen: shape.seqLen, ...(shape.inputs !== undefined ? { inputs: shape.inputs } : {}), ...(shape.rightPadded === true ? { rightPadded: true } : {}) } });
   return sha256HexPure(new TextEncoder().encode(text));
 }

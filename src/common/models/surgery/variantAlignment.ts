@@ -7,7 +7,8 @@
  *   and values (and of queries, where the queries are the same Sk positions: self-attention)
  *   moves by the row's first allowed key, so the allowed keys become a prefix; the outputs are
  *   rolled back. Positions keep their distances, so a window means what it means on the
- *   unpadded sequence. Right padding rolls by 0.
+ *   unpadded sequence. Right padding rolls by 0; where the caller promises right padding
+ *   (SurgeryShape.rightPadded), nothing is rolled.
  */
 import type { AttentionBlock } from '../attentionDetect';
 import { describeBlock } from './blocks';
@@ -72,7 +73,8 @@ export function alignForVariant(ctx: SurgeryContext, b: AttentionBlock, x: { q: 
   let q = past > 0 ? padQueriesInFront(ctx, s, x.q, past) : x.q;
   if (past > 0) ctx.notes.push(`layer ${b.index}: ${seqQ} queries over ${seqK} keys (a past of ${past}): the variant sees the queries at positions ${past}..${seqK - 1}`);
   const rowsQ = seqQ + past;
-  const span = x.span;
+  // right padding rolls by 0: with the caller's word for it, no roll at all
+  const span = ctx.shape.rightPadded === true ? null : x.span;
   let k = x.k;
   let v = x.v;
   const rollQ = span !== null && rowsQ === seqK;

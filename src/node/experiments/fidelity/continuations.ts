@@ -137,7 +137,8 @@ export async function runContinuations(opts: ContinuationOptions): Promise<'done
   const examples = model.examples.slice(0, opts.maxExamples ?? CONTINUATION_EXAMPLES);
   if (examples.length === 0 || tokens <= 0) return 'done';
   const prompts = examples.map((e) => e.ids);
-  const shape: SurgeryShape = { batch: examples.length, seqLen: Math.min(model.contextLength, Math.max(...prompts.map((p) => p.length)) + tokens) };
+  // greedyBatch pads with padBatch, on the right (SurgeryShape.rightPadded)
+  const shape: SurgeryShape = { batch: examples.length, seqLen: Math.min(model.contextLength, Math.max(...prompts.map((p) => p.length)) + tokens), rightPadded: true };
   const completed = opts.completed ?? new Set<string>();
   opts.log(`continuations: ${examples.length} prompts, ${tokens} greedy tokens each, models built for [${shape.batch}, ${shape.seqLen}]`);
 

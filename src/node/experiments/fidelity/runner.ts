@@ -277,7 +277,8 @@ async function runVariantPoint(r: FidelityRun, pi: number, exactSession: ort.Inf
   const mod: Modification = { ...r.expose, replace: { variant: point.spec, ...(spec.layers ? { layers: spec.layers } : {}), ...(spec.heads ? { heads: spec.heads } : {}) } };
   let session: ort.InferenceSession;
   try {
-    const modified = withDriftOutputs(applyModification(model.proto, mod, { batch: shape.B, seqLen: shape.S }).model, shape, driftTopK(spec.topK, shape.S));
+    // padBatch pads on the right: the variant needs no roll of its keys (SurgeryShape.rightPadded)
+    const modified = withDriftOutputs(applyModification(model.proto, mod, { batch: shape.B, seqLen: shape.S, rightPadded: true }).model, shape, driftTopK(spec.topK, shape.S));
     session = (await createModelSession(modified, model.file, { provider: spec.provider, log: cb.log })).session;
   } catch (e) {
     r.progress.advance(pi);
