@@ -9,8 +9,9 @@
  *   map p and the variant's q over the real keys: ½ Σ p ln(p/m) + ½ Σ q ln(q/m), m = (p + q)/2,
  *   a term 0 where its p (or q) is 0, and at least 0;
  * - drift/topk.<l> [B, H, S]: how many of the row's k largest keys of p are among q's, over the
- *   real keys (ties: the lower index first, as ONNX TopK orders them); padded keys are −1 so they
- *   come after every real key, which gives k hits (overlap 1) to a row with fewer than k real keys;
+ *   real keys (ties: the lower index first, as ONNX TopK orders them); the batches are padded on
+ *   the right (padBatch), so the padded keys, 0 in p and q, come after every real key, which gives
+ *   k hits (overlap 1) to a row with fewer than k real keys;
  * - drift/cosine.<l> [B, S]: the cosine of each token's block output (heads concatenated) to
  *   exact's, 0 where either is all zeros.
  *
@@ -108,11 +109,14 @@ function jsd(a: Appender, p: string, q: string, out: string): void {
   a.op('Max', [half, zero], [], out);
 }
 
-/** |top-k(p) ∩ top-k(q)| per row (last axis), k = min(k, S), padded keys −1. */
-function topkHits(a: Appender, p: string, q: string, real: string, k: number, out: string): void {
-  const minus = a.float(-1);
+/**
+ * |top-k(p) ∩ top-k(q)| per row (last axis), k = min(k, S), of p and q that are 0 on padded keys:
+ * those are the row's last keys (right padding), so TopK, which puts the lower index first among
+ * equal values, ranks every real key before them.
+ */
+function topkHits(a: Appender, p: string, q: string, k: number, out: string): void {
   const kk = a.int64([k]);
-  const top = (x: string): string => a.op2('TopK', [a.op('Where', [real, x, minus]), kk], [intAttr('axis', -1)], `${out}/top`)[1];
+  const top = (x: string): string => a.op2('TopK', [x, kk], [intAttr('axis', -1)], `${out}/top`)[1];
   const same = a.op('Equal', [a.unsqueeze(top(p), -1), a.unsqueeze(top(q), -2)]);
   a.sum(a.op('Cast', [same], [intAttr('to', FLOAT)]), [-2, -1], out);
 }
@@ -142,7 +146,6 @@ export function withDriftOutputs(model: ModelProto, shape: DriftShape, k: number
   ed.outputs.splice(0, ed.outputs.length, ...ed.outputs.filter((o) => !(o.name ?? '').startsWith(EXPOSED_ATTENTION_PREFIX) && !(o.name ?? '').startsWith(EXPOSED_BLOCK_OUTPUT_PREFIX)));
   const keys = ed.claim(REAL_KEYS_INPUT);
   ed.inputs.push(tensorInfo(keys, FLOAT, [B, 1, 1, S]));
-  const realKey = a.op('Greater', [keys, a.float(0)]);
   const kk = driftTopK(k, S);
   for (let l = 0; l < L; l++) {
     const pIn = ed.claim(`${EXACT_ATTENTION_INPUT}${l}`);
@@ -151,10 +154,12 @@ export function withDriftOutputs(model: ModelProto, shape: DriftShape, k: number
     // 3D blocks expose [B·H, S, S] and [B·H, S, D]: the same values, viewed as [B, H, ·, ·]
     const attention = a.op('Reshape', [`${EXPOSED_ATTENTION_PREFIX}${l}`, a.int64([B, H, S, S])]);
     const blockOut = a.op('Reshape', [`${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`, a.int64([B, H, S, D])]);
-    // exact's rows are 0 on padded keys already (its own key mask); the variant's are masked here
+    // both maps over the real keys only: a variant may put weight on padded keys, and a soft
+    // key mask may leave exact a trace of it there
+    const p = a.op('Mul', [pIn, keys]);
     const q = a.op('Mul', [attention, keys]);
-    jsd(a, pIn, q, `${DRIFT_JSD_OUTPUT}${l}`);
-    topkHits(a, pIn, attention, realKey, kk, `${DRIFT_TOPK_OUTPUT}${l}`);
+    jsd(a, p, q, `${DRIFT_JSD_OUTPUT}${l}`);
+    topkHits(a, p, q, kk, `${DRIFT_TOPK_OUTPUT}${l}`);
     cosine(a, oIn, blockOut, `${DRIFT_COSINE_OUTPUT}${l}`);
     a.firstRow(attention, `${FIRST_ROW_ATTENTION_OUTPUT}${l}`);
     ed.outputs.push(tensorInfo(`${FIRST_ROW_ATTENTION_OUTPUT}${l}`, FLOAT, [1, H, S, S]), tensorInfo(`${DRIFT_JSD_OUTPUT}${l}`, FLOAT, [B, H, S]), tensorInfo(`${DRIFT_TOPK_OUTPUT}${l}`, FLOAT, [B, H, S]), tensorInfo(`${DRIFT_COSINE_OUTPUT}${l}`, FLOAT, [B, S]));
