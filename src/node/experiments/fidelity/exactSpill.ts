@@ -4,9 +4,7 @@
  * BERT-base sweep of 64 texts at n = 128), so they go to a temporary file instead of the
  * process's memory: the exact pass appends each batch once, and each point reads them back one
  * batch at a time into the buffers it feeds to the variant's session. While memory is free the
- * kernel's page cache serves the reads. The pass's last batch is held in memory instead (keep):
- * its outputs are resident at the end of the pass anyway, and writing a fresh file costs about as
- * much as computing the exposure (page-cache allocation, 0.4 GB/s on the 2-core bench machine).
+ * kernel's page cache serves the reads.
  *
  * On POSIX the file is unlinked as soon as it is open, so nothing is left behind if the process
  * dies; elsewhere it is removed by close().
@@ -27,9 +25,6 @@ export class ExactSpill {
   private end = 0;
   /** [batch][layer]: where the attention and the block output lie in the file. */
   private readonly extents: { attention: Extent; blockOut: Extent }[][] = [];
-  /** Batches held in memory (keep), by batch index. */
-  private readonly held = new Map<number, { readonly attention: readonly Float32Array[]; readonly blockOut: readonly Float32Array[] }>();
-  private batches = 0;
   private closed = false;
 
   private constructor(
@@ -57,17 +52,7 @@ export class ExactSpill {
   /** Appends one batch: its attention and block output per layer. */
   append(attention: readonly Float32Array[], blockOut: readonly Float32Array[]): void {
     const layers = attention.map((a, l) => ({ attention: this.write(a), blockOut: this.write(blockOut[l] as Float32Array) }));
-    this.extents[this.batches++] = layers;
-  }
-
-  /** Appends one batch held in memory, not written (the caller does not change its arrays). */
-  keep(attention: readonly Float32Array[], blockOut: readonly Float32Array[]): void {
-    this.held.set(this.batches++, { attention, blockOut });
-  }
-
-  /** Batch `bi` as kept in memory, or undefined when it was written (readInto). */
-  inMemory(bi: number): { readonly attention: readonly Float32Array[]; readonly blockOut: readonly Float32Array[] } | undefined {
-    return this.held.get(bi);
+    this.extents.push(layers);
   }
 
   /** Layer `l` of batch `bi`, read into the caller's buffers (of the written lengths). */
@@ -82,7 +67,6 @@ export class ExactSpill {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.held.clear();
     closeSync(this.fd);
     rmSync(this.dir, { recursive: true, force: true });
   }

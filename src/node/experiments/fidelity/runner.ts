@@ -4,7 +4,7 @@
  * output distributions (KL(exact‖variant), TVD, top-1 agreement, accuracy or perplexity),
  * attention maps per layer/head (JSD and top-k overlap of each real query row over the real
  * keys) and block outputs per layer (cosine of each real token's ·V product, heads concatenated).
- * The exact pass keeps exact's attention and block outputs in a temporary file (exactSpill.ts; the last batch in memory);
+ * The exact pass keeps exact's attention and block outputs in a temporary file (exactSpill.ts);
  * each variant's session is given them as inputs and computes those drifts inside its own graph
  * (driftGraph.ts), so only the drift per row, the logits and the first batch's maps come back.
  *
@@ -183,8 +183,7 @@ async function exactPass(r: FidelityRun, session: ort.InferenceSession): Promise
   // Keep exact's attention and block outputs in a temporary file (then the exact session is
   // released after this pass); where that cannot be, recompute them per point.
   const pending = r.points.some((p, pi) => pi > 0 && !r.completed.has(p.key));
-  // the last batch is held in memory (ExactSpill.keep), the others written
-  const opened = pending ? ExactSpill.open(4 * B * L * H * S * (S + D) * (batches.length - 1), r.tempDir) : { reason: 'no variant point left to compare with them' };
+  const opened = pending ? ExactSpill.open(4 * B * L * H * S * (S + D) * batches.length, r.tempDir) : { reason: 'no variant point left to compare with them' };
   const cache = opened instanceof ExactSpill ? opened : null;
   if (!(opened instanceof ExactSpill) && pending) cb.log(`exact's attention and block outputs are recomputed for every point: ${opened.reason}`);
   try {
@@ -212,8 +211,7 @@ async function exactBatches(r: FidelityRun, session: ort.InferenceSession, spill
     // slowed ONNX Runtime's threads by more than they took (2 cores; `npm run bench:fidelity`)
     if (cache !== null) {
       try {
-        if (rows.length === examples.length) cache.keep(out.attention, out.blockOut);
-        else cache.append(out.attention, out.blockOut);
+        cache.append(out.attention, out.blockOut);
       } catch (e) {
         cb.log(`exact's attention and block outputs are recomputed for every point: writing them failed (${(e as Error).message})`);
         cache = null;
@@ -246,15 +244,12 @@ async function compareBatches(r: FidelityRun, point: FidelityPoint, session: ort
   let ms = 0;
   const kept = exact.cache;
   // exact's outputs of one batch, read back from the spill into these (fed to the variant's session as they are)
-  const buffers = kept === null || batches.length === 1 ? null : { attention: Array.from({ length: L }, () => new Float32Array(B * H * S * S)), blockOut: Array.from({ length: L }, () => new Float32Array(B * H * S * D)) };
+  const buffers = kept === null ? null : { attention: Array.from({ length: L }, () => new Float32Array(B * H * S * S)), blockOut: Array.from({ length: L }, () => new Float32Array(B * H * S * D)) };
   for (let bi = 0; bi < batches.length; bi++) {
     if (cb.isCancelled()) return null;
     const { batch, examples: ex } = batches[bi] as Batch;
     let reference: { readonly attention: readonly Float32Array[]; readonly blockOut: readonly Float32Array[] };
-    const held = kept?.inMemory(bi);
-    if (held !== undefined) {
-      reference = held;
-    } else if (kept !== null && buffers !== null) {
+    if (kept !== null && buffers !== null) {
       for (let l = 0; l < L; l++) kept.readInto(bi, l, buffers.attention[l] as Float32Array, buffers.blockOut[l] as Float32Array);
       reference = buffers;
     } else {
