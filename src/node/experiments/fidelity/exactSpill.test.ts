@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExactSpill } from './exactSpill';
+import { ExactSpill, spillBytes } from './exactSpill';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -22,33 +22,78 @@ function values(n: number, seed: number): Float32Array {
 }
 
 describe('ExactSpill', () => {
-  it('gives back every layer of every batch as written, and leaves no file behind', () => {
+  const shape = { H: 2, S: 5, D: 3 };
+  const { H, S, D } = shape;
+  /** Two layers of a batch of B rows: maps [B, H, S, S] and block outputs [B, H, S, D]. */
+  const batch = (B: number, seed: number) => ({ attention: [0, 1].map((l) => values(B * H * S * S, seed + l)), blockOut: [0, 1].map((l) => values(B * H * S * D, seed + 50 + l)) });
+
+  it('gives back the real part of every layer of every batch as written, leaves the rest of the buffers alone, and leaves no file behind', () => {
     const dir = tempDir();
-    const spill = ExactSpill.open(1 << 20, dir);
+    // batch 0: rows of 5 and 3 tokens; batch 1: one real row of 2 (a second, padding row not kept)
+    const lengths = [[5, 3], [2]];
+    // n² + n·D per row, H heads, 2 layers, 4 bytes
+    expect(spillBytes(shape, 2, lengths[0]!)).toBe(4 * 2 * H * (25 + 15 + 9 + 9));
+    const spill = ExactSpill.open(shape, 1 << 20, dir);
     if (!(spill instanceof ExactSpill)) throw new Error(spill.reason);
     if (process.platform !== 'win32') expect(readdirSync(dir)).toEqual([]);
-    const written = [0, 1, 2].map((b) => ({ attention: [0, 1].map((l) => values(48, b * 10 + l)), blockOut: [0, 1].map((l) => values(20, 100 + b * 10 + l)) }));
-    for (const w of written) spill.append(w.attention, w.blockOut);
-    for (const b of [2, 0, 1]) {
+    const written = [batch(2, 10), batch(2, 20)];
+    written.forEach((w, b) => spill.append(w.attention, w.blockOut, lengths[b]!));
+    for (const b of [1, 0]) {
       for (const l of [1, 0]) {
-        const got = { attention: new Float32Array(48), blockOut: new Float32Array(20) };
+        const got = { attention: new Float32Array(2 * H * S * S).fill(-7), blockOut: new Float32Array(2 * H * S * D).fill(-7) };
         spill.readInto(b, l, got.attention, got.blockOut);
-        expect(Array.from(got.attention)).toEqual(Array.from(written[b]!.attention[l]!));
-        expect(Array.from(got.blockOut)).toEqual(Array.from(written[b]!.blockOut[l]!));
+        const w = written[b]!;
+        let real = 0;
+        for (let r = 0; r < 2; r++) {
+          const n = lengths[b]![r] ?? 0;
+          for (let h = 0; h < H; h++) {
+            for (let i = 0; i < S; i++) {
+              for (let j = 0; j < S; j++) {
+                const at = ((r * H + h) * S + i) * S + j;
+                expect(got.attention[at]).toBe(i < n && j < n ? w.attention[l]![at] : -7);
+                if (i < n && j < n) real++;
+              }
+              for (let d = 0; d < D; d++) {
+                const at = ((r * H + h) * S + i) * D + d;
+                expect(got.blockOut[at]).toBe(i < n ? w.blockOut[l]![at] : -7);
+              }
+            }
+          }
+        }
+        expect(real).toBe(H * (b === 0 ? 25 + 9 : 4));
       }
     }
-    expect(() => spill.readInto(3, 0, new Float32Array(48), new Float32Array(20))).toThrow(/batch 3, layer 0 were not kept/);
-    expect(() => spill.readInto(0, 0, new Float32Array(47), new Float32Array(20))).toThrow(/buffers of 188 and 80 bytes for 192 and 80/);
+    expect(() => spill.readInto(2, 0, new Float32Array(2 * H * S * S), new Float32Array(2 * H * S * D))).toThrow(/batch 2, layer 0 were not kept/);
+    expect(() => spill.readInto(0, 0, new Float32Array(2 * H * S * S - 1), new Float32Array(2 * H * S * D))).toThrow(/buffers of 99 and 60 values for 2 rows of 2 heads over 5 tokens/);
+    expect(() => spill.append([values(10, 1)], [values(10, 2)], [5])).toThrow(/exact outputs of layer 0: 10 and 10 values for 1 rows of 2 heads over 5 tokens/);
     spill.close();
     spill.close();
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('gives back maps of more rows than one gather list holds', () => {
+    const big = { H: 4, S: 300, D: 2 };
+    const spill = ExactSpill.open(big, 1 << 24, tempDir());
+    if (!(spill instanceof ExactSpill)) throw new Error(spill.reason);
+    // 4 heads × 290 rows: more than 1024 row views per layer
+    const attention = values(big.H * big.S * big.S, 3);
+    const blockOut = values(big.H * big.S * big.D, 4);
+    spill.append([attention], [blockOut], [290]);
+    const got = { attention: new Float32Array(attention.length), blockOut: new Float32Array(blockOut.length) };
+    spill.readInto(0, 0, got.attention, got.blockOut);
+    for (const [h, i] of [[0, 0], [1, 200], [3, 289]] as const) {
+      const at = (h * big.S + i) * big.S;
+      expect(Array.from(got.attention.subarray(at, at + 290))).toEqual(Array.from(attention.subarray(at, at + 290)));
+    }
+    expect(got.attention[(3 * big.S + 289) * big.S + 290]).toBe(0);
+    spill.close();
+  });
+
   it('refuses a folder it cannot read and more than half of its free space, with the reason', () => {
-    const missing = ExactSpill.open(1024, '/nonexistent/attn-spill');
+    const missing = ExactSpill.open(shape, 1024, '/nonexistent/attn-spill');
     expect(missing).toEqual({ reason: expect.stringMatching(/the free space of \/nonexistent\/attn-spill cannot be read/) as unknown as string });
     const dir = tempDir();
-    const huge = ExactSpill.open(Number.MAX_SAFE_INTEGER, dir);
+    const huge = ExactSpill.open(shape, Number.MAX_SAFE_INTEGER, dir);
     expect(huge).toEqual({ reason: expect.stringMatching(new RegExp(`they need ${Number.MAX_SAFE_INTEGER} bytes and ${dir} has \\d+ free`)) as unknown as string });
     expect(readdirSync(dir)).toEqual([]);
   });

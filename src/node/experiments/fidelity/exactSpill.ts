@@ -6,34 +6,75 @@
  * batch at a time into the buffers it feeds to the variant's session. While memory is free the
  * kernel's page cache serves the reads.
  *
+ * Only the real part is kept: of each real batch row of n tokens, the n query rows over the n
+ * keys of each head's map, and the n tokens' block outputs (written and read as one gather list
+ * per layer). A fresh file is slow to write (page-cache allocation: about 0.4 GB/s on the 2-core
+ * bench machine), and a batch padded to its longest text has a quarter of padding or more. What a
+ * read leaves of the caller's buffers (padded rows and keys) is whatever was there before: the
+ * drift graph reads exact's maps over the real keys only, and the runner reads the real rows.
+ *
  * On POSIX the file is unlinked as soon as it is open, so nothing is left behind if the process
  * dies; elsewhere it is removed by close().
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readvSync, rmSync, statfsSync, writevSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** The heads, padded length and head size of every layer's [B, H, S, S] map and [B, H, S, D] block output. */
+export interface SpillShape {
+  readonly H: number;
+  readonly S: number;
+  readonly D: number;
+}
+
+/** One layer of one batch in the file: where it starts and how many bytes its maps take (the block outputs follow). */
 interface Extent {
   readonly at: number;
-  readonly length: number;
+  readonly attention: number;
+  readonly blockOut: number;
 }
 
 /** The share of the temporary folder's free space a run may fill. */
 const FREE_SPACE_SHARE = 0.5;
+/** At most this many buffers per readv (the POSIX IOV_MAX of Linux and macOS). */
+const IOV_MAX = 1024;
+
+/** Bytes the real part of one batch takes in the file, every layer (`lengths`: its real rows' tokens). */
+export function spillBytes(shape: SpillShape, layers: number, lengths: readonly number[]): number {
+  const { H, D } = shape;
+  return 4 * layers * H * lengths.reduce((a, n) => a + n * n + n * D, 0);
+}
+
+/** Views of the real part of a map and a block output, in file order. */
+function realParts(shape: SpillShape, lengths: readonly number[], attention: Float32Array, blockOut: Float32Array): Uint8Array[] {
+  const { H, S, D } = shape;
+  const bytes = (a: Float32Array, from: number, count: number): Uint8Array => new Uint8Array(a.buffer, a.byteOffset + 4 * from, 4 * count);
+  const out: Uint8Array[] = [];
+  lengths.forEach((n, b) => {
+    for (let h = 0; h < H; h++) for (let i = 0; i < n; i++) out.push(bytes(attention, ((b * H + h) * S + i) * S, n));
+  });
+  lengths.forEach((n, b) => {
+    for (let h = 0; h < H; h++) out.push(bytes(blockOut, (b * H + h) * S * D, n * D));
+  });
+  return out;
+}
 
 export class ExactSpill {
   private end = 0;
-  /** [batch][layer]: where the attention and the block output lie in the file. */
-  private readonly extents: { attention: Extent; blockOut: Extent }[][] = [];
+  /** [batch][layer]: where the real part lies in the file. */
+  private readonly extents: Extent[][] = [];
+  /** The real rows' lengths of each batch. */
+  private readonly lengths: (readonly number[])[] = [];
   private closed = false;
 
   private constructor(
     private readonly fd: number,
     private readonly dir: string,
+    private readonly shape: SpillShape,
   ) {}
 
-  /** A spill file for `bytes` in `dir` (default the OS temporary folder), or the reason it cannot have one. */
-  static open(bytes: number, dir: string = tmpdir()): ExactSpill | { readonly reason: string } {
+  /** A spill file of batches of `shape` for `bytes` (spillBytes) in `dir` (default the OS temporary folder), or the reason it cannot have one. */
+  static open(shape: SpillShape, bytes: number, dir: string = tmpdir()): ExactSpill | { readonly reason: string } {
     let free: number;
     try {
       const fs = statfsSync(dir);
@@ -46,22 +87,33 @@ export class ExactSpill {
     const fd = openSync(join(sub, 'exact.f32'), 'w+');
     // POSIX keeps an open file readable after its name is gone (Windows does not allow the removal)
     if (process.platform !== 'win32') rmSync(sub, { recursive: true, force: true });
-    return new ExactSpill(fd, sub);
+    return new ExactSpill(fd, sub, shape);
   }
 
-  /** Appends one batch: its attention and block output per layer. */
-  append(attention: readonly Float32Array[], blockOut: readonly Float32Array[]): void {
-    const layers = attention.map((a, l) => ({ attention: this.write(a), blockOut: this.write(blockOut[l] as Float32Array) }));
+  /** Appends one batch: the real part (`lengths`: the tokens of its real rows) of its attention and block output per layer. */
+  append(attention: readonly Float32Array[], blockOut: readonly Float32Array[], lengths: readonly number[]): void {
+    const { H, S, D } = this.shape;
+    const layers = attention.map((a, l) => {
+      const o = blockOut[l] as Float32Array;
+      if (a.length < lengths.length * H * S * S || o.length < lengths.length * H * S * D) throw new Error(`exact outputs of layer ${l}: ${a.length} and ${o.length} values for ${lengths.length} rows of ${H} heads over ${S} tokens`);
+      const parts = realParts(this.shape, lengths, a, o);
+      const extent = { at: this.end, attention: 4 * H * lengths.reduce((s, n) => s + n * n, 0), blockOut: 4 * H * D * lengths.reduce((s, n) => s + n, 0) };
+      this.transfer(parts, extent.at, 'write');
+      this.end += extent.attention + extent.blockOut;
+      return extent;
+    });
     this.extents.push(layers);
+    this.lengths.push([...lengths]);
   }
 
-  /** Layer `l` of batch `bi`, read into the caller's buffers (of the written lengths). */
+  /** Layer `l` of batch `bi`: its real part read into the caller's [B, H, S, S] and [B, H, S, D] buffers, the rest of them left as it was. */
   readInto(bi: number, l: number, attention: Float32Array, blockOut: Float32Array): void {
     const e = this.extents[bi]?.[l];
-    if (e === undefined) throw new Error(`exact outputs of batch ${bi}, layer ${l} were not kept`);
-    if (attention.byteLength !== e.attention.length || blockOut.byteLength !== e.blockOut.length) throw new Error(`exact outputs of batch ${bi}, layer ${l}: buffers of ${attention.byteLength} and ${blockOut.byteLength} bytes for ${e.attention.length} and ${e.blockOut.length}`);
-    this.read(e.attention, attention);
-    this.read(e.blockOut, blockOut);
+    const lengths = this.lengths[bi];
+    if (e === undefined || lengths === undefined) throw new Error(`exact outputs of batch ${bi}, layer ${l} were not kept`);
+    const { H, S, D } = this.shape;
+    if (attention.length < lengths.length * H * S * S || blockOut.length < lengths.length * H * S * D) throw new Error(`exact outputs of batch ${bi}, layer ${l}: buffers of ${attention.length} and ${blockOut.length} values for ${lengths.length} rows of ${H} heads over ${S} tokens`);
+    this.transfer(realParts(this.shape, lengths, attention, blockOut), e.at, 'read');
   }
 
   close(): void {
@@ -71,22 +123,28 @@ export class ExactSpill {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private write(data: Float32Array): Extent {
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    let done = 0;
-    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, this.end + done);
-    const extent = { at: this.end, length: bytes.length };
-    this.end += bytes.length;
-    return extent;
-  }
-
-  private read(e: Extent, into: Float32Array): void {
-    const bytes = new Uint8Array(into.buffer, into.byteOffset, e.length);
-    let done = 0;
-    while (done < e.length) {
-      const n = readSync(this.fd, bytes, done, e.length - done, e.at + done);
-      if (n === 0) throw new Error(`the exact outputs' file ended early (${e.at + done} of ${e.at + e.length} bytes)`);
-      done += n;
+  /** Writes or reads `parts` in order from byte `at`, IOV_MAX at a time, resuming after a short transfer. */
+  private transfer(parts: readonly Uint8Array[], at: number, how: 'write' | 'read'): void {
+    let position = at;
+    for (let i = 0; i < parts.length; ) {
+      const chunk = parts.slice(i, i + IOV_MAX);
+      const want = chunk.reduce((s, p) => s + p.byteLength, 0);
+      const done = how === 'write' ? writevSync(this.fd, chunk, position) : readvSync(this.fd, chunk, position);
+      if (done === want) {
+        position += done;
+        i += chunk.length;
+        continue;
+      }
+      if (how === 'read' && done === 0) throw new Error(`the exact outputs' file ended early (at byte ${position})`);
+      // a short transfer: resume inside the first part not fully done
+      let left = done;
+      let j = 0;
+      while (left >= (chunk[j] as Uint8Array).byteLength) left -= (chunk[j++] as Uint8Array).byteLength;
+      const rest = (chunk[j] as Uint8Array).subarray(left);
+      position += done;
+      this.transfer([rest], position, how);
+      position += rest.byteLength;
+      i += j + 1;
     }
   }
 }

@@ -32,7 +32,7 @@ import type { RunArtifact } from '../shared/kind';
 
 export type { FidelityPoint };
 import { float32Data } from '../../ort/float32Data';
-import { ExactSpill } from './exactSpill';
+import { ExactSpill, spillBytes } from './exactSpill';
 import { DRIFT_COSINE_OUTPUT, DRIFT_JSD_OUTPUT, DRIFT_TOPK_OUTPUT, EXACT_ATTENTION_INPUT, EXACT_BLOCK_OUTPUT_INPUT, FIRST_ROW_ATTENTION_OUTPUT, REAL_KEYS_INPUT, driftTopK, withDriftOutputs } from './driftGraph';
 import type { DriftShape } from './driftGraph';
 
@@ -179,11 +179,12 @@ interface ExactPass {
 /** Exact pass: output distributions of every example (kept), attention of the first (artifact). */
 async function exactPass(r: FidelityRun, session: ort.InferenceSession): Promise<ExactPass | 'cancelled'> {
   const { cb, shape, batches } = r;
-  const { B, L, H, S, D } = shape;
-  // Keep exact's attention and block outputs in a temporary file (then the exact session is
+  const { L, H, S, D } = shape;
+  // Keep the real part of exact's attention and block outputs in a temporary file (then the exact session is
   // released after this pass); where that cannot be, recompute them per point.
   const pending = r.points.some((p, pi) => pi > 0 && !r.completed.has(p.key));
-  const opened = pending ? ExactSpill.open(4 * B * L * H * S * (S + D) * batches.length, r.tempDir) : { reason: 'no variant point left to compare with them' };
+  const bytes = batches.reduce((sum, b) => sum + spillBytes({ H, S, D }, L, b.batch.lengths.slice(0, b.examples.length)), 0);
+  const opened = pending ? ExactSpill.open({ H, S, D }, bytes, r.tempDir) : { reason: 'no variant point left to compare with them' };
   const cache = opened instanceof ExactSpill ? opened : null;
   if (!(opened instanceof ExactSpill) && pending) cb.log(`exact's attention and block outputs are recomputed for every point: ${opened.reason}`);
   try {
@@ -211,7 +212,7 @@ async function exactBatches(r: FidelityRun, session: ort.InferenceSession, spill
     // slowed ONNX Runtime's threads by more than they took (2 cores; `npm run bench:fidelity`)
     if (cache !== null) {
       try {
-        cache.append(out.attention, out.blockOut);
+        cache.append(out.attention, out.blockOut, batch.lengths.slice(0, ex.length));
       } catch (e) {
         cb.log(`exact's attention and block outputs are recomputed for every point: writing them failed (${(e as Error).message})`);
         cache = null;
