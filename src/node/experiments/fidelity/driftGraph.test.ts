@@ -3,7 +3,7 @@ import pkg from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { cosineSimilarity, jensenShannon, topKOverlap } from '../../../common/metrics/distributions';
 import type { ModelProto } from '../../../common/models/onnxModel';
-import { DRIFT_COSINE_OUTPUT, DRIFT_JSD_OUTPUT, DRIFT_TOPK_OUTPUT, EXACT_ATTENTION_INPUT, EXACT_BLOCK_OUTPUT_INPUT, FIRST_ROW_ATTENTION_OUTPUT, REAL_KEYS_INPUT, withDriftOutputs } from './driftGraph';
+import { DRIFT_COSINE_OUTPUT, DRIFT_JSD_OUTPUT, DRIFT_TOPK_OUTPUT, EXACT_ATTENTION_INPUT, EXACT_BLOCK_OUTPUT_INPUT, EXACT_TOPK, FIRST_ROW_ATTENTION_OUTPUT, REAL_KEYS_INPUT, withDriftOutputs, withExactTopK } from './driftGraph';
 
 const { onnx } = pkg;
 const [B, H, S, D] = [2, 3, 7, 4];
@@ -59,6 +59,15 @@ describe('drift outputs computed in the graph', () => {
       for (let h = 0; h < H; h++) e.fill(0, ((0 * H + h) * S + 1) * D, ((0 * H + h) * S + 2) * D);
       const realKeys = new Float32Array(B * S);
       LENGTHS.forEach((n, b) => realKeys.fill(1, b * S, b * S + n));
+      const keysTensor = new ort.Tensor('float32', realKeys, [B, 1, 1, S]);
+      // exact's side: its model gives the top-k indices of its map over the real keys
+      const exactModel = withExactTopK(passThrough(opset), { B, S, L: 1, H, D }, k);
+      const exactSession = await ort.InferenceSession.create(onnx.ModelProto.encode(exactModel).finish());
+      const exactOut = await exactSession.run({ q: new ort.Tensor('float32', p, [B, H, S, S]), v: new ort.Tensor('float32', e, [B, H, S, D]), [REAL_KEYS_INPUT]: keysTensor });
+      await exactSession.release();
+      const exactTop = exactOut[`${EXACT_TOPK}0`]!;
+      expect(exactTop.dims).toEqual([B, H, S, k]);
+      expect(Array.from(exactOut['attention.0']!.data as Float32Array)).toEqual(Array.from(p));
       const model = withDriftOutputs(passThrough(opset), { B, S, L: 1, H, D }, k);
       const session = await ort.InferenceSession.create(onnx.ModelProto.encode(model).finish());
       const out = await session.run({
@@ -66,9 +75,11 @@ describe('drift outputs computed in the graph', () => {
         v: new ort.Tensor('float32', v, [B, H, S, D]),
         [`${EXACT_ATTENTION_INPUT}0`]: new ort.Tensor('float32', p, [B, H, S, S]),
         [`${EXACT_BLOCK_OUTPUT_INPUT}0`]: new ort.Tensor('float32', e, [B, H, S, D]),
-        [REAL_KEYS_INPUT]: new ort.Tensor('float32', realKeys, [B, 1, 1, S]),
+        [`${EXACT_TOPK}0`]: exactTop,
+        [REAL_KEYS_INPUT]: keysTensor,
       });
       await session.release();
+      const top = exactTop.data as BigInt64Array;
       const jsd = out[`${DRIFT_JSD_OUTPUT}0`]!.data as Float32Array;
       const hits = out[`${DRIFT_TOPK_OUTPUT}0`]!.data as Float32Array;
       const cos = out[`${DRIFT_COSINE_OUTPUT}0`]!.data as Float32Array;
@@ -84,6 +95,10 @@ describe('drift outputs computed in the graph', () => {
             const row = (b * H + h) * S + i;
             expect(jsd[row]).toBeCloseTo(jensenShannon(pr, qr), 6);
             expect((hits[row] as number) / k).toBe(topKOverlap(pr, qr, k));
+            // exact's top keys: the real keys by weight, the lower index first among equals, then the padded ones in order
+            const order = pr.map((x, j) => [x, j] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, j]) => j);
+            const expected = [...order, ...Array.from({ length: S - n }, (_, j) => n + j)].slice(0, k);
+            expect(Array.from(top.subarray(row * k, (row + 1) * k), Number)).toEqual(expected);
             compared++;
           }
         }
@@ -110,5 +125,6 @@ describe('drift outputs computed in the graph', () => {
 
   it('refuses a model that does not expose what it compares', () => {
     expect(() => withDriftOutputs(passThrough(17), { B, S, L: 2, H, D }, 5)).toThrow(/does not expose 'attention.1'/);
+    expect(() => withExactTopK(passThrough(17), { B, S, L: 2, H, D }, 5)).toThrow(/does not expose 'attention.1'/);
   });
 });

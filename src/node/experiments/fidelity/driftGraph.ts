@@ -25,7 +25,7 @@ import pkg from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { ModelProto } from '../../../common/models/onnxModel';
 import { EXPOSED_ATTENTION_PREFIX, EXPOSED_BLOCK_OUTPUT_PREFIX } from '../../../common/models/surgery';
-import { FLOAT, GraphEditor, editedGraph, intAttr, intsAttr, tensorInfo } from '../../../common/models/surgery/graphEditor';
+import { FLOAT, GraphEditor, INT64, editedGraph, intAttr, intsAttr, tensorInfo } from '../../../common/models/surgery/graphEditor';
 
 const { onnx } = pkg;
 /** Added to m and to x/m: far below any probability's float32 resolution where it matters. */
@@ -35,6 +35,8 @@ export const EXACT_ATTENTION_INPUT = 'drift/exact_attention.';
 export const EXACT_BLOCK_OUTPUT_INPUT = 'drift/exact_block_out.';
 /** [B, 1, 1, S] float: 1 for a row's real keys, 0 for its padding. */
 export const REAL_KEYS_INPUT = 'drift/real_keys';
+/** int64 [B, H, S, k]: the indices of each row's k largest keys of exact's map over the real keys (an output of exact's model, an input of each variant's). */
+export const EXACT_TOPK = 'drift/exact_topk.';
 export const DRIFT_JSD_OUTPUT = 'drift/jsd.';
 export const DRIFT_TOPK_OUTPUT = 'drift/topk.';
 export const DRIFT_COSINE_OUTPUT = 'drift/cosine.';
@@ -110,14 +112,17 @@ function jsd(a: Appender, p: string, q: string, out: string): void {
 }
 
 /**
- * |top-k(p) ∩ top-k(q)| per row (last axis), k = min(k, S), of p and q that are 0 on padded keys:
- * those are the row's last keys (right padding), so TopK, which puts the lower index first among
- * equal values, ranks every real key before them.
+ * The indices of the k largest keys per row (last axis) of x, 0 on padded keys: those are the
+ * row's last keys (right padding), so TopK, which puts the lower index first among equal values,
+ * ranks every real key before them.
  */
-function topkHits(a: Appender, p: string, q: string, k: number, out: string): void {
-  const kk = a.int64([k]);
-  const top = (x: string): string => a.op2('TopK', [x, kk], [intAttr('axis', -1)], `${out}/top`)[1];
-  const same = a.op('Equal', [a.unsqueeze(top(p), -1), a.unsqueeze(top(q), -2)]);
+function topIndices(a: Appender, x: string, k: number, hint: string): string {
+  return a.op2('TopK', [x, a.int64([k])], [intAttr('axis', -1)], `${hint}/top`)[1];
+}
+
+/** |top-k(p) ∩ top-k(q)| per row, from p's top-k indices and q (0 on padded keys). */
+function topkHits(a: Appender, pTop: string, q: string, k: number, out: string): void {
+  const same = a.op('Equal', [a.unsqueeze(pTop, -1), a.unsqueeze(topIndices(a, q, k, out), -2)]);
   a.sum(a.op('Cast', [same], [intAttr('to', FLOAT)]), [-2, -1], out);
 }
 
@@ -139,9 +144,8 @@ export function withDriftOutputs(model: ModelProto, shape: DriftShape, k: number
   for (let l = 0; l < L; l++) {
     for (const name of [`${EXPOSED_ATTENTION_PREFIX}${l}`, `${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`]) if (!outputs.has(name)) throw new Error(`withDriftOutputs: the model does not expose '${name}'`);
   }
-  const opset = Number((model.opsetImport ?? []).find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx')?.version ?? 13);
   const ed = new GraphEditor(graph);
-  const a = new Appender(ed, opset);
+  const a = new Appender(ed, opsetOf(model));
   // the exposed maps and block outputs are only read inside; batch row 0's maps come out instead
   ed.outputs.splice(0, ed.outputs.length, ...ed.outputs.filter((o) => !(o.name ?? '').startsWith(EXPOSED_ATTENTION_PREFIX) && !(o.name ?? '').startsWith(EXPOSED_BLOCK_OUTPUT_PREFIX)));
   const keys = ed.claim(REAL_KEYS_INPUT);
@@ -150,7 +154,8 @@ export function withDriftOutputs(model: ModelProto, shape: DriftShape, k: number
   for (let l = 0; l < L; l++) {
     const pIn = ed.claim(`${EXACT_ATTENTION_INPUT}${l}`);
     const oIn = ed.claim(`${EXACT_BLOCK_OUTPUT_INPUT}${l}`);
-    ed.inputs.push(tensorInfo(pIn, FLOAT, [B, H, S, S]), tensorInfo(oIn, FLOAT, [B, H, S, D]));
+    const topIn = ed.claim(`${EXACT_TOPK}${l}`);
+    ed.inputs.push(tensorInfo(pIn, FLOAT, [B, H, S, S]), tensorInfo(oIn, FLOAT, [B, H, S, D]), tensorInfo(topIn, INT64, [B, H, S, kk]));
     // 3D blocks expose [B·H, S, S] and [B·H, S, D]: the same values, viewed as [B, H, ·, ·]
     const attention = a.op('Reshape', [`${EXPOSED_ATTENTION_PREFIX}${l}`, a.int64([B, H, S, S])]);
     const blockOut = a.op('Reshape', [`${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`, a.int64([B, H, S, D])]);
@@ -159,12 +164,40 @@ export function withDriftOutputs(model: ModelProto, shape: DriftShape, k: number
     const p = a.op('Mul', [pIn, keys]);
     const q = a.op('Mul', [attention, keys]);
     jsd(a, p, q, `${DRIFT_JSD_OUTPUT}${l}`);
-    topkHits(a, p, q, kk, `${DRIFT_TOPK_OUTPUT}${l}`);
+    topkHits(a, topIn, q, kk, `${DRIFT_TOPK_OUTPUT}${l}`);
     cosine(a, oIn, blockOut, `${DRIFT_COSINE_OUTPUT}${l}`);
     a.firstRow(attention, `${FIRST_ROW_ATTENTION_OUTPUT}${l}`);
     ed.outputs.push(tensorInfo(`${FIRST_ROW_ATTENTION_OUTPUT}${l}`, FLOAT, [1, H, S, S]), tensorInfo(`${DRIFT_JSD_OUTPUT}${l}`, FLOAT, [B, H, S]), tensorInfo(`${DRIFT_TOPK_OUTPUT}${l}`, FLOAT, [B, H, S]), tensorInfo(`${DRIFT_COSINE_OUTPUT}${l}`, FLOAT, [B, S]));
   }
   return onnx.ModelProto.create({ ...model, graph: editedGraph(graph, ed) });
+}
+
+/**
+ * Exact's model (attention exposed, static shape) with the real-keys input and, per layer, the
+ * top-k indices of its map over the real keys (EXACT_TOPK), computed once for every variant point.
+ */
+export function withExactTopK(model: ModelProto, shape: DriftShape, k: number): ModelProto {
+  const graph = model.graph;
+  if (graph === null || graph === undefined) throw new Error('withExactTopK: the model has no graph');
+  const { B, S, L, H } = shape;
+  const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  for (let l = 0; l < L; l++) if (!outputs.has(`${EXPOSED_ATTENTION_PREFIX}${l}`)) throw new Error(`withExactTopK: the model does not expose '${EXPOSED_ATTENTION_PREFIX}${l}'`);
+  const ed = new GraphEditor(graph);
+  const a = new Appender(ed, opsetOf(model));
+  const keys = ed.claim(REAL_KEYS_INPUT);
+  ed.inputs.push(tensorInfo(keys, FLOAT, [B, 1, 1, S]));
+  const kk = driftTopK(k, S);
+  for (let l = 0; l < L; l++) {
+    const p = a.op('Mul', [a.op('Reshape', [`${EXPOSED_ATTENTION_PREFIX}${l}`, a.int64([B, H, S, S])]), keys]);
+    const out = ed.claim(`${EXACT_TOPK}${l}`);
+    ed.insertBefore(ed.nodes.length, onnx.NodeProto.create({ name: ed.fresh(`${out}/TopK`), opType: 'TopK', domain: '', input: [p, a.int64([kk])], output: [ed.fresh(`${out}/values`), out], attribute: [intAttr('axis', -1)] }));
+    ed.outputs.push(tensorInfo(out, INT64, [B, H, S, kk]));
+  }
+  return onnx.ModelProto.create({ ...model, graph: editedGraph(graph, ed) });
+}
+
+function opsetOf(model: ModelProto): number {
+  return Number((model.opsetImport ?? []).find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx')?.version ?? 13);
 }
 
 /** The top-k size the drift outputs use for `k` requested over S keys. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExactSpill, spillBytes } from './exactSpill';
+import type { SpillLayer } from './exactSpill';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -22,27 +23,28 @@ function values(n: number, seed: number): Float32Array {
 }
 
 describe('ExactSpill', () => {
-  const shape = { H: 2, S: 5, D: 3 };
-  const { H, S, D } = shape;
-  /** Two layers of a batch of B rows: maps [B, H, S, S] and block outputs [B, H, S, D]. */
-  const batch = (B: number, seed: number) => ({ attention: [0, 1].map((l) => values(B * H * S * S, seed + l)), blockOut: [0, 1].map((l) => values(B * H * S * D, seed + 50 + l)) });
+  const shape = { H: 2, S: 5, D: 3, k: 2 };
+  const { H, S, D, k } = shape;
+  /** Two layers of a batch of B rows: maps [B, H, S, S], block outputs [B, H, S, D] and top-k indices [B, H, S, k]. */
+  const batch = (B: number, seed: number): SpillLayer[] => [0, 1].map((l) => ({ attention: values(B * H * S * S, seed + l), blockOut: values(B * H * S * D, seed + 50 + l), topk: BigInt64Array.from(values(B * H * S * k, seed + 70 + l), (x) => BigInt(Math.round(x))) }));
+  const buffers = (B: number): SpillLayer => ({ attention: new Float32Array(B * H * S * S).fill(-7), blockOut: new Float32Array(B * H * S * D).fill(-7), topk: new BigInt64Array(B * H * S * k).fill(-7n) });
 
   it('gives back the real part of every layer of every batch as written, leaves the rest of the buffers alone, and leaves no file behind', () => {
     const dir = tempDir();
     // batch 0: rows of 5 and 3 tokens; batch 1: one real row of 2 (a second, padding row not kept)
     const lengths = [[5, 3], [2]];
-    // n² + n·D per row, H heads, 2 layers, 4 bytes
-    expect(spillBytes(shape, 2, lengths[0]!)).toBe(4 * 2 * H * (25 + 15 + 9 + 9));
+    // per row and head: n² + n·D floats of 4 bytes and n·k indices of 8; 2 layers
+    expect(spillBytes(shape, 2, lengths[0]!)).toBe(2 * H * (4 * (25 + 15 + 9 + 9) + 8 * (5 + 3) * 2));
     const spill = ExactSpill.open(shape, 1 << 20, dir);
     if (!(spill instanceof ExactSpill)) throw new Error(spill.reason);
     if (process.platform !== 'win32') expect(readdirSync(dir)).toEqual([]);
     const written = [batch(2, 10), batch(2, 20)];
-    written.forEach((w, b) => spill.append(w.attention, w.blockOut, lengths[b]!));
+    written.forEach((w, b) => spill.append(w, lengths[b]!));
     for (const b of [1, 0]) {
       for (const l of [1, 0]) {
-        const got = { attention: new Float32Array(2 * H * S * S).fill(-7), blockOut: new Float32Array(2 * H * S * D).fill(-7) };
-        spill.readInto(b, l, got.attention, got.blockOut);
-        const w = written[b]!;
+        const got = buffers(2);
+        spill.readInto(b, l, got);
+        const w = written[b]![l]!;
         let real = 0;
         for (let r = 0; r < 2; r++) {
           const n = lengths[b]![r] ?? 0;
@@ -50,12 +52,16 @@ describe('ExactSpill', () => {
             for (let i = 0; i < S; i++) {
               for (let j = 0; j < S; j++) {
                 const at = ((r * H + h) * S + i) * S + j;
-                expect(got.attention[at]).toBe(i < n && j < n ? w.attention[l]![at] : -7);
+                expect(got.attention[at]).toBe(i < n && j < n ? w.attention[at] : -7);
                 if (i < n && j < n) real++;
               }
               for (let d = 0; d < D; d++) {
                 const at = ((r * H + h) * S + i) * D + d;
-                expect(got.blockOut[at]).toBe(i < n ? w.blockOut[l]![at] : -7);
+                expect(got.blockOut[at]).toBe(i < n ? w.blockOut[at] : -7);
+              }
+              for (let t = 0; t < k; t++) {
+                const at = ((r * H + h) * S + i) * k + t;
+                expect(got.topk[at]).toBe(i < n ? w.topk[at] : -7n);
               }
             }
           }
@@ -63,24 +69,26 @@ describe('ExactSpill', () => {
         expect(real).toBe(H * (b === 0 ? 25 + 9 : 4));
       }
     }
-    expect(() => spill.readInto(2, 0, new Float32Array(2 * H * S * S), new Float32Array(2 * H * S * D))).toThrow(/batch 2, layer 0 were not kept/);
-    expect(() => spill.readInto(0, 0, new Float32Array(2 * H * S * S - 1), new Float32Array(2 * H * S * D))).toThrow(/buffers of 99 and 60 values for 2 rows of 2 heads over 5 tokens/);
-    expect(() => spill.append([values(10, 1)], [values(10, 2)], [5])).toThrow(/exact outputs of layer 0: 10 and 10 values for 1 rows of 2 heads over 5 tokens/);
+    expect(() => spill.readInto(2, 0, buffers(2))).toThrow(/batch 2, layer 0 were not kept/);
+    expect(() => spill.readInto(0, 0, { ...buffers(2), attention: new Float32Array(2 * H * S * S - 1) })).toThrow(/buffers of: 99, 60, 40 values for 2 rows of 2 heads over 5 tokens \(head size 3, top 2\)/);
+    expect(() => spill.append([{ attention: values(10, 1), blockOut: values(10, 2), topk: new BigInt64Array(10) }], [5])).toThrow(/exact outputs of layer 0: 10, 10, 10 values for 1 rows/);
     spill.close();
     spill.close();
     expect(readdirSync(dir)).toEqual([]);
   });
 
   it('gives back maps of more rows than one gather list holds', () => {
-    const big = { H: 4, S: 300, D: 2 };
+    const big = { H: 4, S: 300, D: 2, k: 1 };
     const spill = ExactSpill.open(big, 1 << 24, tempDir());
     if (!(spill instanceof ExactSpill)) throw new Error(spill.reason);
     // 4 heads × 290 rows: more than 1024 row views per layer
     const attention = values(big.H * big.S * big.S, 3);
     const blockOut = values(big.H * big.S * big.D, 4);
-    spill.append([attention], [blockOut], [290]);
-    const got = { attention: new Float32Array(attention.length), blockOut: new Float32Array(blockOut.length) };
-    spill.readInto(0, 0, got.attention, got.blockOut);
+    const topk = BigInt64Array.from({ length: big.H * big.S }, (_, i) => BigInt(i));
+    spill.append([{ attention, blockOut, topk }], [290]);
+    const got = { attention: new Float32Array(attention.length), blockOut: new Float32Array(blockOut.length), topk: new BigInt64Array(topk.length) };
+    spill.readInto(0, 0, got);
+    expect(got.topk[3 * big.S + 289]).toBe(BigInt(3 * big.S + 289));
     for (const [h, i] of [[0, 0], [1, 200], [3, 289]] as const) {
       const at = (h * big.S + i) * big.S;
       expect(Array.from(got.attention.subarray(at, at + 290))).toEqual(Array.from(attention.subarray(at, at + 290)));

@@ -7,8 +7,8 @@
  * kernel's page cache serves the reads.
  *
  * Only the real part is kept: of each real batch row of n tokens, the n query rows over the n
- * keys of each head's map, and the n tokens' block outputs (written and read as one gather list
- * per layer). A fresh file is slow to write (page-cache allocation: about 0.4 GB/s on the 2-core
+ * keys of each head's map, and the n tokens' block outputs and top-k indices of the map (written
+ * and read as one gather list per layer). A fresh file is slow to write (page-cache allocation: about 0.4 GB/s on the 2-core
  * bench machine), and a batch padded to its longest text has a quarter of padding or more. What a
  * read leaves of the caller's buffers (padded rows and keys) is whatever was there before: the
  * drift graph reads exact's maps over the real keys only, and the runner reads the real rows.
@@ -20,18 +20,24 @@ import { closeSync, mkdtempSync, openSync, readvSync, rmSync, statfsSync, writev
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The heads, padded length and head size of every layer's [B, H, S, S] map and [B, H, S, D] block output. */
+/** The heads, padded length, head size and top-k size of every layer's [B, H, S, S] map, [B, H, S, D] block output and [B, H, S, k] top-k indices. */
 export interface SpillShape {
   readonly H: number;
   readonly S: number;
   readonly D: number;
+  readonly k: number;
 }
 
-/** One layer of one batch in the file: where it starts and how many bytes its maps take (the block outputs follow). */
+/** One layer of one batch: exact's map, block output and its map's top-k indices. */
+export interface SpillLayer {
+  readonly attention: Float32Array;
+  readonly blockOut: Float32Array;
+  readonly topk: BigInt64Array;
+}
+
+/** Where one layer of one batch starts in the file. */
 interface Extent {
   readonly at: number;
-  readonly attention: number;
-  readonly blockOut: number;
 }
 
 /** The share of the temporary folder's free space a run may fill. */
@@ -41,22 +47,29 @@ const IOV_MAX = 1024;
 
 /** Bytes the real part of one batch takes in the file, every layer (`lengths`: its real rows' tokens). */
 export function spillBytes(shape: SpillShape, layers: number, lengths: readonly number[]): number {
-  const { H, D } = shape;
-  return 4 * layers * H * lengths.reduce((a, n) => a + n * n + n * D, 0);
+  const { H, D, k } = shape;
+  return layers * H * lengths.reduce((a, n) => a + 4 * (n * n + n * D) + 8 * n * k, 0);
 }
 
-/** Views of the real part of a map and a block output, in file order. */
-function realParts(shape: SpillShape, lengths: readonly number[], attention: Float32Array, blockOut: Float32Array): Uint8Array[] {
-  const { H, S, D } = shape;
-  const bytes = (a: Float32Array, from: number, count: number): Uint8Array => new Uint8Array(a.buffer, a.byteOffset + 4 * from, 4 * count);
+/** Views of the real part of a layer's map, block output and top-k indices, in file order. */
+function realParts(shape: SpillShape, lengths: readonly number[], layer: SpillLayer): Uint8Array[] {
+  const { H, S, D, k } = shape;
+  const bytes = (a: Float32Array | BigInt64Array, from: number, count: number): Uint8Array => new Uint8Array(a.buffer, a.byteOffset + a.BYTES_PER_ELEMENT * from, a.BYTES_PER_ELEMENT * count);
   const out: Uint8Array[] = [];
   lengths.forEach((n, b) => {
-    for (let h = 0; h < H; h++) for (let i = 0; i < n; i++) out.push(bytes(attention, ((b * H + h) * S + i) * S, n));
+    for (let h = 0; h < H; h++) for (let i = 0; i < n; i++) out.push(bytes(layer.attention, ((b * H + h) * S + i) * S, n));
   });
   lengths.forEach((n, b) => {
-    for (let h = 0; h < H; h++) out.push(bytes(blockOut, (b * H + h) * S * D, n * D));
+    for (let h = 0; h < H; h++) out.push(bytes(layer.blockOut, (b * H + h) * S * D, n * D), bytes(layer.topk, (b * H + h) * S * k, n * k));
   });
   return out;
+}
+
+/** Throws unless `layer` holds `rows` batch rows of `shape`. */
+function checkLayer(shape: SpillShape, rows: number, layer: SpillLayer, what: string): void {
+  const { H, S, D, k } = shape;
+  const sizes = [layer.attention.length, layer.blockOut.length, layer.topk.length];
+  if (sizes[0]! < rows * H * S * S || sizes[1]! < rows * H * S * D || sizes[2]! < rows * H * S * k) throw new Error(`${what}: ${sizes.join(', ')} values for ${rows} rows of ${H} heads over ${S} tokens (head size ${D}, top ${k})`);
 }
 
 export class ExactSpill {
@@ -90,30 +103,25 @@ export class ExactSpill {
     return new ExactSpill(fd, sub, shape);
   }
 
-  /** Appends one batch: the real part (`lengths`: the tokens of its real rows) of its attention and block output per layer. */
-  append(attention: readonly Float32Array[], blockOut: readonly Float32Array[], lengths: readonly number[]): void {
-    const { H, S, D } = this.shape;
-    const layers = attention.map((a, l) => {
-      const o = blockOut[l] as Float32Array;
-      if (a.length < lengths.length * H * S * S || o.length < lengths.length * H * S * D) throw new Error(`exact outputs of layer ${l}: ${a.length} and ${o.length} values for ${lengths.length} rows of ${H} heads over ${S} tokens`);
-      const parts = realParts(this.shape, lengths, a, o);
-      const extent = { at: this.end, attention: 4 * H * lengths.reduce((s, n) => s + n * n, 0), blockOut: 4 * H * D * lengths.reduce((s, n) => s + n, 0) };
-      this.transfer(parts, extent.at, 'write');
-      this.end += extent.attention + extent.blockOut;
+  /** Appends one batch: the real part (`lengths`: the tokens of its real rows) of each layer. */
+  append(layers: readonly SpillLayer[], lengths: readonly number[]): void {
+    const extents = layers.map((layer, l) => {
+      checkLayer(this.shape, lengths.length, layer, `exact outputs of layer ${l}`);
+      const extent = { at: this.end };
+      this.end += this.transfer(realParts(this.shape, lengths, layer), extent.at, 'write');
       return extent;
     });
-    this.extents.push(layers);
+    this.extents.push(extents);
     this.lengths.push([...lengths]);
   }
 
-  /** Layer `l` of batch `bi`: its real part read into the caller's [B, H, S, S] and [B, H, S, D] buffers, the rest of them left as it was. */
-  readInto(bi: number, l: number, attention: Float32Array, blockOut: Float32Array): void {
+  /** Layer `l` of batch `bi`: its real part read into the caller's [B, H, S, ·] buffers, the rest of them left as it was. */
+  readInto(bi: number, l: number, into: SpillLayer): void {
     const e = this.extents[bi]?.[l];
     const lengths = this.lengths[bi];
     if (e === undefined || lengths === undefined) throw new Error(`exact outputs of batch ${bi}, layer ${l} were not kept`);
-    const { H, S, D } = this.shape;
-    if (attention.length < lengths.length * H * S * S || blockOut.length < lengths.length * H * S * D) throw new Error(`exact outputs of batch ${bi}, layer ${l}: buffers of ${attention.length} and ${blockOut.length} values for ${lengths.length} rows of ${H} heads over ${S} tokens`);
-    this.transfer(realParts(this.shape, lengths, attention, blockOut), e.at, 'read');
+    checkLayer(this.shape, lengths.length, into, `exact outputs of batch ${bi}, layer ${l}: buffers of`);
+    this.transfer(realParts(this.shape, lengths, into), e.at, 'read');
   }
 
   close(): void {
@@ -123,8 +131,8 @@ export class ExactSpill {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Writes or reads `parts` in order from byte `at`, IOV_MAX at a time, resuming after a short transfer. */
-  private transfer(parts: readonly Uint8Array[], at: number, how: 'write' | 'read'): void {
+  /** Writes or reads `parts` in order from byte `at`, IOV_MAX at a time, resuming after a short transfer; the bytes moved. */
+  private transfer(parts: readonly Uint8Array[], at: number, how: 'write' | 'read'): number {
     let position = at;
     for (let i = 0; i < parts.length; ) {
       const chunk = parts.slice(i, i + IOV_MAX);
@@ -146,5 +154,6 @@ export class ExactSpill {
       position += rest.byteLength;
       i += j + 1;
     }
+    return position - at;
   }
 }

@@ -33,7 +33,7 @@ import type { RunArtifact } from '../shared/kind';
 export type { FidelityPoint };
 import { float32Data } from '../../ort/float32Data';
 import { ExactSpill, spillBytes } from './exactSpill';
-import { DRIFT_COSINE_OUTPUT, DRIFT_JSD_OUTPUT, DRIFT_TOPK_OUTPUT, EXACT_ATTENTION_INPUT, EXACT_BLOCK_OUTPUT_INPUT, FIRST_ROW_ATTENTION_OUTPUT, REAL_KEYS_INPUT, driftTopK, withDriftOutputs } from './driftGraph';
+import { DRIFT_COSINE_OUTPUT, DRIFT_JSD_OUTPUT, DRIFT_TOPK_OUTPUT, EXACT_ATTENTION_INPUT, EXACT_BLOCK_OUTPUT_INPUT, EXACT_TOPK, FIRST_ROW_ATTENTION_OUTPUT, REAL_KEYS_INPUT, driftTopK, withDriftOutputs, withExactTopK } from './driftGraph';
 import type { DriftShape } from './driftGraph';
 
 
@@ -65,13 +65,19 @@ interface RowOutputs {
   readonly dists: Float64Array[];
 }
 
-interface BatchOutputs {
+interface BatchOutputs extends ExactOutputs {
   readonly rows: RowOutputs[];
-  /** attention.<layer> [B, H, S, S] per exposed layer. */
-  readonly attention: Float32Array[];
-  /** block_out.<layer> [B, H, S, D] per layer. */
-  readonly blockOut: Float32Array[];
   readonly ms: number;
+}
+
+/** Exact's outputs of one batch that each variant's drift is computed from, per layer. */
+interface ExactOutputs {
+  /** attention.<layer> [B, H, S, S]. */
+  readonly attention: readonly Float32Array[];
+  /** block_out.<layer> [B, H, S, D]. */
+  readonly blockOut: readonly Float32Array[];
+  /** drift/exact_topk.<layer> [B, H, S, k]: the top-k keys of each row of the map (driftGraph.ts). */
+  readonly topk: readonly BigInt64Array[];
 }
 
 /** Per layer: JSD and top-k hits [B, H, S], cosine [B, S] (driftGraph.ts). */
@@ -183,8 +189,9 @@ async function exactPass(r: FidelityRun, session: ort.InferenceSession): Promise
   // Keep the real part of exact's attention and block outputs in a temporary file (then the exact session is
   // released after this pass); where that cannot be, recompute them per point.
   const pending = r.points.some((p, pi) => pi > 0 && !r.completed.has(p.key));
-  const bytes = batches.reduce((sum, b) => sum + spillBytes({ H, S, D }, L, b.batch.lengths.slice(0, b.examples.length)), 0);
-  const opened = pending ? ExactSpill.open({ H, S, D }, bytes, r.tempDir) : { reason: 'no variant point left to compare with them' };
+  const layout = { H, S, D, k: driftTopK(r.spec.topK, S) };
+  const bytes = batches.reduce((sum, b) => sum + spillBytes(layout, L, b.batch.lengths.slice(0, b.examples.length)), 0);
+  const opened = pending ? ExactSpill.open(layout, bytes, r.tempDir) : { reason: 'no variant point left to compare with them' };
   const cache = opened instanceof ExactSpill ? opened : null;
   if (!(opened instanceof ExactSpill) && pending) cb.log(`exact's attention and block outputs are recomputed for every point: ${opened.reason}`);
   try {
@@ -212,7 +219,7 @@ async function exactBatches(r: FidelityRun, session: ort.InferenceSession, spill
     // slowed ONNX Runtime's threads by more than they took (2 cores; `npm run bench:fidelity`)
     if (cache !== null) {
       try {
-        cache.append(out.attention, out.blockOut, batch.lengths.slice(0, ex.length));
+        cache.append(out.attention.map((attention, l) => ({ attention, blockOut: out.blockOut[l] as Float32Array, topk: out.topk[l] as BigInt64Array })), batch.lengths.slice(0, ex.length));
       } catch (e) {
         cb.log(`exact's attention and block outputs are recomputed for every point: writing them failed (${(e as Error).message})`);
         cache = null;
@@ -240,18 +247,19 @@ async function exactBatches(r: FidelityRun, session: ort.InferenceSession, spill
 async function compareBatches(r: FidelityRun, point: FidelityPoint, session: ort.InferenceSession, exactSession: ort.InferenceSession, exact: ExactPass): Promise<{ rows: RowOutputs[]; ms: number; acc: PointAccumulator } | null> {
   const { cb, model, examples, shape, batches } = r;
   const { B, L, H, S, D } = shape;
-  const acc = new PointAccumulator(shape, driftTopK(r.spec.topK, S));
+  const k = driftTopK(r.spec.topK, S);
+  const acc = new PointAccumulator(shape, k);
   const rows: RowOutputs[] = [];
   let ms = 0;
   const kept = exact.cache;
   // exact's outputs of one batch, read back from the spill into these (fed to the variant's session as they are)
-  const buffers = kept === null ? null : { attention: Array.from({ length: L }, () => new Float32Array(B * H * S * S)), blockOut: Array.from({ length: L }, () => new Float32Array(B * H * S * D)) };
+  const buffers: ExactOutputs | null = kept === null ? null : { attention: Array.from({ length: L }, () => new Float32Array(B * H * S * S)), blockOut: Array.from({ length: L }, () => new Float32Array(B * H * S * D)), topk: Array.from({ length: L }, () => new BigInt64Array(B * H * S * k)) };
   for (let bi = 0; bi < batches.length; bi++) {
     if (cb.isCancelled()) return null;
     const { batch, examples: ex } = batches[bi] as Batch;
-    let reference: { readonly attention: readonly Float32Array[]; readonly blockOut: readonly Float32Array[] };
+    let reference: ExactOutputs;
     if (kept !== null && buffers !== null) {
-      for (let l = 0; l < L; l++) kept.readInto(bi, l, buffers.attention[l] as Float32Array, buffers.blockOut[l] as Float32Array);
+      for (let l = 0; l < L; l++) kept.readInto(bi, l, { attention: buffers.attention[l] as Float32Array, blockOut: buffers.blockOut[l] as Float32Array, topk: buffers.topk[l] as BigInt64Array });
       reference = buffers;
     } else {
       reference = await runBatch(exactSession, model, batch, ex.length, shape);
@@ -303,7 +311,7 @@ async function runVariantPoint(r: FidelityRun, pi: number, exactSession: ort.Inf
 /** The exact pass, then every variant point, on one exact session. */
 async function runPoints(r: FidelityRun): Promise<'done' | 'cancelled'> {
   const { spec, cb, model, shape } = r;
-  const exactModel = applyModification(model.proto, r.expose, { batch: shape.B, seqLen: shape.S }).model;
+  const exactModel = withExactTopK(applyModification(model.proto, r.expose, { batch: shape.B, seqLen: shape.S }).model, shape, driftTopK(spec.topK, shape.S));
   const exactSession = await createModelSession(exactModel, model.file, { provider: spec.provider, log: cb.log });
   cb.onProvider(exactSession.provider, exactSession.fallbacks);
   let released = false;
@@ -360,28 +368,39 @@ async function runRows(session: ort.InferenceSession, model: PreparedModel, batc
   return { result, rows, ms };
 }
 
+/** [B, 1, 1, S] float: 1 on the real keys of the batch's real rows (REAL_KEYS_INPUT). */
+function realKeysOf(batch: PaddedBatch, realRows: number, shape: Shape): ort.Tensor {
+  const { B, S } = shape;
+  const realKeys = new Float32Array(B * S);
+  for (let b = 0; b < realRows; b++) realKeys.fill(1, b * S, b * S + (batch.lengths[b] as number));
+  return new ort.Tensor('float32', realKeys, [B, 1, 1, S]);
+}
+
+/** One batch of exact's model (withExactTopK): its output distributions, and its maps, block outputs and top-k per layer. */
 async function runBatch(session: ort.InferenceSession, model: PreparedModel, batch: PaddedBatch, realRows: number, shape: Shape): Promise<BatchOutputs> {
-  const { result, rows, ms } = await runRows(session, model, batch, realRows, model.feeds(batch));
-  const attention: Float32Array[] = [];
-  const blockOut: Float32Array[] = [];
+  const { result, rows, ms } = await runRows(session, model, batch, realRows, { ...model.feeds(batch), [REAL_KEYS_INPUT]: realKeysOf(batch, realRows, shape) });
+  const out = <T>(name: string): T => {
+    const t = result[name];
+    if (t === undefined) throw new Error(`exact's model gave no '${name}'`);
+    return t.data as T;
+  };
   // exposed attention and block outputs are float32 whatever the model's type (surgery casts them)
-  for (let l = 0; l < shape.L; l++) {
-    attention.push(result[`${EXPOSED_ATTENTION_PREFIX}${l}`]?.data as Float32Array);
-    blockOut.push(result[`${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`]?.data as Float32Array);
-  }
-  return { rows, attention, blockOut, ms };
+  const attention = Array.from({ length: shape.L }, (_, l) => out<Float32Array>(`${EXPOSED_ATTENTION_PREFIX}${l}`));
+  const blockOut = Array.from({ length: shape.L }, (_, l) => out<Float32Array>(`${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`));
+  const topk = Array.from({ length: shape.L }, (_, l) => out<BigInt64Array>(`${EXACT_TOPK}${l}`));
+  return { rows, attention, blockOut, topk, ms };
 }
 
 /** One batch of a variant model with drift outputs: exact's outputs fed in, the drift per layer out (the attention maps too when `withAttention`). */
-async function runDriftBatch(session: ort.InferenceSession, model: PreparedModel, batch: PaddedBatch, realRows: number, shape: Shape, exact: { readonly attention: readonly Float32Array[]; readonly blockOut: readonly Float32Array[] }, withAttention: boolean): Promise<DriftBatch> {
+async function runDriftBatch(session: ort.InferenceSession, model: PreparedModel, batch: PaddedBatch, realRows: number, shape: Shape, exact: ExactOutputs, withAttention: boolean): Promise<DriftBatch> {
   const { B, L, H, S, D } = shape;
-  const realKeys = new Float32Array(B * S);
-  for (let b = 0; b < realRows; b++) realKeys.fill(1, b * S, b * S + (batch.lengths[b] as number));
-  const feeds: Record<string, ort.Tensor> = { ...model.feeds(batch), [REAL_KEYS_INPUT]: new ort.Tensor('float32', realKeys, [B, 1, 1, S]) };
+  const feeds: Record<string, ort.Tensor> = { ...model.feeds(batch), [REAL_KEYS_INPUT]: realKeysOf(batch, realRows, shape) };
   const fetches: string[] = [model.outputName];
   for (let l = 0; l < L; l++) {
+    const topk = exact.topk[l] as BigInt64Array;
     feeds[`${EXACT_ATTENTION_INPUT}${l}`] = new ort.Tensor('float32', exact.attention[l] as Float32Array, [B, H, S, S]);
     feeds[`${EXACT_BLOCK_OUTPUT_INPUT}${l}`] = new ort.Tensor('float32', exact.blockOut[l] as Float32Array, [B, H, S, D]);
+    feeds[`${EXACT_TOPK}${l}`] = new ort.Tensor('int64', topk, [B, H, S, topk.length / (B * H * S)]);
     fetches.push(`${DRIFT_JSD_OUTPUT}${l}`, `${DRIFT_TOPK_OUTPUT}${l}`, `${DRIFT_COSINE_OUTPUT}${l}`);
     if (withAttention) fetches.push(`${FIRST_ROW_ATTENTION_OUTPUT}${l}`);
   }
