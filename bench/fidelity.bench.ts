@@ -19,7 +19,8 @@
  *   model, and each variant spliced in by applyModification without any exposure, built before the
  *   timing starts, for right-padded batches as the runner builds its own) on the same 4 padded
  *   batches, logits read back.
- * Session creation is included on both sides. Each side runs in its own child process, in the
+ * Session creation is included on both sides. The models are built by a child of their own
+ * (before the timing: this process then holds none of them). Each side runs in its own child process, in the
  * order workbench, peer, peer, workbench (ABBA, so drift on a shared machine hits both alike); the
  * wall time of a side is its mean. Peak memory is the child's resident-set high-water mark
  * (VmHWM and VmRSS polled by this process every 20 ms, since the runner resets the kernel's
@@ -313,6 +314,16 @@ function printSummary(runner: readonly ChildResult[], peer: readonly ChildResult
   process.stdout.write(`${mem <= MEMORY_TARGET ? 'PASS' : 'MISS'} memory: peak RSS ${mem.toFixed(2)}x the unmodified model's plain session (target <= ${MEMORY_TARGET}x); the peer's 4-model sweep peaks at ${(pm / plain.maxRss).toFixed(2)}x\n`);
 }
 
+/** prepare() in a child process (`--child prepare`), which writes meta.json beside the models. */
+function preparedInChild(dir: string, layers: number, texts: number): Promise<void> {
+  const script = fileURLToPath(import.meta.url);
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [...process.execArgv, script, '--child', 'prepare', '--dir', dir, '--layers', String(layers), '--texts', String(texts)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`prepare child failed (exit ${code})`))));
+  });
+}
+
 async function parent(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const layers = Number(arg('layers') ?? (quick ? 2 : 12));
@@ -321,8 +332,8 @@ async function parent(): Promise<void> {
   process.stdout.write(`fidelity sweep overhead: ${texts} texts of ${MIN_LENGTH}-${SEQ} tokens, batches of ${BATCH}, exact + ${VARIANTS.map((v) => v.label).join(', ')}; ${cpus().length} CPUs, ${formatBytes(totalmem())}, Node ${process.version}, onnxruntime-node ${ort.env.versions.common}\n`);
   const dir = mkdtempSync(join(tmpdir(), 'attn-fidelity-bench-'));
   try {
-    const w = prepare(dir, layers, texts);
-    writeFileSync(join(dir, 'meta.json'), JSON.stringify(w));
+    // built in a child of its own, so that this process holds none of it (nor collects it) while the sides run
+    await preparedInChild(dir, layers, texts);
     const runner: ChildResult[] = [];
     const peer: ChildResult[] = [];
     for (let i = 0; i < repeats; i++) {
@@ -345,7 +356,11 @@ async function parent(): Promise<void> {
 }
 
 const mode = arg('child');
-const main = mode === 'runner' || mode === 'peer' || mode === 'plain' ? () => child(mode, arg('dir') ?? '.') : parent;
+const prepareChild = async (): Promise<void> => {
+  const dir = arg('dir') ?? '.';
+  writeFileSync(join(dir, 'meta.json'), JSON.stringify(prepare(dir, Number(arg('layers')), Number(arg('texts')))));
+};
+const main = mode === 'runner' || mode === 'peer' || mode === 'plain' ? () => child(mode, arg('dir') ?? '.') : mode === 'prepare' ? prepareChild : parent;
 main().catch((e: unknown) => {
   process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exitCode = 1;
