@@ -152,6 +152,7 @@ describe('inspection: the effective scale and where it comes from', () => {
     const text = formatInspection(i);
     for (const row of blockRows(text)) expect(row.slice(-2)).toEqual(['0.3536(1/√8)', 'Q+K']);
     expect(text).toContain('  scale 0.3536 (1/√8): Q × 8^-¼ before the product, K × 8^-¼ before the product');
+    expect(text).toContain('unfused: Q·Kᵀ MatMul → Q and K scaled before the product → Add key-padding mask');
     // --json: the inspection as it is, with both fields
     const j = JSON.parse(JSON.stringify(i)) as { blocks: { effectiveScale: number; scaleSites: { on: string }[] }[] };
     expect(j.blocks[0]?.effectiveScale).toBeCloseTo(D8, 6);
@@ -168,6 +169,7 @@ describe('inspection: the effective scale and where it comes from', () => {
     const distil = await inspectModelFile(join(HF, 'distilbert-tiny', 'onnx', 'model.onnx'));
     for (const b of distil.blocks) expect(b.scaleSites.map((s) => [s.on, s.op])).toEqual([['q', 'div']]);
     expect(formatInspection(distil)).toContain('scale 0.3536 (1/√8): Q ÷ √8 before the product');
+    expect(formatInspection(distil)).toContain('Q·Kᵀ MatMul → Q scaled before the product →');
     const mha = await inspectModelFile(join(HF, 'torch-mha-encoder', 'model.onnx'));
     for (const b of mha.blocks) {
       expect(b.scale).toBe(1);

@@ -38,6 +38,8 @@ interface Scaling {
   /** Every constant factor on Q, K and the scores multiplied together (1/√d for standard attention). */
   readonly effectiveScale: number | null;
   readonly scaleNode: NodeProto | undefined;
+  /** For 'prescaled-q': which operands carry the factors ("Q", "K" or "Q and K"). */
+  readonly prescaled?: string;
 }
 
 /**
@@ -46,11 +48,13 @@ interface Scaling {
  * and the effective scale of the scores, every factor on the way included.
  */
 function scoreScaling(g: GraphIndex, back: BackwardsWalk, q: string, k: string): Scaling {
-  const operands = [...operandScales(g, q), ...operandScales(g, k)];
+  const [onQ, onK] = [operandScales(g, q), operandScales(g, k)];
+  const operands = [...onQ, ...onK];
   const operandFactor = productOfScales(operands);
   const first = operands[0];
   if (back.scaling === 'none' && first !== undefined) {
-    return { scaling: 'prescaled-q', scale: operandFactor, effectiveScale: operandFactor, scaleNode: first.node };
+    const prescaled = [onQ.length > 0 ? 'Q' : '', onK.length > 0 ? 'K' : ''].filter((x) => x !== '').join(' and ');
+    return { scaling: 'prescaled-q', scale: operandFactor, effectiveScale: operandFactor, scaleNode: first.node, prescaled };
   }
   const scoreFactor = back.scaling === 'none' ? 1 : back.scale;
   const effectiveScale = scoreFactor === null || operandFactor === null ? null : scoreFactor * operandFactor;
@@ -109,10 +113,11 @@ function maskKind(g: GraphIndex, back: BackwardsWalk): { readonly causal: boolea
   return { causal, keyMask };
 }
 
-function describeUnfused(scaling: AttentionScaling, masking: AttentionMasking, keyMask: boolean, expanded: boolean, rope: boolean): string {
+function describeUnfused(scaling: Scaling, masking: AttentionMasking, keyMask: boolean, expanded: boolean, rope: boolean): string {
+  const s = scaling.scaling;
   const parts = [
     `Q·Kᵀ MatMul`,
-    scaling === 'div' ? 'Div scale' : scaling === 'mul' ? 'Mul scale' : scaling === 'prescaled-q' ? 'Q scaled before the product' : 'no scale',
+    s === 'div' ? 'Div scale' : s === 'mul' ? 'Mul scale' : s === 'prescaled-q' ? `${scaling.prescaled ?? 'Q'} scaled before the product` : 'no scale',
     masking === 'add' ? (keyMask ? 'Add key-padding mask' : 'Add mask') : masking === 'where' ? (keyMask ? 'Where key-padding mask' : 'Where mask') : 'no mask',
     'Softmax',
     '·V MatMul',
@@ -135,7 +140,8 @@ function unfusedBlock(g: GraphIndex, softmaxIndex: number): FoundBlock | undefin
   const k = qk.input?.[1] ?? '';
   const v = fwd.pv.input?.[1] ?? '';
   const scores = softmax.input?.[0] ?? '';
-  const { scaling, scale, effectiveScale, scaleNode } = scoreScaling(g, back, q, k);
+  const scored = scoreScaling(g, back, q, k);
+  const { scaling, scale, effectiveScale, scaleNode } = scored;
   const { heads, kvHeads, headSize, expanded } = headCounts(g, { q, k, v, scores }, scaling === 'none' ? null : effectiveScale);
   const { causal, keyMask } = maskKind(g, back);
   const rope = hasRope(g, [q, k]);
@@ -159,7 +165,7 @@ function unfusedBlock(g: GraphIndex, softmaxIndex: number): FoundBlock | undefin
     },
     values: { q, k, v, ...(back.maskValue !== undefined ? { mask: back.maskValue } : {}), scores, probs: fwd.probs, output: fwd.pv.output?.[0] ?? '' },
     rope,
-    description: describeUnfused(scaling, back.masking, keyMask, expanded, rope),
+    description: describeUnfused(scored, back.masking, keyMask, expanded, rope),
   };
 }
 
