@@ -7,6 +7,7 @@
  * The aggregation mirrors experiments/faithfulness/summary.ts (the renderer does not import
  * experiments/).
  */
+import { whiteToViolet } from '../../common/plots/colormap';
 import type { Rgb } from '../../common/plots/colormap';
 import type { ArtifactSummary, MetricPoint } from '../../common/contract';
 import { divergingAt } from './heatmapData';
@@ -357,13 +358,10 @@ export function normaliseImportance(values: readonly number[], signed: boolean):
   });
 }
 
-const SEQ_END: Rgb = [0.35, 0.22, 0.72];
-
 /** Chip colour: diverging (blue − / white / red +) for signed methods, white → violet otherwise. */
 export function chipColor(t: number, signed: boolean): Rgb {
   if (signed) return divergingAt(t);
-  const f = Math.max(0, Math.min(1, Number.isFinite(t) ? t : 0));
-  return [1 + (SEQ_END[0] - 1) * f, 1 + (SEQ_END[1] - 1) * f, 1 + (SEQ_END[2] - 1) * f];
+  return whiteToViolet(Number.isFinite(t) ? t : 0);
 }
 
 /** The method the 3D scatter plots against attention: loo, else the first non-attention method present. */

@@ -3,7 +3,7 @@
  * (layer, head) map out of an [L, H, n, n] tensor, differences, the sequential and diverging
  * colour scales, RGBA pixels, and pointer-to-cell mapping.
  */
-import { normalizeValue, viridis } from '../../common/plots/colormap';
+import { diverging, normalizeValue, viridis } from '../../common/plots/colormap';
 import type { Rgb } from '../../common/plots/colormap';
 import type { ArtifactSummary } from '../../common/contract';
 import { base64ToBytes } from '../base64';
@@ -69,19 +69,12 @@ export function sequentialColor(value: number, max: number): Rgb {
   return viridis(max > 0 ? normalizeValue(value, { min: 0, max, log: false }) : 0);
 }
 
-const NEG: Rgb = [33 / 255, 102 / 255, 172 / 255]; // #2166ac
-const MID: Rgb = [1, 1, 1];
-const POS: Rgb = [178 / 255, 24 / 255, 43 / 255]; // #b2182b
-
 /**
  * Diverging colour at t in [-1, 1]: blue (#2166ac) at -1, white at 0, red (#b2182b) at +1,
- * linear in sRGB on each side; clamped, NaN is white.
+ * linear in sRGB on each side; clamped, NaN is white (colormap.ts's diverging).
  */
 export function divergingAt(t: number): Rgb {
-  const c = Number.isNaN(t) ? 0 : Math.max(-1, Math.min(1, t));
-  const end = c < 0 ? NEG : POS;
-  const f = Math.abs(c);
-  return [MID[0] * (1 - f) + end[0] * f, MID[1] * (1 - f) + end[1] * f, MID[2] * (1 - f) + end[2] * f];
+  return diverging(t);
 }
 
 /** Diverging colour of a difference on [-range, range]. */

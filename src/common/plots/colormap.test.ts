@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   categoricalColor,
   contrastingTextColor,
+  diverging,
   hexToRgb,
   normalizeValue,
   relativeLuminance,
@@ -9,6 +10,7 @@ import {
   valueDomain,
   viridis,
   viridisHex,
+  whiteToViolet,
 } from './colormap';
 
 describe('viridis', () => {
@@ -97,5 +99,22 @@ describe('categoricalColor', () => {
     expect(new Set(first).size).toBe(10);
     expect(categoricalColor(10)).toBe(categoricalColor(0));
     expect(categoricalColor(-1)).toBe(categoricalColor(9));
+  });
+});
+
+describe('diverging and white-to-violet maps', () => {
+  it('run blue → white → red and white → violet, clamped', () => {
+    expect(rgbToHex(diverging(-1))).toBe('#2166ac');
+    expect(rgbToHex(diverging(0))).toBe('#ffffff');
+    expect(rgbToHex(diverging(1))).toBe('#b2182b');
+    expect(rgbToHex(diverging(-3))).toBe('#2166ac');
+    expect(rgbToHex(diverging(Number.NaN))).toBe('#ffffff');
+    // halfway to red: each channel halfway from 1 to red's
+    const half = diverging(0.5);
+    expect(half[0]).toBeCloseTo((1 + 178 / 255) / 2, 12);
+    expect(half[1]).toBeCloseTo((1 + 24 / 255) / 2, 12);
+    expect(rgbToHex(whiteToViolet(0))).toBe('#ffffff');
+    for (const t of [1, 5]) whiteToViolet(t).forEach((c, i) => expect(c).toBeCloseTo([0.35, 0.22, 0.72][i]!, 12));
+    expect(rgbToHex(whiteToViolet(-1))).toBe('#ffffff');
   });
 });

@@ -121,3 +121,23 @@ export function categoricalColor(index: number): string {
   const n = CATEGORICAL.length;
   return CATEGORICAL[((index % n) + n) % n] as string;
 }
+
+const DIVERGING_LOW: Rgb = [33 / 255, 102 / 255, 172 / 255];
+const DIVERGING_HIGH: Rgb = [178 / 255, 24 / 255, 43 / 255];
+const SEQUENTIAL_HIGH: Rgb = [0.35, 0.22, 0.72];
+
+/** White at 0, blending linearly to `end` at |t| = 1. */
+function fromWhite(end: Rgb, t: number): Rgb {
+  const f = Math.min(1, Math.abs(t));
+  return [1 - f + end[0] * f, 1 - f + end[1] * f, 1 - f + end[2] * f];
+}
+
+/** Blue (t = −1) → white (0) → red (+1), t clamped to [−1, 1]: signed differences and attributions. */
+export function diverging(t: number): Rgb {
+  return fromWhite(t < 0 ? DIVERGING_LOW : DIVERGING_HIGH, Number.isNaN(t) ? 0 : t);
+}
+
+/** White (t = 0) → violet (1), t clamped to [0, 1]: unsigned importances. */
+export function whiteToViolet(t: number): Rgb {
+  return fromWhite(SEQUENTIAL_HIGH, Number.isNaN(t) ? 0 : Math.max(0, t));
+}

@@ -7,7 +7,7 @@
 import { PNG } from 'pngjs';
 import { patchOverlay } from '../../../common/plots/patchOverlay';
 import type { ArtifactSummary, MetricPoint, RunDetail, RunDetailOf } from '../../../common/contract';
-import { categoricalColor, rgbToHex } from '../../../common/plots/colormap';
+import { categoricalColor, diverging, rgbToHex, whiteToViolet } from '../../../common/plots/colormap';
 import type { Rgb } from '../../../common/plots/colormap';
 import { heatmapSvg } from '../../../common/plots/heatmapSvg';
 import { CHART_FONT, lineChartSvg } from '../../../common/plots/lineChartSvg';
@@ -142,9 +142,7 @@ function gridOf(p: PointAggregate, name: string): { xs: number[]; ys: number[]; 
 
 /** White → violet (unsigned, t on [0, 1]) or blue / white / red (signed, t on [−1, 1]): the chips' and the patch maps' colour. */
 function importanceRgb(t: number, signed: boolean): Rgb {
-  const end: Rgb = !signed ? [0.35, 0.22, 0.72] : t < 0 ? [33 / 255, 102 / 255, 172 / 255] : [178 / 255, 24 / 255, 43 / 255];
-  const f = Math.abs(t);
-  return [1 + (end[0] - 1) * f, 1 + (end[1] - 1) * f, 1 + (end[2] - 1) * f];
+  return signed ? diverging(t) : whiteToViolet(t);
 }
 
 /** Per-token colour of a method's importance: diverging for signed methods, white → violet otherwise (scale from the ranked tokens). */

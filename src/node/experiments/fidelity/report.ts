@@ -6,8 +6,7 @@
  * continuations (exact and variant side by side). Inline SVG only, everything escaped. Pure.
  */
 import type { ArtifactSummary, MetricPoint, RunDetail, RunDetailOf } from '../../../common/contract';
-import { normalizeValue, rgbToHex, viridisHex } from '../../../common/plots/colormap';
-import type { Rgb } from '../../../common/plots/colormap';
+import { diverging, normalizeValue, rgbToHex, viridisHex } from '../../../common/plots/colormap';
 import { lineChartSvg } from '../../../common/plots/lineChartSvg';
 import type { LineSeries } from '../../../common/plots/lineChartSvg';
 import { escapeHtml, formatNumber } from '../../../common/format';
@@ -104,10 +103,7 @@ function layerTable(metrics: readonly MetricPoint[]): { key: string; variant: st
 }
 
 function divergingHex(value: number, range: number): string {
-  const t = range > 0 ? Math.max(-1, Math.min(1, value / range)) : 0;
-  const end: Rgb = t < 0 ? [33 / 255, 102 / 255, 172 / 255] : [178 / 255, 24 / 255, 43 / 255];
-  const f = Math.abs(t);
-  return rgbToHex([1 + (end[0] - 1) * f, 1 + (end[1] - 1) * f, 1 + (end[2] - 1) * f]);
+  return rgbToHex(diverging(range > 0 ? value / range : 0));
 }
 
 /** Averages n x n values into at most `max` x `max` blocks (so large maps stay small in SVG). */
