@@ -330,17 +330,21 @@ describe.each(cases().filter((c) => c.title === 'bert-tiny' || c.title === 'gpt2
     }));
   });
 
-  it('permute: every row of the layer holds the reference weights in another order; the outputs change', async () => {
+  it('permute: every row of the layer holds the reference weights in another order, none on a padded key; the outputs change', async () => {
     const plain = await runCase(k, null);
     const out = await runCase(k, { exposeAttention: true, intervene: { kind: 'permute', layers: [1], seed: 3 } });
     const a = out['attention.1'] as RunResult;
     const sorted = (row: readonly number[]): number[] => [...row].sort((x, y) => x - y);
+    const allowed = allowedKeys(k, 1);
     let moved = 0;
     for (let h = 0; h < 4; h++) {
       const [x, y] = [headRows(k, 1, a.data, h), headRows(k, 1, ref(1), h)];
       x.forEach((rows, b) => rows.forEach((row, i) => {
         if (realQueries(k, 1)[b]?.[i] !== true) return;
         expect(maxDiff(sorted(row), sorted(y[b]?.[i] ?? []))).toBeLessThan(1e-5);
+        row.forEach((w, j) => {
+          if (allowed[b]?.[i]?.[j] !== true) expect(w).toBeLessThan(1e-6);
+        });
         moved = Math.max(moved, maxDiff(row, y[b]?.[i] ?? []));
       }));
     }
