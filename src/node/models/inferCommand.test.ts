@@ -10,6 +10,7 @@ import { readNpyFile } from '../npyFile';
 import { llama2cToOnnxBytes } from './convertLlama2c';
 import { inferModel, sanitizeOutputName, saveModifiedModel } from './inferCommand';
 import { STORIES260K_DIR } from '../../../test/support/paths';
+import { HF_FIXTURES_DIR } from '../../../test/support/hfFixtures';
 
 const DATA = STORIES260K_DIR;
 // From ../shared/models/stories260K/README.md.
@@ -152,6 +153,29 @@ describe('inferModel', () => {
     await expect(inferModel({ model: tm, text: 'Once', ...common })).rejects.toThrow(/has no embedded llama2\.c tokenizer/);
     expect(existsSync(outDir)).toBe(false);
     expect(existsSync(cacheDir)).toBe(false);
+  });
+
+  it('refuses a key-padding mask with holes for a variant and for permute, and takes it for uniform', async () => {
+    const bert = join(HF_FIXTURES_DIR, 'bert-tiny', 'model.onnx');
+    const npy = (name: string, values: readonly number[]): string => {
+      const path = join(dir, `${name}.npy`);
+      writeFileSync(path, encodeNpy({ dtype: 'int64', shape: [1, values.length], data: BigInt64Array.from(values, (v) => BigInt(v)) }));
+      return path;
+    };
+    const ids = npy('bert-ids', [2, 23, 41, 14, 26, 3]);
+    const types = npy('bert-types', [0, 0, 0, 0, 0, 0]);
+    const holed = npy('bert-mask-holed', [1, 1, 0, 1, 0, 0]);
+    const padded = npy('bert-mask-padded', [1, 1, 1, 1, 0, 0]);
+    const common = { outDir: join(dir, 'holes'), cacheDir: join(dir, 'holes-cache') };
+    const feeds = (mask: string) => ({ input_ids: ids, attention_mask: mask, token_type_ids: types });
+    const sliding = { replace: { variant: { kind: 'sliding' as const, window: 2 } } };
+    await expect(inferModel({ model: bert, feeds: feeds(holed), modification: sliding, ...common })).rejects.toThrow(/--feed attention_mask \(.*bert-mask-holed\.npy\): row 0 masks key 2 between allowed keys 0 and 3; a variant takes a key-padding mask as one span/);
+    await expect(inferModel({ model: bert, feeds: feeds(holed), modification: { intervene: { kind: 'permute' } }, ...common })).rejects.toThrow(/row 0 masks key 2 .*the permute intervention/);
+    expect(existsSync(common.outDir)).toBe(false);
+    const uniform = await inferModel({ model: bert, feeds: feeds(holed), modification: { intervene: { kind: 'uniform' } }, ...common });
+    expect(Object.keys(uniform.outputs)).toContain('logits');
+    const right = await inferModel({ model: bert, feeds: feeds(padded), modification: sliding, ...common });
+    expect(Object.keys(right.outputs)).toContain('logits');
   });
 
   it('saves a modified model without running it', async () => {

@@ -246,6 +246,32 @@ async function readFeeds(options: InferOptions, model: ModelProto, modelBytes: U
   return { feeds, sources, tokenIds };
 }
 
+/** Feeds that mask keys, as Hugging Face exports name them (attention_mask, decoder_attention_mask, …). */
+const MASK_FEED = /(^|_)attention_mask$/;
+
+/**
+ * A key-padding mask reaches a variant, and the permute intervention, as each row's span of
+ * allowed keys (right or left padding, as tokenizers pad): a mask row with masked keys between
+ * allowed ones would be computed wrongly, so it is refused, naming the row. (Uniform reads each
+ * key's mask and takes any row.)
+ */
+function checkContiguousMasks(modification: Modification, { feeds, sources }: Feeds): void {
+  if (modification.replace === undefined && modification.intervene?.kind !== 'permute') return;
+  for (const [name, t] of feeds) {
+    if (!MASK_FEED.test(name) || t.shape.length !== 2) continue;
+    const [B, S] = t.shape as [number, number];
+    for (let b = 0; b < B; b++) {
+      const allowed = Array.from({ length: S }, (_, j) => Number(t.data[b * S + j]) !== 0);
+      const first = allowed.indexOf(true);
+      const hole = first < 0 ? -1 : allowed.indexOf(false, first);
+      if (hole >= 0 && allowed.indexOf(true, hole) >= 0) {
+        const what = modification.replace !== undefined ? 'a variant' : 'the permute intervention';
+        throw new Error(`--feed ${name} (${sources.get(name) ?? 'text'}): row ${b} masks key ${hole} between allowed keys ${first} and ${allowed.indexOf(true, hole)}; ${what} takes a key-padding mask as one span of allowed keys per row (right or left padding), so a mask with holes is not supported`);
+      }
+    }
+  }
+}
+
 /**
  * Surgery (cached): the model to run, its feeds checked against it. A modified model is read
  * from the cache when there, else built and written to it.
@@ -332,6 +358,7 @@ export async function inferModel(options: InferOptions): Promise<InferResult> {
   const modelSha256 = createHash('sha256').update(modelBytes).digest('hex');
   const modification = options.modification === undefined ? undefined : parseModification(options.modification);
   const fed = await readFeeds(options, model, modelBytes);
+  if (modification !== undefined) checkContiguousMasks(modification, fed);
   const { tokenIds } = fed;
   const { runBytes, modInfo } = await modelToRun(options, model, modelBytes, modelSha256, modification, fed);
 
