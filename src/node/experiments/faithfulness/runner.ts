@@ -201,7 +201,8 @@ async function buildSessions(
   ): Promise<{ ref: SessionRef; provider: string; fallbacks: readonly { provider: string; reason: string }[]; inputs: string[] }> => {
     // Without a replacement, exposure or intervention the model keeps its dynamic batch (cutAtEmbeddings alone does too).
     const dynamic = Object.keys(mod).length === 0 || (Object.keys(mod).length === 1 && mod.cutAtEmbeddings === true);
-    const m = Object.keys(mod).length === 0 ? model.proto : applyModification(model.proto, mod, dynamic ? null : { batch, seqLen: S }).model;
+    // every batch comes from padBatch (erased tokens are left out, not masked): padded on the right (SurgeryShape.rightPadded)
+    const m = Object.keys(mod).length === 0 ? model.proto : applyModification(model.proto, mod, dynamic ? null : { batch, seqLen: S, rightPadded: true }).model;
     const created = await createModelSession(m, model.file, { provider: spec.provider, log: cb.log });
     return { ref: { session: created.session, batch: dynamic ? null : batch }, provider: created.provider, fallbacks: created.fallbacks, inputs: modelIo(m).inputs.map((i) => i.name) };
   };
