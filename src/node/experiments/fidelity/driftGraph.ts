@@ -2,8 +2,9 @@
  * The drift of a variant's attention maps and block outputs from exact's, computed inside the
  * variant's own graph (so ONNX Runtime does it vectorised, on every core, while the batch runs),
  * instead of reading every map back and comparing it in JavaScript. The variant model (with its
- * attention.<l> and block_out.<l> exposed) gets as inputs exact's maps and block outputs of the
- * same batch and the real keys of each row, and as outputs, per layer:
+ * attention.<l> and block_out.<l> exposed) gets as inputs exact's maps, block outputs and top-k
+ * keys per row (the last from exact's own graph, withExactTopK) of the same batch and the real
+ * keys of each row, and as outputs, per layer:
  *
  * - drift/jsd.<l> [B, H, S]: the Jensen–Shannon divergence (nats) of each query row of exact's
  *   map p and the variant's q over the real keys: ½ Σ p ln(p/m) + ½ Σ q ln(q/m), m = (p + q)/2,
@@ -24,6 +25,7 @@
 import pkg from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { ModelProto } from '../../../common/models/onnxModel';
+import { defaultOpset } from '../../../common/models/onnxModel';
 import { EXPOSED_ATTENTION_PREFIX, EXPOSED_BLOCK_OUTPUT_PREFIX } from '../../../common/models/surgery';
 import { FLOAT, GraphEditor, INT64, editedGraph, intAttr, intsAttr, tensorInfo } from '../../../common/models/surgery/graphEditor';
 
@@ -66,11 +68,16 @@ class Appender {
     return this.ed.op(this.at, opType, inputs, `drift/${opType.toLowerCase()}`, attrs, out === undefined ? undefined : this.ed.claim(out));
   }
 
-  /** A node of two outputs (TopK): their names. */
-  op2(opType: string, inputs: readonly string[], attrs: OnnxTypes.IAttributeProto[], hint: string): [string, string] {
-    const outs: [string, string] = [this.ed.fresh(`${hint}/values`), this.ed.fresh(`${hint}/indices`)];
-    this.ed.insertBefore(this.at, onnx.NodeProto.create({ name: this.ed.fresh(`${hint}/${opType}`), opType, domain: '', input: [...inputs], output: outs, attribute: attrs }));
-    return outs;
+  /**
+   * The indices of the k largest entries per row (last axis) of x, the lower index first among
+   * equal values (ONNX TopK); named `out` when given. k an input from opset 10.
+   */
+  topIndices(x: string, k: number, hint: string, out?: string): string {
+    const indices = out === undefined ? this.ed.fresh(`${hint}/indices`) : this.ed.claim(out);
+    const inputs = this.opset >= 10 ? [x, this.int64([k])] : [x];
+    const attrs = this.opset >= 10 ? [intAttr('axis', -1)] : [intAttr('axis', -1), intAttr('k', k)];
+    this.ed.insertBefore(this.at, onnx.NodeProto.create({ name: this.ed.fresh(`${hint}/TopK`), opType: 'TopK', domain: '', input: inputs, output: [this.ed.fresh(`${hint}/values`), indices], attribute: attrs }));
+    return indices;
   }
 
   float(value: number): string {
@@ -112,17 +119,12 @@ function jsd(a: Appender, p: string, q: string, out: string): void {
 }
 
 /**
- * The indices of the k largest keys per row (last axis) of x, 0 on padded keys: those are the
- * row's last keys (right padding), so TopK, which puts the lower index first among equal values,
- * ranks every real key before them.
+ * |top-k(p) ∩ top-k(q)| per row, from p's top-k indices and q, both 0 on padded keys: those are
+ * the row's last keys (right padding), so TopK, which puts the lower index first among equal
+ * values, ranks every real key before them.
  */
-function topIndices(a: Appender, x: string, k: number, hint: string): string {
-  return a.op2('TopK', [x, a.int64([k])], [intAttr('axis', -1)], `${hint}/top`)[1];
-}
-
-/** |top-k(p) ∩ top-k(q)| per row, from p's top-k indices and q (0 on padded keys). */
 function topkHits(a: Appender, pTop: string, q: string, k: number, out: string): void {
-  const same = a.op('Equal', [a.unsqueeze(pTop, -1), a.unsqueeze(topIndices(a, q, k, out), -2)]);
+  const same = a.op('Equal', [a.unsqueeze(pTop, -1), a.unsqueeze(a.topIndices(q, k, `${out}/top`), -2)]);
   a.sum(a.op('Cast', [same], [intAttr('to', FLOAT)]), [-2, -1], out);
 }
 
@@ -140,12 +142,9 @@ export function withDriftOutputs(model: ModelProto, shape: DriftShape, k: number
   const graph = model.graph;
   if (graph === null || graph === undefined) throw new Error('withDriftOutputs: the model has no graph');
   const { B, S, L, H, D } = shape;
-  const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
-  for (let l = 0; l < L; l++) {
-    for (const name of [`${EXPOSED_ATTENTION_PREFIX}${l}`, `${EXPOSED_BLOCK_OUTPUT_PREFIX}${l}`]) if (!outputs.has(name)) throw new Error(`withDriftOutputs: the model does not expose '${name}'`);
-  }
+  requireExposed(graph, L, [EXPOSED_ATTENTION_PREFIX, EXPOSED_BLOCK_OUTPUT_PREFIX], 'withDriftOutputs');
   const ed = new GraphEditor(graph);
-  const a = new Appender(ed, opsetOf(model));
+  const a = new Appender(ed, defaultOpset(model) ?? 13);
   // the exposed maps and block outputs are only read inside; batch row 0's maps come out instead
   ed.outputs.splice(0, ed.outputs.length, ...ed.outputs.filter((o) => !(o.name ?? '').startsWith(EXPOSED_ATTENTION_PREFIX) && !(o.name ?? '').startsWith(EXPOSED_BLOCK_OUTPUT_PREFIX)));
   const keys = ed.claim(REAL_KEYS_INPUT);
@@ -180,24 +179,25 @@ export function withExactTopK(model: ModelProto, shape: DriftShape, k: number): 
   const graph = model.graph;
   if (graph === null || graph === undefined) throw new Error('withExactTopK: the model has no graph');
   const { B, S, L, H } = shape;
-  const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
-  for (let l = 0; l < L; l++) if (!outputs.has(`${EXPOSED_ATTENTION_PREFIX}${l}`)) throw new Error(`withExactTopK: the model does not expose '${EXPOSED_ATTENTION_PREFIX}${l}'`);
+  requireExposed(graph, L, [EXPOSED_ATTENTION_PREFIX], 'withExactTopK');
   const ed = new GraphEditor(graph);
-  const a = new Appender(ed, opsetOf(model));
+  const a = new Appender(ed, defaultOpset(model) ?? 13);
   const keys = ed.claim(REAL_KEYS_INPUT);
   ed.inputs.push(tensorInfo(keys, FLOAT, [B, 1, 1, S]));
   const kk = driftTopK(k, S);
   for (let l = 0; l < L; l++) {
     const p = a.op('Mul', [a.op('Reshape', [`${EXPOSED_ATTENTION_PREFIX}${l}`, a.int64([B, H, S, S])]), keys]);
-    const out = ed.claim(`${EXACT_TOPK}${l}`);
-    ed.insertBefore(ed.nodes.length, onnx.NodeProto.create({ name: ed.fresh(`${out}/TopK`), opType: 'TopK', domain: '', input: [p, a.int64([kk])], output: [ed.fresh(`${out}/values`), out], attribute: [intAttr('axis', -1)] }));
-    ed.outputs.push(tensorInfo(out, INT64, [B, H, S, kk]));
+    ed.outputs.push(tensorInfo(a.topIndices(p, kk, `${EXACT_TOPK}${l}`, `${EXACT_TOPK}${l}`), INT64, [B, H, S, kk]));
   }
   return onnx.ModelProto.create({ ...model, graph: editedGraph(graph, ed) });
 }
 
-function opsetOf(model: ModelProto): number {
-  return Number((model.opsetImport ?? []).find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx')?.version ?? 13);
+/** Throws unless the graph outputs `<prefix><l>` for every prefix and layer. */
+function requireExposed(graph: NonNullable<ModelProto['graph']>, layers: number, prefixes: readonly string[], what: string): void {
+  const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  for (let l = 0; l < layers; l++) {
+    for (const prefix of prefixes) if (!outputs.has(`${prefix}${l}`)) throw new Error(`${what}: the model does not expose '${prefix}${l}'`);
+  }
 }
 
 /** The top-k size the drift outputs use for `k` requested over S keys. */

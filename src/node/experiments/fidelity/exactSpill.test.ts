@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExactSpill, spillBytes } from './exactSpill';
-import type { SpillLayer } from './exactSpill';
+import type { SpillBatch } from './exactSpill';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -26,8 +26,16 @@ describe('ExactSpill', () => {
   const shape = { H: 2, S: 5, D: 3, k: 2 };
   const { H, S, D, k } = shape;
   /** Two layers of a batch of B rows: maps [B, H, S, S], block outputs [B, H, S, D] and top-k indices [B, H, S, k]. */
-  const batch = (B: number, seed: number): SpillLayer[] => [0, 1].map((l) => ({ attention: values(B * H * S * S, seed + l), blockOut: values(B * H * S * D, seed + 50 + l), topk: BigInt64Array.from(values(B * H * S * k, seed + 70 + l), (x) => BigInt(Math.round(x))) }));
-  const buffers = (B: number): SpillLayer => ({ attention: new Float32Array(B * H * S * S).fill(-7), blockOut: new Float32Array(B * H * S * D).fill(-7), topk: new BigInt64Array(B * H * S * k).fill(-7n) });
+  const batch = (B: number, seed: number): SpillBatch => ({
+    attention: [0, 1].map((l) => values(B * H * S * S, seed + l)),
+    blockOut: [0, 1].map((l) => values(B * H * S * D, seed + 50 + l)),
+    topk: [0, 1].map((l) => BigInt64Array.from(values(B * H * S * k, seed + 70 + l), (x) => BigInt(Math.round(x)))),
+  });
+  const buffers = (B: number): SpillBatch => ({
+    attention: [0, 1].map(() => new Float32Array(B * H * S * S).fill(-7)),
+    blockOut: [0, 1].map(() => new Float32Array(B * H * S * D).fill(-7)),
+    topk: [0, 1].map(() => new BigInt64Array(B * H * S * k).fill(-7n)),
+  });
 
   it('gives back the real part of every layer of every batch as written, leaves the rest of the buffers alone, and leaves no file behind', () => {
     const dir = tempDir();
@@ -41,10 +49,11 @@ describe('ExactSpill', () => {
     const written = [batch(2, 10), batch(2, 20)];
     written.forEach((w, b) => spill.append(w, lengths[b]!));
     for (const b of [1, 0]) {
+      const read = buffers(2);
+      spill.readInto(b, read);
       for (const l of [1, 0]) {
-        const got = buffers(2);
-        spill.readInto(b, l, got);
-        const w = written[b]![l]!;
+        const got = { attention: read.attention[l]!, blockOut: read.blockOut[l]!, topk: read.topk[l]! };
+        const w = { attention: written[b]!.attention[l]!, blockOut: written[b]!.blockOut[l]!, topk: written[b]!.topk[l]! };
         let real = 0;
         for (let r = 0; r < 2; r++) {
           const n = lengths[b]![r] ?? 0;
@@ -69,9 +78,10 @@ describe('ExactSpill', () => {
         expect(real).toBe(H * (b === 0 ? 25 + 9 : 4));
       }
     }
-    expect(() => spill.readInto(2, 0, buffers(2))).toThrow(/batch 2, layer 0 were not kept/);
-    expect(() => spill.readInto(0, 0, { ...buffers(2), attention: new Float32Array(2 * H * S * S - 1) })).toThrow(/buffers of: 99, 60, 40 values for 2 rows of 2 heads over 5 tokens \(head size 3, top 2\)/);
-    expect(() => spill.append([{ attention: values(10, 1), blockOut: values(10, 2), topk: new BigInt64Array(10) }], [5])).toThrow(/exact outputs of layer 0: 10, 10, 10 values for 1 rows/);
+    expect(() => spill.readInto(2, buffers(2))).toThrow(/batch 2 were not kept/);
+    expect(() => spill.readInto(0, { ...buffers(2), attention: [new Float32Array(2 * H * S * S), new Float32Array(2 * H * S * S - 1)] })).toThrow(/buffers of, layer 1: 99, 60, 40 values for 2 rows of 2 heads over 5 tokens \(head size 3, top 2\)/);
+    expect(() => spill.readInto(0, { ...buffers(2), topk: [new BigInt64Array(2 * H * S * k)] })).toThrow(/buffers of: 2, 2, 1 layers of maps, block outputs and top-k, for 2/);
+    expect(() => spill.append({ attention: [values(10, 1)], blockOut: [values(10, 2)], topk: [new BigInt64Array(10)] }, [5])).toThrow(/exact outputs, layer 0: 10, 10, 10 values for 1 rows/);
     spill.close();
     spill.close();
     expect(readdirSync(dir)).toEqual([]);
@@ -85,9 +95,9 @@ describe('ExactSpill', () => {
     const attention = values(big.H * big.S * big.S, 3);
     const blockOut = values(big.H * big.S * big.D, 4);
     const topk = BigInt64Array.from({ length: big.H * big.S }, (_, i) => BigInt(i));
-    spill.append([{ attention, blockOut, topk }], [290]);
+    spill.append({ attention: [attention], blockOut: [blockOut], topk: [topk] }, [290]);
     const got = { attention: new Float32Array(attention.length), blockOut: new Float32Array(blockOut.length), topk: new BigInt64Array(topk.length) };
-    spill.readInto(0, 0, got);
+    spill.readInto(0, { attention: [got.attention], blockOut: [got.blockOut], topk: [got.topk] });
     expect(got.topk[3 * big.S + 289]).toBe(BigInt(3 * big.S + 289));
     for (const [h, i] of [[0, 0], [1, 200], [3, 289]] as const) {
       const at = (h * big.S + i) * big.S;

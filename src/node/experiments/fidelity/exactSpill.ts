@@ -28,21 +28,16 @@ export interface SpillShape {
   readonly k: number;
 }
 
-/** One layer of one batch: exact's map, block output and its map's top-k indices. */
-export interface SpillLayer {
-  readonly attention: Float32Array;
-  readonly blockOut: Float32Array;
-  readonly topk: BigInt64Array;
-}
-
-/** Where one layer of one batch starts in the file. */
-interface Extent {
-  readonly at: number;
+/** Exact's outputs of one batch, per layer: its maps [B, H, S, S], block outputs [B, H, S, D] and the maps' top-k indices [B, H, S, k]. */
+export interface SpillBatch {
+  readonly attention: readonly Float32Array[];
+  readonly blockOut: readonly Float32Array[];
+  readonly topk: readonly BigInt64Array[];
 }
 
 /** The share of the temporary folder's free space a run may fill. */
 const FREE_SPACE_SHARE = 0.5;
-/** At most this many buffers per readv (the POSIX IOV_MAX of Linux and macOS). */
+/** At most this many buffers per readv or writev (the POSIX IOV_MAX of Linux and macOS). */
 const IOV_MAX = 1024;
 
 /** Bytes the real part of one batch takes in the file, every layer (`lengths`: its real rows' tokens). */
@@ -51,31 +46,36 @@ export function spillBytes(shape: SpillShape, layers: number, lengths: readonly 
   return layers * H * lengths.reduce((a, n) => a + 4 * (n * n + n * D) + 8 * n * k, 0);
 }
 
-/** Views of the real part of a layer's map, block output and top-k indices, in file order. */
-function realParts(shape: SpillShape, lengths: readonly number[], layer: SpillLayer): Uint8Array[] {
+/** Views of the real part of layer `l`'s map, block output and top-k indices, in file order. */
+function realParts(shape: SpillShape, lengths: readonly number[], batch: SpillBatch, l: number): Uint8Array[] {
   const { H, S, D, k } = shape;
+  const [attention, blockOut, topk] = [batch.attention[l] as Float32Array, batch.blockOut[l] as Float32Array, batch.topk[l] as BigInt64Array];
   const bytes = (a: Float32Array | BigInt64Array, from: number, count: number): Uint8Array => new Uint8Array(a.buffer, a.byteOffset + a.BYTES_PER_ELEMENT * from, a.BYTES_PER_ELEMENT * count);
   const out: Uint8Array[] = [];
   lengths.forEach((n, b) => {
-    for (let h = 0; h < H; h++) for (let i = 0; i < n; i++) out.push(bytes(layer.attention, ((b * H + h) * S + i) * S, n));
+    for (let h = 0; h < H; h++) for (let i = 0; i < n; i++) out.push(bytes(attention, ((b * H + h) * S + i) * S, n));
   });
   lengths.forEach((n, b) => {
-    for (let h = 0; h < H; h++) out.push(bytes(layer.blockOut, (b * H + h) * S * D, n * D), bytes(layer.topk, (b * H + h) * S * k, n * k));
+    for (let h = 0; h < H; h++) out.push(bytes(blockOut, (b * H + h) * S * D, n * D), bytes(topk, (b * H + h) * S * k, n * k));
   });
   return out;
 }
 
-/** Throws unless `layer` holds `rows` batch rows of `shape`. */
-function checkLayer(shape: SpillShape, rows: number, layer: SpillLayer, what: string): void {
+/** Throws unless every one of `layers` layers of `batch` holds `rows` batch rows of `shape`. */
+function checkBatch(shape: SpillShape, rows: number, layers: number, batch: SpillBatch, what: string): void {
   const { H, S, D, k } = shape;
-  const sizes = [layer.attention.length, layer.blockOut.length, layer.topk.length];
-  if (sizes[0]! < rows * H * S * S || sizes[1]! < rows * H * S * D || sizes[2]! < rows * H * S * k) throw new Error(`${what}: ${sizes.join(', ')} values for ${rows} rows of ${H} heads over ${S} tokens (head size ${D}, top ${k})`);
+  const counts = [batch.attention.length, batch.blockOut.length, batch.topk.length];
+  if (counts.some((c) => c !== layers)) throw new Error(`${what}: ${counts.join(', ')} layers of maps, block outputs and top-k, for ${layers}`);
+  for (let l = 0; l < layers; l++) {
+    const sizes = [batch.attention[l]?.length ?? 0, batch.blockOut[l]?.length ?? 0, batch.topk[l]?.length ?? 0];
+    if (sizes[0]! < rows * H * S * S || sizes[1]! < rows * H * S * D || sizes[2]! < rows * H * S * k) throw new Error(`${what}, layer ${l}: ${sizes.join(', ')} values for ${rows} rows of ${H} heads over ${S} tokens (head size ${D}, top ${k})`);
+  }
 }
 
 export class ExactSpill {
   private end = 0;
-  /** [batch][layer]: where the real part lies in the file. */
-  private readonly extents: Extent[][] = [];
+  /** [batch][layer]: the byte where that layer's real part starts in the file. */
+  private readonly starts: number[][] = [];
   /** The real rows' lengths of each batch. */
   private readonly lengths: (readonly number[])[] = [];
   private closed = false;
@@ -104,24 +104,25 @@ export class ExactSpill {
   }
 
   /** Appends one batch: the real part (`lengths`: the tokens of its real rows) of each layer. */
-  append(layers: readonly SpillLayer[], lengths: readonly number[]): void {
-    const extents = layers.map((layer, l) => {
-      checkLayer(this.shape, lengths.length, layer, `exact outputs of layer ${l}`);
-      const extent = { at: this.end };
-      this.end += this.transfer(realParts(this.shape, lengths, layer), extent.at, 'write');
-      return extent;
-    });
-    this.extents.push(extents);
+  append(batch: SpillBatch, lengths: readonly number[]): void {
+    const layers = batch.attention.length;
+    checkBatch(this.shape, lengths.length, layers, batch, 'exact outputs');
+    const starts: number[] = [];
+    for (let l = 0; l < layers; l++) {
+      starts.push(this.end);
+      this.end += this.transfer(realParts(this.shape, lengths, batch, l), this.end, 'write');
+    }
+    this.starts.push(starts);
     this.lengths.push([...lengths]);
   }
 
-  /** Layer `l` of batch `bi`: its real part read into the caller's [B, H, S, ·] buffers, the rest of them left as it was. */
-  readInto(bi: number, l: number, into: SpillLayer): void {
-    const e = this.extents[bi]?.[l];
+  /** Batch `bi`: its real part read into the caller's buffers (per layer, as appended), the rest of them left as it was. */
+  readInto(bi: number, into: SpillBatch): void {
+    const starts = this.starts[bi];
     const lengths = this.lengths[bi];
-    if (e === undefined || lengths === undefined) throw new Error(`exact outputs of batch ${bi}, layer ${l} were not kept`);
-    checkLayer(this.shape, lengths.length, into, `exact outputs of batch ${bi}, layer ${l}: buffers of`);
-    this.transfer(realParts(this.shape, lengths, into), e.at, 'read');
+    if (starts === undefined || lengths === undefined) throw new Error(`exact outputs of batch ${bi} were not kept`);
+    checkBatch(this.shape, lengths.length, starts.length, into, `exact outputs of batch ${bi}: buffers of`);
+    starts.forEach((at, l) => this.transfer(realParts(this.shape, lengths, into, l), at, 'read'));
   }
 
   close(): void {
@@ -143,7 +144,7 @@ export class ExactSpill {
         i += chunk.length;
         continue;
       }
-      if (how === 'read' && done === 0) throw new Error(`the exact outputs' file ended early (at byte ${position})`);
+      if (done === 0) throw new Error(how === 'read' ? `the exact outputs' file ended early (at byte ${position})` : `writing the exact outputs' file made no progress (at byte ${position})`);
       // a short transfer: resume inside the first part not fully done
       let left = done;
       let j = 0;

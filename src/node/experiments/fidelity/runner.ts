@@ -33,6 +33,7 @@ import type { RunArtifact } from '../shared/kind';
 export type { FidelityPoint };
 import { float32Data } from '../../ort/float32Data';
 import { ExactSpill, spillBytes } from './exactSpill';
+import type { SpillBatch } from './exactSpill';
 import { DRIFT_COSINE_OUTPUT, DRIFT_JSD_OUTPUT, DRIFT_TOPK_OUTPUT, EXACT_ATTENTION_INPUT, EXACT_BLOCK_OUTPUT_INPUT, EXACT_TOPK, FIRST_ROW_ATTENTION_OUTPUT, REAL_KEYS_INPUT, driftTopK, withDriftOutputs, withExactTopK } from './driftGraph';
 import type { DriftShape } from './driftGraph';
 
@@ -70,15 +71,11 @@ interface BatchOutputs extends ExactOutputs {
   readonly ms: number;
 }
 
-/** Exact's outputs of one batch that each variant's drift is computed from, per layer. */
-interface ExactOutputs {
-  /** attention.<layer> [B, H, S, S]. */
-  readonly attention: readonly Float32Array[];
-  /** block_out.<layer> [B, H, S, D]. */
-  readonly blockOut: readonly Float32Array[];
-  /** drift/exact_topk.<layer> [B, H, S, k]: the top-k keys of each row of the map (driftGraph.ts). */
-  readonly topk: readonly BigInt64Array[];
-}
+/**
+ * Exact's outputs of one batch that each variant's drift is computed from, per layer:
+ * attention.<layer>, block_out.<layer> and drift/exact_topk.<layer> (driftGraph.ts).
+ */
+type ExactOutputs = SpillBatch;
 
 /** Per layer: JSD and top-k hits [B, H, S], cosine [B, S] (driftGraph.ts). */
 interface Drift {
@@ -142,6 +139,8 @@ interface FidelityRun {
   /** The exposure every model of the run is built with. */
   readonly expose: Modification;
   readonly tempDir: string | undefined;
+  /** The top-k size of the attention drift (the spec's topK, at most S). */
+  readonly k: number;
 }
 
 /** The model, its shape (checked: every block alike), the padded batches and the plan. */
@@ -170,7 +169,7 @@ async function prepareRun(spec: FidelitySpec, cb: FidelityCallbacks, options: Fi
   const completed = options.completed ?? new Set<string>();
   const progress = new Progress(points, points.length);
   const expose: Modification = { exposeAttention: true, exposeBlockOutputs: true };
-  return { spec, cb, model, examples, shape, batches, points, completed, progress, expose, tempDir: options.tempDir };
+  return { spec, cb, model, examples, shape, batches, points, completed, progress, expose, tempDir: options.tempDir, k: driftTopK(spec.topK, S) };
 }
 
 /** The exact pass: output distributions of every example, the batches' outputs when cached, the time. */
@@ -189,7 +188,7 @@ async function exactPass(r: FidelityRun, session: ort.InferenceSession): Promise
   // Keep the real part of exact's attention and block outputs in a temporary file (then the exact session is
   // released after this pass); where that cannot be, recompute them per point.
   const pending = r.points.some((p, pi) => pi > 0 && !r.completed.has(p.key));
-  const layout = { H, S, D, k: driftTopK(r.spec.topK, S) };
+  const layout = { H, S, D, k: r.k };
   const bytes = batches.reduce((sum, b) => sum + spillBytes(layout, L, b.batch.lengths.slice(0, b.examples.length)), 0);
   const opened = pending ? ExactSpill.open(layout, bytes, r.tempDir) : { reason: 'no variant point left to compare with them' };
   const cache = opened instanceof ExactSpill ? opened : null;
@@ -219,7 +218,7 @@ async function exactBatches(r: FidelityRun, session: ort.InferenceSession, spill
     // slowed ONNX Runtime's threads by more than they took (2 cores; `npm run bench:fidelity`)
     if (cache !== null) {
       try {
-        cache.append(out.attention.map((attention, l) => ({ attention, blockOut: out.blockOut[l] as Float32Array, topk: out.topk[l] as BigInt64Array })), batch.lengths.slice(0, ex.length));
+        cache.append(out, batch.lengths.slice(0, ex.length));
       } catch (e) {
         cb.log(`exact's attention and block outputs are recomputed for every point: writing them failed (${(e as Error).message})`);
         cache = null;
@@ -247,7 +246,7 @@ async function exactBatches(r: FidelityRun, session: ort.InferenceSession, spill
 async function compareBatches(r: FidelityRun, point: FidelityPoint, session: ort.InferenceSession, exactSession: ort.InferenceSession, exact: ExactPass): Promise<{ rows: RowOutputs[]; ms: number; acc: PointAccumulator } | null> {
   const { cb, model, examples, shape, batches } = r;
   const { B, L, H, S, D } = shape;
-  const k = driftTopK(r.spec.topK, S);
+  const { k } = r;
   const acc = new PointAccumulator(shape, k);
   const rows: RowOutputs[] = [];
   let ms = 0;
@@ -259,7 +258,7 @@ async function compareBatches(r: FidelityRun, point: FidelityPoint, session: ort
     const { batch, examples: ex } = batches[bi] as Batch;
     let reference: ExactOutputs;
     if (kept !== null && buffers !== null) {
-      for (let l = 0; l < L; l++) kept.readInto(bi, l, { attention: buffers.attention[l] as Float32Array, blockOut: buffers.blockOut[l] as Float32Array, topk: buffers.topk[l] as BigInt64Array });
+      kept.readInto(bi, buffers);
       reference = buffers;
     } else {
       reference = await runBatch(exactSession, model, batch, ex.length, shape);
@@ -287,7 +286,7 @@ async function runVariantPoint(r: FidelityRun, pi: number, exactSession: ort.Inf
   let session: ort.InferenceSession;
   try {
     // padBatch pads on the right: the variant needs no roll of its keys (SurgeryShape.rightPadded)
-    const modified = withDriftOutputs(applyModification(model.proto, mod, { batch: shape.B, seqLen: shape.S, rightPadded: true }).model, shape, driftTopK(spec.topK, shape.S));
+    const modified = withDriftOutputs(applyModification(model.proto, mod, { batch: shape.B, seqLen: shape.S, rightPadded: true }).model, shape, r.k);
     session = (await createModelSession(modified, model.file, { provider: spec.provider, log: cb.log })).session;
   } catch (e) {
     r.progress.advance(pi);
@@ -311,7 +310,7 @@ async function runVariantPoint(r: FidelityRun, pi: number, exactSession: ort.Inf
 /** The exact pass, then every variant point, on one exact session. */
 async function runPoints(r: FidelityRun): Promise<'done' | 'cancelled'> {
   const { spec, cb, model, shape } = r;
-  const exactModel = withExactTopK(applyModification(model.proto, r.expose, { batch: shape.B, seqLen: shape.S }).model, shape, driftTopK(spec.topK, shape.S));
+  const exactModel = withExactTopK(applyModification(model.proto, r.expose, { batch: shape.B, seqLen: shape.S }).model, shape, r.k);
   const exactSession = await createModelSession(exactModel, model.file, { provider: spec.provider, log: cb.log });
   cb.onProvider(exactSession.provider, exactSession.fallbacks);
   let released = false;
