@@ -43,8 +43,13 @@ interface Span {
 /** The file-backed initializers (fileBackedModel) and where their raw data lies. */
 const spans = new WeakMap<object, Span>();
 
-function changedError(file: ModelFile, now: { size: number; mtimeMs: number }): Error {
-  return new Error(`the model file ${file.path} changed on disk during the run (${file.size} bytes read, now ${now.size}; modified ${new Date(now.mtimeMs).toISOString()})`);
+/** Throws when `now` (the file's size and time) is not the file as it was read. */
+function requireUnchanged(file: ModelFile, now: { size: number; mtimeMs: number }): void {
+  if (now.size !== file.size || now.mtimeMs !== file.mtimeMs) throw new Error(`the model file ${file.path} changed on disk during the run (${file.size} bytes read, now ${now.size}; modified ${new Date(now.mtimeMs).toISOString()})`);
+}
+
+function goneError(file: ModelFile, e: unknown): Error {
+  return new Error(`the model file ${file.path} cannot be read any more: ${(e as Error).message}`);
 }
 
 /** Throws when the file has gone or changed since it was read. */
@@ -53,9 +58,9 @@ function checkUnchanged(file: ModelFile): void {
   try {
     now = statSync(file.path);
   } catch (e) {
-    throw new Error(`the model file ${file.path} cannot be read any more: ${(e as Error).message}`);
+    throw goneError(file, e);
   }
-  if (now.size !== file.size || now.mtimeMs !== file.mtimeMs) throw changedError(file, now);
+  requireUnchanged(file, now);
 }
 
 /** A span's bytes, read from its file now (refused when the file has changed since it was read). */
@@ -65,11 +70,10 @@ function readSpan(span: Span): Uint8Array {
   try {
     fd = openSync(file.path, 'r');
   } catch (e) {
-    throw new Error(`the model file ${file.path} cannot be read any more: ${(e as Error).message}`);
+    throw goneError(file, e);
   }
   try {
-    const now = fstatSync(fd);
-    if (now.size !== file.size || now.mtimeMs !== file.mtimeMs) throw changedError(file, now);
+    requireUnchanged(file, fstatSync(fd));
     const out = new Uint8Array(length);
     for (let done = 0; done < length; ) {
       const n = readSync(fd, out, done, length - done, offset + done);
@@ -117,7 +121,7 @@ function copyViews(value: unknown, buffer: ArrayBufferLike): void {
 export function fileBackedModel(model: ModelProto, path: string, bytes: Uint8Array): ModelFile {
   const st = statSync(path);
   const file: ModelFile = { path, size: st.size, mtimeMs: st.mtimeMs };
-  if (st.size !== bytes.byteLength) throw changedError(file, { size: st.size, mtimeMs: st.mtimeMs });
+  requireUnchanged({ ...file, size: bytes.byteLength }, st);
   const start = bytes.byteOffset;
   for (const t of model.graph?.initializer ?? []) {
     const raw = t.rawData;

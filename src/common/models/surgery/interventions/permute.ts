@@ -12,8 +12,8 @@ import { defaultOpset } from '../../onnxModel';
 import { SeededRandom } from '../../../random';
 import { allowedKeys, requireCausalKnown } from '../blocks';
 import { intAttr } from '../graphEditor';
-import { allowedKeysFromBias, maskPerHead } from '../keyPadding';
-import type { Intervention } from './intervention';
+import type { Intervention, InterventionSite } from './intervention';
+import { allowedKeysOfRows } from './intervention';
 
 const { onnx } = pkg;
 
@@ -52,18 +52,11 @@ export const permute: Intervention = (args, options) => {
  * score (TopK puts every allowed key, scored in [0, 1), before the others, scored −1); elsewhere
  * the key itself.
  */
-function maskedPermutation(args: Parameters<Intervention>[0], seed: number, causal: boolean): string {
-  const { ctx, block: b, heads, at, prefix, what, probsShape } = args;
+function maskedPermutation(args: InterventionSite, seed: number, causal: boolean): string {
+  const { ctx, block: b, at, prefix, probsShape } = args;
   const { ed } = ctx;
   const { seqQ: Sq, seqK: Sk } = ctx.dims(b);
-  let allowed = allowedKeysFromBias(ed, b, at, what, ctx.model);
-  // A mask with a row per batch·head ([B·H, 1, Sk]) is viewed [B, H, 1, Sk] like the weights.
-  if (maskPerHead(ctx, b)) allowed = ed.op(at, 'Reshape', [allowed, ed.constInt64(`${prefix}/allowed_4d_shape`, [4], [ctx.shape.batch, heads, -1, Sk])], `${prefix}/allowed_4d`);
-  if (causal) {
-    const tril = Float32Array.from({ length: Sq * Sk }, (_, x) => (x % Sk < allowedKeys(true, Math.floor(x / Sk), Sq, Sk) ? 1 : 0));
-    allowed = ed.op(at, 'Mul', [allowed, ed.constFloat(`${prefix}/causal_keys`, [1, 1, Sq, Sk], tril)], `${prefix}/allowed_causal`);
-  }
-  const full = ed.op(at, 'Expand', [allowed, probsShape()], `${prefix}/allowed_full`);
+  const full = ed.op(at, 'Expand', [allowedKeysOfRows(args, causal), probsShape()], `${prefix}/allowed_full`);
   const isAllowed = ed.op(at, 'Greater', [full, ed.constFloat(`${prefix}/zero`, [], [0])], `${prefix}/is_allowed`);
   const rng = new SeededRandom(seed);
   const score = ed.constFloat(`${prefix}/scores`, [1, 1, Sq, Sk], Float32Array.from({ length: Sq * Sk }, () => rng.nextFloat()));

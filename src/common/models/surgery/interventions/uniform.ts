@@ -3,22 +3,16 @@ import { defaultOpset } from '../../onnxModel';
 import { allowedKeys, requireCausalKnown } from '../blocks';
 import { castFloat } from '../floatType';
 import { FLOAT, reduceSumLast } from '../graphEditor';
-import { allowedKeysFromBias, maskPerHead } from '../keyPadding';
 import type { Intervention } from './intervention';
+import { allowedKeysOfRows } from './intervention';
 
-export const uniform: Intervention = ({ ctx, block: b, heads, at, prefix, what, float, mix, probsShape }) => {
+export const uniform: Intervention = (site) => {
+  const { ctx, block: b, at, prefix, what, float, mix, probsShape } = site;
   const { ed } = ctx;
   const { seqQ: Sq, seqK: Sk } = ctx.dims(b);
   if (b.keyMask) {
     // Uniform over each row's allowed keys, read from the padding bias at run time.
-    let allowed = allowedKeysFromBias(ed, b, at, what, ctx.model);
-    // A mask with a row per batch·head ([B·H, 1, Sk]) is viewed [B, H, 1, Sk] like the weights.
-    if (maskPerHead(ctx, b)) allowed = ed.op(at, 'Reshape', [allowed, ed.constInt64(`${prefix}/allowed_4d_shape`, [4], [ctx.shape.batch, heads, -1, Sk])], `${prefix}/allowed_4d`);
-    if (b.causal === true) {
-      // Padding on top of causality (GPT-2): the allowed keys of row i are the unpadded keys j ≤ i.
-      const tril = Float32Array.from({ length: Sq * Sk }, (_, x) => (x % Sk < allowedKeys(true, Math.floor(x / Sk), Sq, Sk) ? 1 : 0));
-      allowed = ed.op(at, 'Mul', [allowed, ed.constFloat(`${prefix}/causal_keys`, [1, 1, Sq, Sk], tril)], `${prefix}/allowed_causal`);
-    }
+    const allowed = allowedKeysOfRows(site, b.causal === true);
     const count = reduceSumLast(ed, at, allowed, 4, true, `${prefix}/allowed_count`, defaultOpset(ctx.model) ?? 17);
     // A row with no allowed key (a left-padded query of a causal model sees only padding) gets no weight rather than 0/0.
     const atLeastOne = ed.op(at, 'Max', [count, ed.constFloat(`${prefix}/one`, [], [1])], `${prefix}/allowed_count_min1`);
