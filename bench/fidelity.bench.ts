@@ -262,7 +262,7 @@ function prepare(dir: string, layers: number, texts: number): Workload {
   });
   process.stdout.write(`peer's variant models (applyModification, no exposure; not timed on either side): ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
   // on disk before the timing starts, so the kernel does not write them back during a child's run
-  for (const file of ['model.onnx', ...models.slice(1)]) flushToDisk(join(dir, file));
+  for (const file of models) flushToDisk(join(dir, file));
   return { layers, texts, ids: drawIds(texts, model.vocab), source: sourceOf(dir, model, proto, files), models };
 }
 
