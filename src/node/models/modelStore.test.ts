@@ -38,15 +38,24 @@ afterAll(async () => {
 });
 
 /** Serves `<root>/<entry>/<file>` under `/models/`, in `chunk`-byte writes; `stall` sends one chunk and then hangs. */
-async function startServer(root: string, opts: { chunk?: number; stall?: boolean } = {}): Promise<{ base: string; requests: string[]; close: () => Promise<void> }> {
+/**
+ * A mirror over HTTP that sends each file in `chunk`-byte writes. With `delivered`, it sends the
+ * next write only once that promise (given the file's name and the bytes sent so far) resolves, so a test can hold it
+ * until the client has seen each write: TCP would otherwise be free to merge writes.
+ */
+async function startServer(
+  root: string,
+  opts: { chunk?: number; stall?: boolean; delivered?: (file: string, sentBytes: number) => Promise<void> } = {},
+): Promise<{ base: string; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
   const chunk = opts.chunk ?? 100_000;
-  const send = async (res: ServerResponse, bytes: Buffer): Promise<void> => {
+  const send = async (res: ServerResponse, name: string, bytes: Buffer): Promise<void> => {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) });
     for (let off = 0; off < bytes.length; off += chunk) {
-      res.write(bytes.subarray(off, off + chunk));
+      const piece = bytes.subarray(off, off + chunk);
+      res.write(piece);
       if (opts.stall === true) return; // never ends
-      await new Promise((r) => setImmediate(r));
+      await (opts.delivered?.(name, off + piece.length) ?? new Promise((r) => setImmediate(r)));
     }
     res.end();
   };
@@ -60,7 +69,7 @@ async function startServer(root: string, opts: { chunk?: number; stall?: boolean
       return;
     }
     readFile(file).then(
-      (bytes) => send(res, bytes),
+      (bytes) => send(res, path.basename(file), bytes),
       () => res.writeHead(404, 'Not Found').end(),
     );
   });
@@ -202,11 +211,39 @@ describe('fetchCatalogModel from a mirror folder', () => {
 
 describe('fetchCatalogModel over HTTP', () => {
   it('downloads from an http mirror with progress that adds up to each file size', async () => {
-    const server = await startServer(SHARED_MODELS);
+    // Lock-step: the server's next write waits until the client has reported the bytes sent so far
+    // (of the file being sent), so no two writes can reach the client as one read.
+    let current = { file: '', received: 0 };
+    const waiting: { file: string; bytes: number; resolve: () => void }[] = [];
+    const release = (): void => {
+      for (let i = waiting.length - 1; i >= 0; i--) {
+        const w = waiting[i];
+        if (w !== undefined && w.file === current.file && current.received >= w.bytes) {
+          waiting.splice(i, 1);
+          w.resolve();
+        }
+      }
+    };
+    const server = await startServer(SHARED_MODELS, {
+      delivered: (file, bytes) =>
+        new Promise<void>((resolve) => {
+          waiting.push({ file, bytes, resolve });
+          release();
+        }),
+    });
     try {
       const cacheDir = await freshDir('cache');
       const events: FetchProgress[] = [];
-      const got = await fetchCatalogModel('stories260K', { cacheDir, mirror: `${server.base}/`, env: {}, onProgress: (p) => events.push(p) });
+      const got = await fetchCatalogModel('stories260K', {
+        cacheDir,
+        mirror: `${server.base}/`,
+        env: {},
+        onProgress: (p) => {
+          events.push(p);
+          current = { file: p.file, received: p.receivedBytes };
+          release();
+        },
+      });
       expect(server.requests).toEqual(['/models/stories260K/stories260K.bin', '/models/stories260K/tok512.bin']);
       for (const [name, exp] of Object.entries(EXPECTED)) {
         expect(await sha256File(got.files[name] ?? '')).toBe(exp.sha256);
