@@ -179,6 +179,11 @@ interface ExactPass {
   /** Exact's attention and block outputs of every batch, or null when they could not be kept (recomputed per point). */
   readonly cache: ExactSpill | null;
   readonly quality: Record<string, number>;
+  /**
+   * The buffers a batch of the cache is read into, made by the first variant point and reused by
+   * every later one: fresh memory costs page faults each time it is first touched.
+   */
+  reference?: ExactOutputs;
 }
 
 /** Exact pass: output distributions of every example (kept), attention of the first (artifact). */
@@ -252,7 +257,8 @@ async function compareBatches(r: FidelityRun, point: FidelityPoint, session: ort
   let ms = 0;
   const kept = exact.cache;
   // exact's outputs of one batch, read back from the spill into these (fed to the variant's session as they are)
-  const buffers: ExactOutputs | null = kept === null ? null : { attention: Array.from({ length: L }, () => new Float32Array(B * H * S * S)), blockOut: Array.from({ length: L }, () => new Float32Array(B * H * S * D)), topk: Array.from({ length: L }, () => new BigInt64Array(B * H * S * k)) };
+  if (kept !== null) exact.reference ??= { attention: Array.from({ length: L }, () => new Float32Array(B * H * S * S)), blockOut: Array.from({ length: L }, () => new Float32Array(B * H * S * D)), topk: Array.from({ length: L }, () => new BigInt64Array(B * H * S * k)) };
+  const buffers = kept === null ? null : (exact.reference ?? null);
   for (let bi = 0; bi < batches.length; bi++) {
     if (cb.isCancelled()) return null;
     const { batch, examples: ex } = batches[bi] as Batch;
