@@ -37,11 +37,11 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** Serves `<root>/<entry>/<file>` under `/models/`, in `chunk`-byte writes; `stall` sends one chunk and then hangs. */
 /**
- * A mirror over HTTP that sends each file in `chunk`-byte writes. With `delivered`, it sends the
- * next write only once that promise (given the file's name and the bytes sent so far) resolves, so a test can hold it
- * until the client has seen each write: TCP would otherwise be free to merge writes.
+ * Serves `<root>/<entry>/<file>` under `/models/`, in `chunk`-byte writes; `stall` sends one chunk
+ * and then hangs. With `delivered`, the next write waits until that promise (given the file's name
+ * and the bytes sent so far) resolves, so a test can hold it until the client has seen each write:
+ * TCP would otherwise be free to merge writes.
  */
 async function startServer(
   root: string,

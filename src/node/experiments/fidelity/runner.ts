@@ -179,10 +179,7 @@ interface ExactPass {
   /** Exact's attention and block outputs of every batch, or null when they could not be kept (recomputed per point). */
   readonly cache: ExactSpill | null;
   readonly quality: Record<string, number>;
-  /**
-   * The buffers a batch of the cache is read into, made by the first variant point and reused by
-   * every later one: fresh memory costs page faults each time it is first touched.
-   */
+  /** The buffers a batch of the cache is read into: made by the first variant point, reused by every later one. */
   reference?: ExactOutputs;
 }
 
@@ -257,8 +254,7 @@ async function compareBatches(r: FidelityRun, point: FidelityPoint, session: ort
   let ms = 0;
   const kept = exact.cache;
   // exact's outputs of one batch, read back from the spill into these (fed to the variant's session as they are)
-  if (kept !== null) exact.reference ??= { attention: Array.from({ length: L }, () => new Float32Array(B * H * S * S)), blockOut: Array.from({ length: L }, () => new Float32Array(B * H * S * D)), topk: Array.from({ length: L }, () => new BigInt64Array(B * H * S * k)) };
-  const buffers = kept === null ? null : (exact.reference ?? null);
+  const buffers = kept === null ? null : (exact.reference ??= { attention: Array.from({ length: L }, () => new Float32Array(B * H * S * S)), blockOut: Array.from({ length: L }, () => new Float32Array(B * H * S * D)), topk: Array.from({ length: L }, () => new BigInt64Array(B * H * S * k)) });
   for (let bi = 0; bi < batches.length; bi++) {
     if (cb.isCancelled()) return null;
     const { batch, examples: ex } = batches[bi] as Batch;
